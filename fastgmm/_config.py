@@ -1,0 +1,34 @@
+"""One place for the Numba flags and the fixed partition of rows into work units.
+
+Every kernel module imports its jit options from here, so a change of policy
+(caching, fastmath flags) is made once.
+"""
+
+# fastmath without "nnan"/"ninf": log-responsibilities legitimately hold -inf.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+JIT = {"nogil": True, "cache": True, "fastmath": FASTMATH, "error_model": "numpy"}
+PARALLEL_JIT = {**JIT, "parallel": True}
+
+# Rows handled together: small enough that the per-block scratch (BLOCK_ROWS x K)
+# and a component's parameters stay in L1/L2, large enough to amortise loop set-up.
+BLOCK_ROWS = 256
+
+# Rows are split into at most this many chunks, each reduced into its own slot and
+# the slots summed in chunk order. The split depends on the number of rows only,
+# never on the thread count, so results are bitwise identical for any n_jobs.
+MAX_CHUNKS = 32
+
+
+def chunk_layout(n_rows):
+    """Return ``(n_chunks, chunk_rows)`` for ``n_rows`` rows.
+
+    Chunks are whole multiples of ``BLOCK_ROWS`` (except the last), so a chunk's
+    blocks are the same whatever the number of threads.
+    """
+    n_blocks = max(1, -(-n_rows // BLOCK_ROWS))
+    n_chunks = min(MAX_CHUNKS, n_blocks)
+    blocks_per_chunk = -(-n_blocks // n_chunks)
+    chunk_rows = blocks_per_chunk * BLOCK_ROWS
+    n_chunks = max(1, -(-n_rows // chunk_rows))
+    return n_chunks, chunk_rows

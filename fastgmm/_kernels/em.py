@@ -1,0 +1,154 @@
+"""Parallel drivers: one pass over X per call, dispatching to the kernel of the
+covariance type block by block.
+
+Rows are split into chunks (``_config.chunk_layout``) that depend only on the
+number of rows; each chunk is processed by one thread into its own slot of the
+output statistics, and the caller sums the slots in chunk order. Nothing of size
+N x K is allocated: each chunk owns a BLOCK_ROWS x K scratch block.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import BLOCK_ROWS, JIT, PARALLEL_JIT
+from .common import (
+    FULL,
+    LABELS,
+    PROBA,
+    SCORE,
+    TIED,
+    argmax_rows,
+    normalise_rows,
+    row_weight,
+)
+from .diag import add_stats_diag, log_prob_diag
+from .full import add_stats_full, log_prob_full
+from .tied import add_stats_tied, log_prob_tied
+
+
+@njit(**JIT)
+def _log_prob_block(kind, X, start, n_rows, means, factor, log_norm, aux, shift,
+                    out, scratch):
+    if kind == FULL:
+        log_prob_full(X, start, n_rows, means, factor, log_norm, out, scratch)
+    elif kind == TIED:
+        log_prob_tied(X, start, n_rows, aux, factor, log_norm, shift, out, scratch)
+    else:
+        log_prob_diag(X, start, n_rows, means, factor, log_norm, out)
+
+
+@njit(**JIT)
+def _add_stats_block(kind, X, start, n_rows, resp, resp_offset, sample_weight,
+                     means, shift, s0, s1, s2, scratch):
+    if kind == FULL:
+        add_stats_full(X, start, n_rows, resp, resp_offset, sample_weight, means,
+                       s0, s1, s2, scratch)
+    elif kind == TIED:
+        add_stats_tied(X, start, n_rows, resp, resp_offset, sample_weight, means,
+                       shift, s0, s1, s2, scratch)
+    else:
+        add_stats_diag(X, start, n_rows, resp, resp_offset, sample_weight, means,
+                       s0, s1, s2)
+
+
+@njit(**PARALLEL_JIT)
+def accumulate(kind, X, sample_weight, means, factor, log_norm, aux, shift,
+               chunk_rows, s0, s1, s2, loglik):
+    """E-step and statistics in one pass: per chunk c, add into slot c.
+
+    X (N, D) float32/float64 C-contiguous; sample_weight (N,) or (0,) for ones;
+    means (K, D); factor and aux as the kernel of ``kind`` reads them; shift (D,);
+    outputs s0 (C, K), s1 (C, K, D), s2 (C, K2, D2, D), loglik (C,) are overwritten
+    with each chunk's sums (loglik = sum of weight * log p(x)).
+    """
+    n_rows, n_features = X.shape
+    n_components = means.shape[0]
+    n_chunks = s0.shape[0]
+    for c in prange(n_chunks):
+        s0[c] = 0.0
+        s1[c] = 0.0
+        s2[c] = 0.0
+        logp = np.empty((BLOCK_ROWS, n_components))
+        lse = np.empty(BLOCK_ROWS)
+        scratch = np.empty(n_features)
+        total = 0.0
+        stop = min(n_rows, (c + 1) * chunk_rows)
+        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
+            n = min(BLOCK_ROWS, stop - start)
+            _log_prob_block(kind, X, start, n, means, factor, log_norm, aux, shift,
+                            logp, scratch)
+            normalise_rows(logp, n, lse)
+            for i in range(n):
+                w = row_weight(sample_weight, start + i)
+                if w != 0.0:
+                    total += w * lse[i]
+            _add_stats_block(kind, X, start, n, logp, 0, sample_weight, means, shift,
+                             s0[c], s1[c], s2[c], scratch)
+        loglik[c] = total
+
+
+@njit(**PARALLEL_JIT)
+def accumulate_assigned(kind, X, sample_weight, labels, resp, means, shift,
+                        chunk_rows, s0, s1, s2):
+    """Statistics under given assignments, shifted by ``means`` (and ``shift``).
+
+    Either ``labels`` (N,) int64 with -1 for "no component" (hard assignments), or,
+    when ``labels`` is empty, ``resp`` (N, K) responsibilities. Outputs as in
+    ``accumulate``.
+    """
+    n_rows, n_features = X.shape
+    n_components = means.shape[0]
+    n_chunks = s0.shape[0]
+    hard = labels.shape[0] > 0
+    for c in prange(n_chunks):
+        s0[c] = 0.0
+        s1[c] = 0.0
+        s2[c] = 0.0
+        onehot = np.zeros((BLOCK_ROWS, n_components))
+        scratch = np.empty(n_features)
+        stop = min(n_rows, (c + 1) * chunk_rows)
+        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
+            n = min(BLOCK_ROWS, stop - start)
+            if hard:
+                onehot[:] = 0.0
+                for i in range(n):
+                    label = labels[start + i]
+                    if label >= 0:
+                        onehot[i, label] = 1.0
+                _add_stats_block(kind, X, start, n, onehot, 0, sample_weight, means,
+                                 shift, s0[c], s1[c], s2[c], scratch)
+            else:
+                _add_stats_block(kind, X, start, n, resp, start, sample_weight,
+                                 means, shift, s0[c], s1[c], s2[c], scratch)
+
+
+@njit(**PARALLEL_JIT)
+def evaluate(kind, mode, X, means, factor, log_norm, aux, shift, values, labels):
+    """Prediction pass, writing only its output.
+
+    mode SCORE: values[:, 0] = log p(x); LABELS: labels = argmax_k of the weighted
+    log-density; PROBA: values (N, K) = responsibilities. Blocks of rows are
+    independent, so they run in parallel with no reduction.
+    """
+    n_rows, n_features = X.shape
+    n_components = means.shape[0]
+    n_blocks = (n_rows + BLOCK_ROWS - 1) // BLOCK_ROWS
+    for b in prange(n_blocks):
+        start = b * BLOCK_ROWS
+        n = min(BLOCK_ROWS, n_rows - start)
+        logp = np.empty((BLOCK_ROWS, n_components))
+        lse = np.empty(BLOCK_ROWS)
+        scratch = np.empty(n_features)
+        _log_prob_block(kind, X, start, n, means, factor, log_norm, aux, shift,
+                        logp, scratch)
+        if mode == LABELS:
+            argmax_rows(logp, n, labels, start)
+            continue
+        normalise_rows(logp, n, lse)
+        if mode == SCORE:
+            for i in range(n):
+                values[start + i, 0] = lse[i]
+        elif mode == PROBA:
+            for i in range(n):
+                for k in range(n_components):
+                    values[start + i, k] = logp[i, k]

@@ -1,0 +1,89 @@
+"""k-means kernels for the 'kmeans' and 'k-means++' initialisations.
+
+Same partition as the EM drivers: chunks that depend only on the number of rows,
+one output slot per chunk, summed in chunk order by the caller.
+"""
+
+from numba import njit, prange
+
+from .._config import JIT, PARALLEL_JIT
+from .common import row_weight
+
+
+@njit(**JIT)
+def _sq_dist(X, row, centers, k):
+    total = 0.0
+    for a in range(X.shape[1]):
+        t = X[row, a] - centers[k, a]
+        total += t * t
+    return total
+
+
+@njit(**PARALLEL_JIT)
+def sq_dist_to_point(X, point, out):
+    """out[i] = ||X[i] - point||² (point is (1, D))."""
+    for i in prange(X.shape[0]):
+        out[i] = _sq_dist(X, i, point, 0)
+
+
+@njit(**PARALLEL_JIT)
+def candidate_potentials(X, sample_weight, closest, candidates, chunk_rows, out):
+    """out[c, t] = sum over chunk c of w * min(closest[i], ||X[i] - candidates[t]||²).
+
+    The potential k-means++ would have after adding candidate t; out is (C, T).
+    """
+    n_rows = X.shape[0]
+    n_candidates = candidates.shape[0]
+    for c in prange(out.shape[0]):
+        out[c] = 0.0
+        stop = min(n_rows, (c + 1) * chunk_rows)
+        for i in range(c * chunk_rows, stop):
+            w = row_weight(sample_weight, i)
+            for t in range(n_candidates):
+                d = _sq_dist(X, i, candidates, t)
+                out[c, t] += w * min(closest[i], d)
+
+
+@njit(**PARALLEL_JIT)
+def update_closest(X, point, closest):
+    """closest[i] = min(closest[i], ||X[i] - point||²)."""
+    for i in prange(X.shape[0]):
+        d = _sq_dist(X, i, point, 0)
+        if d < closest[i]:
+            closest[i] = d
+
+
+@njit(**PARALLEL_JIT)
+def lloyd_step(X, sample_weight, centers, chunk_rows, labels, closest, sums, counts,
+               changed):
+    """Assign every row to its nearest center and accumulate the new centers' sums.
+
+    Writes labels (N,), closest (N,) squared distance to the assigned center,
+    sums (C, K, D), counts (C, K) (weighted) and changed (C,) the number of rows
+    whose label changed, per chunk.
+    """
+    n_rows, n_features = X.shape
+    n_clusters = centers.shape[0]
+    for c in prange(sums.shape[0]):
+        sums[c] = 0.0
+        counts[c] = 0.0
+        moved = 0
+        stop = min(n_rows, (c + 1) * chunk_rows)
+        for i in range(c * chunk_rows, stop):
+            best = 0
+            best_d = _sq_dist(X, i, centers, 0)
+            for k in range(1, n_clusters):
+                d = _sq_dist(X, i, centers, k)
+                if d < best_d:
+                    best_d = d
+                    best = k
+            if labels[i] != best:
+                moved += 1
+            labels[i] = best
+            closest[i] = best_d
+            w = row_weight(sample_weight, i)
+            counts[c, best] += w
+            for a in range(n_features):
+                sums[c, best, a] += w * X[i, a]
+        changed[c] = moved
+

@@ -1,0 +1,379 @@
+"""Model selection: fit every (number of components, covariance type) pair and
+rank them by an information criterion, as R's mclust does with BIC.
+
+Candidates are fitted one after another, each with the estimator's own thread
+pool (``n_jobs``). Fitting several candidates at once would only split the same
+cores between pools that each expect all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Candidate", "SelectionResult", "n_parameters", "select"]
+
+logger = logging.getLogger(__name__)
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+CRITERIA = ("bic", "aic")
+
+
+def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
+    """Number of free parameters of a Gaussian mixture.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of mixture components K.
+    n_features : int
+        Number of features D.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+        Covariance structure.
+
+    Returns
+    -------
+    int
+        ``K - 1`` weights, ``K * D`` means and the covariance parameters:
+        ``K * D * (D + 1) / 2`` (full), ``D * (D + 1) / 2`` (tied),
+        ``K * D`` (diag) or ``K`` (spherical). This is the count scikit-learn's
+        ``bic`` and ``aic`` use.
+    """
+    k, d = int(n_components), int(n_features)
+    covariance = {
+        "full": k * d * (d + 1) // 2,
+        "tied": d * (d + 1) // 2,
+        "diag": k * d,
+        "spherical": k,
+    }
+    if covariance_type not in covariance:
+        raise ValueError(
+            f"covariance_type must be one of {COVARIANCE_TYPES}, "
+            f"got {covariance_type!r}."
+        )
+    return covariance[covariance_type] + k * d + k - 1
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One fitted candidate: a row of :attr:`SelectionResult.candidates`.
+
+    Attributes
+    ----------
+    n_components, covariance_type :
+        The candidate.
+    log_likelihood : float
+        Total log-likelihood of the data under the fitted model (not the mean
+        per sample that ``score`` returns).
+    n_parameters : int
+        Free parameters, see :func:`n_parameters`.
+    bic, aic : float
+        ``-2 log L + p log n`` and ``-2 log L + 2 p``; lower is better.
+    converged : bool
+        Whether the best initialisation converged within ``max_iter``.
+    n_iter : int
+        EM iterations of the best initialisation.
+    fit_time : float
+        Wall-clock seconds of ``fit`` (all ``n_init`` initialisations).
+    """
+
+    n_components: int
+    covariance_type: str
+    log_likelihood: float
+    n_parameters: int
+    bic: float
+    aic: float
+    converged: bool
+    n_iter: int
+    fit_time: float
+
+    @property
+    def name(self) -> str:
+        """Short label such as ``'K=3 full'``."""
+        return f"K={self.n_components} {self.covariance_type}"
+
+
+@dataclass
+class SelectionResult:
+    """What :func:`select` returns.
+
+    Attributes
+    ----------
+    candidates : list of Candidate
+        One row per fitted candidate, in the order they were fitted.
+    estimators_ : list of GaussianMixture
+        The fitted models, aligned with ``candidates``.
+    criterion : {'bic', 'aic'}
+        The criterion that chose the best candidate.
+    n_samples : int
+        Number of samples the candidates were fitted on.
+    best_index_ : int
+        Position of the best candidate (lowest criterion; ties go to the
+        candidate with fewer parameters, then to the earlier one).
+    """
+
+    candidates: list[Candidate]
+    estimators_: list = field(repr=False)
+    criterion: str
+    n_samples: int
+    best_index_: int
+
+    @property
+    def best_(self) -> Candidate:
+        """The best :class:`Candidate`."""
+        return self.candidates[self.best_index_]
+
+    @property
+    def best_estimator_(self):
+        """The best fitted model."""
+        return self.estimators_[self.best_index_]
+
+    @property
+    def best_params_(self) -> dict:
+        """``{'n_components': ..., 'covariance_type': ...}`` of the best model."""
+        best = self.best_
+        return {
+            "n_components": best.n_components,
+            "covariance_type": best.covariance_type,
+        }
+
+    def criterion_values(self, criterion: str | None = None) -> np.ndarray:
+        """The chosen criterion (or ``criterion``) per candidate, as an array."""
+        criterion = _check_criterion(criterion or self.criterion)
+        return np.array([getattr(c, criterion) for c in self.candidates])
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Columns of the table as NumPy arrays (``pandas.DataFrame(result.as_dict())``
+        gives a data frame)."""
+        columns = [
+            "n_components",
+            "covariance_type",
+            "log_likelihood",
+            "n_parameters",
+            "bic",
+            "aic",
+            "converged",
+            "n_iter",
+            "fit_time",
+        ]
+        return {
+            name: np.array([getattr(c, name) for c in self.candidates])
+            for name in columns
+        }
+
+    def table(self) -> str:
+        """The candidates as a plain-text table, best marked with ``*``."""
+        header = (
+            f"  {'K':>4} {'covariance':<10} {self.criterion.upper():>14} "
+            f"{'log-lik':>14} {'params':>7} {'conv':>5} {'iter':>5} {'time s':>8}"
+        )
+        lines = [header]
+        for i, c in enumerate(self.candidates):
+            mark = "*" if i == self.best_index_ else " "
+            lines.append(
+                f"{mark} {c.n_components:>4} {c.covariance_type:<10} "
+                f"{getattr(c, self.criterion):>14.2f} {c.log_likelihood:>14.2f} "
+                f"{c.n_parameters:>7d} {'yes' if c.converged else 'no':>5} "
+                f"{c.n_iter:>5d} {c.fit_time:>8.2f}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def plot(self, ax=None, *, criterion: str | None = None, **kwargs):
+        """Criterion against number of components, one line per covariance type.
+
+        See :func:`fastgmm.plot.plot_criterion`; returns the matplotlib Axes.
+        """
+        from .plot import plot_criterion
+
+        return plot_criterion(self, ax=ax, criterion=criterion, **kwargs)
+
+
+def _check_criterion(criterion: str) -> str:
+    if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
+        raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}.")
+    return criterion.lower()
+
+
+def _as_component_list(n_components) -> list[int]:
+    if isinstance(n_components, int | np.integer):
+        values = [n_components]
+    elif isinstance(n_components, Iterable) and not isinstance(n_components, str):
+        values = list(n_components)
+    else:
+        raise ValueError(
+            "n_components must be an int or an iterable of ints (e.g. range(1, 11)), "
+            f"got {n_components!r}."
+        )
+    if not values:
+        raise ValueError("n_components is empty: give at least one candidate.")
+    out = []
+    for k in values:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(
+                f"every n_components candidate must be an int >= 1, got {k!r}."
+            )
+        out.append(int(k))
+    return list(dict.fromkeys(out))
+
+
+def _as_covariance_list(covariance_types) -> list[str]:
+    if isinstance(covariance_types, str):
+        covariance_types = [covariance_types]
+    values = list(covariance_types)
+    if not values:
+        raise ValueError("covariance_types is empty: give at least one type.")
+    for t in values:
+        if t not in COVARIANCE_TYPES:
+            raise ValueError(
+                f"covariance type {t!r} is not one of {COVARIANCE_TYPES}."
+            )
+    return list(dict.fromkeys(values))
+
+
+def select(
+    X,
+    n_components: int | Iterable[int] = range(1, 11),
+    covariance_types: str | Iterable[str] = COVARIANCE_TYPES,
+    criterion: str = "bic",
+    n_init: int = 1,
+    random_state=None,
+    n_jobs: int | None = None,
+    **estimator_params,
+) -> SelectionResult:
+    """Fit a Gaussian mixture for every candidate and pick the best by BIC or AIC.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    n_components : int or iterable of int, default=range(1, 11)
+        Numbers of components to try.
+    covariance_types : str or iterable of str, default=all four
+        Covariance structures to try: 'full', 'tied', 'diag', 'spherical'.
+    criterion : {'bic', 'aic'}, default='bic'
+        Information criterion to minimise. Both are computed for every
+        candidate; this one chooses the best.
+    n_init : int, default=1
+        Initialisations per candidate (the best one is kept).
+    random_state : int, RandomState instance or None, default=None
+        Passed to every candidate; an int gives every candidate the same seed,
+        so the candidates differ only in what is being compared.
+    n_jobs : int or None, default=None
+        Threads of each fit (None: all cores). Candidates run one after
+        another, so the machine is never oversubscribed.
+    **estimator_params
+        Any other :class:`fastgmm.GaussianMixture` parameter, e.g. ``max_iter``,
+        ``tol``, ``reg_covar``, ``init_params``.
+
+    Returns
+    -------
+    SelectionResult
+        The table of candidates, the fitted models, ``best_estimator_`` and
+        ``plot()``.
+
+    Notes
+    -----
+    The log-likelihood is computed once per candidate (one pass over ``X``) and
+    both criteria are derived from it with :func:`n_parameters`, so
+    ``candidate.bic == model.bic(X)`` up to rounding.
+
+    Progress (one line per candidate) goes to the ``fastgmm.select`` logger at
+    INFO level.
+
+    Examples
+    --------
+    >>> from fastgmm import select
+    >>> result = select(X, n_components=range(1, 7), random_state=0)  # doctest: +SKIP
+    >>> print(result.table())                                          # doctest: +SKIP
+    >>> model = result.best_estimator_                                 # doctest: +SKIP
+    """
+    from . import GaussianMixture
+
+    criterion = _check_criterion(criterion)
+    ks = _as_component_list(n_components)
+    types = _as_covariance_list(covariance_types)
+    for reserved in ("n_components", "covariance_type"):
+        if reserved in estimator_params:
+            raise TypeError(
+                f"pass {reserved} candidates through select's "
+                f"{'n_components' if reserved == 'n_components' else 'covariance_types'}"
+                " argument, not as an estimator parameter."
+            )
+
+    X = np.asarray(X) if not hasattr(X, "shape") else X
+    if X.ndim == 1:
+        raise ValueError(
+            "X must be 2-D (n_samples, n_features); for one feature use "
+            "X.reshape(-1, 1)."
+        )
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim}-D.")
+    n_samples, n_features = X.shape
+    if max(ks) > n_samples:
+        raise ValueError(
+            f"the largest candidate has {max(ks)} components but X has only "
+            f"{n_samples} samples; use fewer components."
+        )
+
+    candidates, estimators = [], []
+    total = len(ks) * len(types)
+    for covariance_type in types:
+        for k in ks:
+            model = GaussianMixture(
+                n_components=k,
+                covariance_type=covariance_type,
+                n_init=n_init,
+                random_state=random_state,
+                n_jobs=n_jobs,
+                **estimator_params,
+            )
+            start = time.perf_counter()
+            model.fit(X)
+            fit_time = time.perf_counter() - start
+            log_likelihood = float(model.score(X)) * n_samples
+            p = n_parameters(k, n_features, covariance_type)
+            candidate = Candidate(
+                n_components=k,
+                covariance_type=covariance_type,
+                log_likelihood=log_likelihood,
+                n_parameters=p,
+                bic=-2.0 * log_likelihood + p * math.log(n_samples),
+                aic=-2.0 * log_likelihood + 2.0 * p,
+                converged=bool(model.converged_),
+                n_iter=int(model.n_iter_),
+                fit_time=fit_time,
+            )
+            candidates.append(candidate)
+            estimators.append(model)
+            logger.info(
+                "[%d/%d] %s: %s %.2f, %s after %d iterations, %.2f s",
+                len(candidates),
+                total,
+                candidate.name,
+                criterion.upper(),
+                getattr(candidate, criterion),
+                "converged" if candidate.converged else "not converged",
+                candidate.n_iter,
+                fit_time,
+            )
+
+    values = [getattr(c, criterion) for c in candidates]
+    best_index = min(
+        range(len(candidates)),
+        key=lambda i: (values[i], candidates[i].n_parameters, i),
+    )
+    return SelectionResult(
+        candidates=candidates,
+        estimators_=estimators,
+        criterion=criterion,
+        n_samples=n_samples,
+        best_index_=best_index,
+    )
