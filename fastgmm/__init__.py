@@ -1,12 +1,34 @@
 """fastgmm: Gaussian mixture models fitted by compiled, one-pass EM.
 
 ``fastgmm.GaussianMixture`` is a drop-in replacement for
-``sklearn.mixture.GaussianMixture``. Importing fastgmm compiles nothing: each
-kernel compiles on first use and is cached on disk.
+``sklearn.mixture.GaussianMixture``.
+
+Importing fastgmm compiles nothing and loads nothing heavy: the public names are
+resolved on first use (PEP 562), so ``import fastgmm`` stays fast and scikit-learn
+and Numba are imported only when a model is made. Each kernel compiles on its
+first call and is cached on disk for later processes.
 """
 
-from ._gaussian_mixture import GaussianMixture
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["GaussianMixture", "__version__"]
+_LAZY = {
+    "GaussianMixture": "fastgmm._gaussian_mixture",
+    "load": "fastgmm._persistence",
+}
+
+__all__ = ["GaussianMixture", "load", "__version__"]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastgmm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
