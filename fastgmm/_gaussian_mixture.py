@@ -26,19 +26,13 @@ from ._params import (
     precisions_cholesky_from_precisions,
     precisions_from_cholesky,
 )
+from ._recovery import recover_degenerate
 from ._stats import m_step
 from ._validation import check_means, check_precisions, check_weights, numba_threads
 
 # Rows of random responsibilities drawn at a time by init_params='random', so the
 # initialisation never holds an N x K array.
 _RANDOM_INIT_ROWS = 65536
-
-ILL_DEFINED_COVARIANCE = (
-    "Fitting the mixture model failed because some components have ill-defined "
-    "empirical covariance (for instance caused by singleton or collapsed samples). "
-    "Try to decrease the number of components, increase reg_covar, or scale the "
-    "input data."
-)
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -247,6 +241,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
         best = None
+        self._scale = None
         with numba_threads(self.n_jobs):
             for init in range(n_init):
                 self._report_init_begin(init)
@@ -288,7 +283,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             previous = lower_bound
             stats = _passes.em_pass(X, params, self.covariance_type)
             lower_bound = stats.loglik / stats.weight
-            params = self._maximise(m_step(stats, self.reg_covar))
+            params = self._maximise(m_step(stats, self.reg_covar), X)
             lower_bounds.append(lower_bound)
             change = lower_bound - previous
             self._report_iteration(n_iter, change)
@@ -307,15 +302,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             "n_iter": n_iter,
         }
 
-    def _maximise(self, params):
-        """Attach precision factors to M-step parameters."""
+    def _maximise(self, params, X):
+        """Attach precision factors to M-step parameters, recovering components
+        whose covariance is not positive definite (see ``_recovery``)."""
         factors, failed = precisions_cholesky_from_covariances(
             params.covariances, self.covariance_type
         )
         if failed.any():
-            raise ValueError(ILL_DEFINED_COVARIANCE)
+            params, factors = recover_degenerate(
+                params, failed, self.covariance_type, lambda: self._data_scale(X)
+            )
         params.precisions_cholesky = factors
         return params
+
+    def _data_scale(self, X):
+        """Mean feature variance of X (1 when X is constant), computed once per fit."""
+        if self._scale is None:
+            variance = self._mean_variance(X)
+            self._scale = variance if variance > 0 else 1.0
+        return self._scale
 
     # ----------------------------------------------------------- initialisation
 
@@ -345,7 +350,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if initial["means"] is not None:
             params.means = initial["means"]
         if initial["precisions"] is None:
-            return self._maximise(params)
+            return self._maximise(params, X)
         params.precisions_cholesky = precisions_cholesky_from_precisions(
             initial["precisions"], cov_type
         )

@@ -50,7 +50,6 @@ import zlib
 from typing import Any
 
 import numpy as np
-from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save_model"]
@@ -151,9 +150,7 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
     # Never write a file that load() would refuse: fail here, where the cause is.
     params = json.loads(str(members["params"]))
     try:
-        _check_fitted_values(
-            members, params["n_components"], params["covariance_type"]
-        )
+        _check_fitted_values(members, params["n_components"], params["covariance_type"])
     except ValueError as err:
         raise ValueError(f"Cannot save this model: {err}") from None
 
@@ -272,9 +269,7 @@ def _library_versions() -> dict[str, str]:
 
 def _write_atomically(path: str, members: dict[str, np.ndarray]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        dir=folder, prefix=".fastgmm-", suffix=".tmp"
-    )
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fastgmm-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez_compressed(file, **members)
@@ -300,20 +295,34 @@ def _open_npz(path: Any, where: str):
     try:
         archive = np.load(path, allow_pickle=False)
     except ValueError as err:
-        # np.load falls back to unpickling anything that is neither .npy nor a zip;
-        # with allow_pickle=False it refuses instead.
-        if "pickle" in str(err):
-            raise ValueError(
-                f"{where} is not a fastgmm model file: it is neither an .npz nor an "
-                "npy file (perhaps a pickle or a text file); refusing to unpickle it."
-            ) from None
-        raise ValueError(f"{where} is not a fastgmm model file: {err}") from None
+        # np.load treats anything that is neither a zip nor an .npy file as a pickle;
+        # with allow_pickle=False it refuses to unpickle it, which is what we want.
+        raise ValueError(
+            f"{where} is not a fastgmm model file: it is not an .npz archive "
+            f"({_sniff(path)}); nothing in it was executed. NumPy said: {err}"
+        ) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(
             f"{where} is not a fastgmm model file: it holds a single .npy array, not "
             "an .npz archive."
         )
     return archive
+
+
+def _sniff(path: Any) -> str:
+    """A short description of what a file that np.load refused looks like."""
+    if not isinstance(path, (str, os.PathLike)):
+        return "unrecognised content"
+    try:
+        with open(path, "rb") as file:
+            start = file.read(2)
+    except OSError:
+        return "unreadable"
+    if start[:1] == b"\x80":
+        return "it looks like a pickle"
+    if start == b"\x93N":
+        return "an .npy file holding Python objects"
+    return "unrecognised content, perhaps text"
 
 
 def _read_members(archive, where: str) -> dict[str, np.ndarray]:
@@ -362,9 +371,7 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
 
     missing = _REQUIRED_MEMBERS - present
     if missing:
-        raise ValueError(
-            f"{where} is incomplete: missing member(s) {sorted(missing)}."
-        )
+        raise ValueError(f"{where} is incomplete: missing member(s) {sorted(missing)}.")
     unexpected = present - _REQUIRED_MEMBERS - _OPTIONAL_MEMBERS
     if unexpected:
         raise ValueError(
@@ -423,7 +430,9 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
             shape, dtype = headers[member]
             _check_header(headers, member, shape, "biuf", where)
             if math.prod(shape) > 16 * n_components * n_features * n_features + 64:
-                raise ValueError(f"{where}: {member!r} is far too large, shape {shape}.")
+                raise ValueError(
+                    f"{where}: {member!r} is far too large, shape {shape}."
+                )
 
     for name in present - {"format", "format_version", "params", "info"}:
         array = archive[name]
@@ -715,6 +724,4 @@ def _check_precisions(covariances, precisions, cholesky, covariance_type) -> Non
             raise ValueError(f"covariances_{which} is singular.")
         tolerance = max(64 * n_features * eps * condition, 1e-6)
         if np.abs(chol.T @ cov @ chol - identity).max() > tolerance:
-            raise ValueError(
-                f"covariances_{which} is not the inverse of precisions_."
-            )
+            raise ValueError(f"covariances_{which} is not the inverse of precisions_.")

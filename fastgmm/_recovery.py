@@ -1,0 +1,124 @@
+"""What happens when a component's covariance is not positive definite.
+
+scikit-learn stops the fit ("ill-defined empirical covariance") when a component
+collapses onto fewer distinct points than dimensions, when a feature is constant
+and ``reg_covar`` is 0, or when a component loses all its points. fastgmm keeps
+fitting instead, with a ``DegenerateComponentWarning``:
+
+* a component that still has points (mass above 1e-8 of the data) gets a variance
+  floor on its diagonal: 1e-6 x the data's mean feature variance (1e-6 when the
+  data are constant), raised tenfold until its covariance factorises;
+* a component that lost its points is re-seeded by splitting the heaviest
+  component: the two halves share its covariance and weight, and their means sit
+  half a standard deviation either side along its main axis (as VLFeat and
+  Armadillo do).
+
+Parameters therefore stay finite; the floor is relative to the data, so it does
+not depend on their units.
+"""
+
+import warnings
+
+import numpy as np
+
+from ._params import precisions_cholesky_from_covariances
+
+FLOOR_RELATIVE = 1e-6
+EMPTY_MASS = 1e-8
+MAX_FLOOR_STEPS = 12
+
+
+class DegenerateComponentWarning(UserWarning):
+    """A component's covariance was not positive definite and was repaired."""
+
+
+def _add_to_diagonal(covariances, k, value, covariance_type):
+    if covariance_type == "full":
+        covariances[k].flat[:: covariances.shape[-1] + 1] += value
+    elif covariance_type == "tied":
+        covariances.flat[:: covariances.shape[-1] + 1] += value
+    else:
+        covariances[k] += value
+
+
+def _component_variance(covariances, k, covariance_type):
+    """Covariance of component k as a full matrix."""
+    if covariance_type == "full":
+        return covariances[k]
+    if covariance_type == "tied":
+        return covariances
+    if covariance_type == "diag":
+        return np.diag(covariances[k])
+    return np.eye(1) * covariances[k]
+
+
+def _split_heaviest(params, k, covariance_type):
+    """Re-seed empty component k by splitting the heaviest component in two."""
+    heavy = int(np.argmax(params.weights))
+    cov = _component_variance(params.covariances, heavy, covariance_type)
+    values, vectors = np.linalg.eigh(cov)
+    n_features = params.means.shape[1]
+    if cov.shape[0] == 1:
+        step = np.full(n_features, 0.5 * np.sqrt(max(values[-1], 0.0)) / np.sqrt(n_features))
+    else:
+        step = 0.5 * np.sqrt(max(values[-1], 0.0)) * vectors[:, -1]
+    params.means[k] = params.means[heavy] + step
+    params.means[heavy] = params.means[heavy] - step
+    half = params.weights[heavy] / 2.0
+    params.weights[k] = params.weights[k] + half
+    params.weights[heavy] = half
+    params.weights /= params.weights.sum()
+    if covariance_type != "tied":
+        params.covariances[k] = params.covariances[heavy]
+
+
+def recover_degenerate(params, failed, covariance_type, data_scale):
+    """Repair the components marked in ``failed``; return ``(params, factors)``.
+
+    ``data_scale`` is a callable giving the data's mean feature variance (only
+    called when needed, as it may cost a pass over the data).
+    """
+    params = params.copy()
+    repaired_empty, floored = [], []
+    if covariance_type != "tied":
+        for k in np.flatnonzero(failed):
+            if params.weights[k] < EMPTY_MASS and params.weights.max() >= 2 * EMPTY_MASS:
+                _split_heaviest(params, k, covariance_type)
+                repaired_empty.append(int(k))
+    factors, failed = precisions_cholesky_from_covariances(
+        params.covariances, covariance_type
+    )
+    floor = FLOOR_RELATIVE * data_scale() if failed.any() else 0.0
+    for _ in range(MAX_FLOOR_STEPS):
+        if not failed.any():
+            break
+        for k in np.flatnonzero(failed):
+            _add_to_diagonal(params.covariances, k, floor, covariance_type)
+            if int(k) not in floored:
+                floored.append(int(k))
+        factors, failed = precisions_cholesky_from_covariances(
+            params.covariances, covariance_type
+        )
+        floor *= 10.0
+    if failed.any():
+        raise ValueError(
+            "Fitting the mixture model failed because some components have "
+            "ill-defined empirical covariance that no variance floor could repair. "
+            "Check the data for extreme values, scale it, or increase reg_covar."
+        )
+    what = []
+    if repaired_empty:
+        what.append(f"component(s) {repaired_empty} lost all their points and were "
+                    "re-seeded by splitting the heaviest component")
+    if floored:
+        who = "the tied covariance" if covariance_type == "tied" else \
+            f"component(s) {floored}"
+        what.append(f"{who} collapsed (singular covariance) and got a variance floor "
+                    "of 1e-6 x the data's variance")
+    warnings.warn(
+        "Ill-defined empirical covariance: " + "; ".join(what) + ". Increase "
+        "reg_covar or decrease n_components to avoid this.",
+        DegenerateComponentWarning,
+        stacklevel=4,
+    )
+    return params, factors

@@ -1,0 +1,1113 @@
+"""Compare fastgmm with scikit-learn and a plain NumPy EM; print the result as Markdown.
+
+Run ``python -m fastgmm.bench`` for the full comparison (about half an hour on a 2-core
+machine, most of it spent waiting for scikit-learn and NumPy), ``python -m fastgmm.bench
+--quick`` for a smoke run with smaller data (a minute or two), and ``--help`` for the
+options. The report goes to standard output (and to ``--markdown PATH``); progress goes
+to standard error.
+
+What is measured, and how
+-------------------------
+- **Time per EM iteration.** All three implementations start from the same
+  ``weights_init``, ``means_init`` and ``precisions_init`` (a perturbed copy of the
+  true mixture, seeded), with ``tol=0`` so that every fit runs exactly ``max_iter``
+  iterations. A fit also validates, initialises and, in scikit-learn, runs a final
+  E-step; to leave those out, each repeat times ``fit`` with ``max_iter=1`` and
+  ``max_iter=1+n`` and takes the difference divided by ``n``. The median over repeats
+  is reported, and the implementations take turns within each repeat, so a slow moment
+  on a shared machine hits all of them alike. Numba compilation is paid by untimed
+  fits before timing. scikit-learn runs its initialisation even when all three
+  ``*_init`` are given; ``init_params="random_from_data"`` is used as its cheapest form
+  (it cancels out of the per-iteration figure anyway).
+- **Peak memory beyond X.** Each (case, implementation) runs in a fresh subprocess that
+  builds X, pays compilation with a small fit, releases free heap pages
+  (``malloc_trim``), resets the kernel's resident-set high-water mark
+  (``/proc/self/clear_refs``), runs one ``fit(max_iter=1)`` and reads ``VmHWM``. The
+  figure is that peak minus the resident set just before the fit, which already holds
+  X: every page the fit touches, whoever allocated it (NumPy, Numba's runtime, BLAS,
+  thread stacks). ``MALLOC_MMAP_THRESHOLD_`` is fixed in the subprocess so that large
+  blocks go back to the system when freed instead of hiding in the heap. A second fit
+  under ``tracemalloc`` gives the peak of the allocations Python can see (NumPy arrays,
+  not Numba's runtime arrays), shown in the details for comparison.
+- The NumPy baseline is :mod:`fastgmm._numpy_em`, the textbook vectorised EM.
+
+Timings on a shared or small machine are provisional; the ratios measured side by side
+in one process are what the comparison is about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from fastgmm import _numpy_em
+
+IMPLEMENTATIONS = ("fastgmm", "sklearn", "numpy")
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+#: Set to "sklearn" to let scikit-learn stand in for fastgmm (to try the benchmarks
+#: themselves before the estimator exists). The reports say so in their headers.
+STANDIN_ENV = "FASTGMM_BENCH_STANDIN"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the comparison table."""
+
+    n_samples: int
+    n_features: int
+    n_components: int
+    covariance_type: str
+    target: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.n_features}x{self.n_components}-{self.covariance_type}"
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{_count(self.n_samples)} x {self.n_features} x {self.n_components} "
+            f"{self.covariance_type}"
+        )
+
+    def scaled(self, divisor: int) -> Case:
+        return Case(
+            max(self.n_samples // divisor, 1_000),
+            self.n_features,
+            self.n_components,
+            self.covariance_type,
+            self.target,
+        )
+
+
+#: The targets of issue 3 (speed-up over scikit-learn per EM iteration).
+TABLE_CASES = (
+    Case(1_000_000, 2, 3, "full", ">= 30x"),
+    Case(1_000_000, 2, 3, "diag", ">= 30x"),
+    Case(1_000_000, 16, 16, "full", ">= 20x"),
+    Case(1_000_000, 16, 16, "tied", ">= 20x"),
+    Case(1_000_000, 16, 16, "diag", ">= 20x"),
+    Case(1_000_000, 16, 16, "spherical", ">= 20x"),
+    Case(200_000, 64, 32, "full", ">= 5x"),
+)
+SECTIONS = ("table", "memory", "threads", "small", "predict", "float32", "init")
+QUICK_DIVISOR = 20
+
+
+def _count(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def make_mixture(
+    n_samples,
+    n_features,
+    n_components,
+    covariance_type="full",
+    seed=0,
+    dtype=np.float64,
+):
+    """Draw a synthetic mixture and the initial parameters all implementations share.
+
+    The components have covariances of the given type with eigenvalues in [0.5, 1.5];
+    their means are spread so that two of them lie about 4 standard deviations apart
+    (overlapping a little, as real clusters do, rather than so far apart that every
+    responsibility is 0 or 1). The initial parameters are the true ones disturbed: equal
+    weights, means moved by a fraction of the spread, covariances inflated by 1.5.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features) and the given dtype
+    init : dict with ``weights_init``, ``means_init`` and ``precisions_init`` (float64,
+        in the shape scikit-learn takes for ``covariance_type``)
+    """
+    rng = np.random.default_rng(seed)
+    d, k = n_features, n_components
+    spread = 4.0 / np.sqrt(2.0 * d)
+    means = rng.normal(0.0, spread, size=(k, d))
+    weights = rng.dirichlet(np.full(k, 5.0))
+
+    def random_covariance():
+        q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+        return (q * rng.uniform(0.5, 1.5, size=d)) @ q.T
+
+    if covariance_type == "full":
+        covariances = np.stack([random_covariance() for _ in range(k)])
+    elif covariance_type == "tied":
+        covariances = np.broadcast_to(random_covariance(), (k, d, d))
+    elif covariance_type == "diag":
+        covariances = np.stack([np.diag(rng.uniform(0.5, 1.5, d)) for _ in range(k)])
+    elif covariance_type == "spherical":
+        covariances = np.stack([rng.uniform(0.5, 1.5) * np.eye(d) for _ in range(k)])
+    else:
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}")
+
+    labels = rng.choice(k, size=n_samples, p=weights)
+    X = np.empty((n_samples, d), dtype=dtype)
+    for j in range(k):
+        rows = np.flatnonzero(labels == j)
+        factor = np.linalg.cholesky(covariances[j])
+        X[rows] = rng.standard_normal((rows.size, d)) @ factor.T + means[j]
+
+    inflated = 1.5 * covariances
+    if covariance_type == "full":
+        precisions = np.linalg.inv(inflated)
+    elif covariance_type == "tied":
+        precisions = np.linalg.inv(inflated[0])
+    elif covariance_type == "diag":
+        precisions = 1.0 / np.diagonal(inflated, axis1=1, axis2=2)
+    else:
+        precisions = 1.0 / inflated[:, 0, 0]
+    init = {
+        "weights_init": np.full(k, 1.0 / k),
+        "means_init": means + rng.normal(0.0, 0.25 * spread, size=(k, d)),
+        "precisions_init": precisions,
+    }
+    return X, init
+
+
+# ------------------------------------------------------------------ implementations
+
+
+def standin() -> bool:
+    """Whether scikit-learn stands in for fastgmm (see ``STANDIN_ENV``)."""
+    return os.environ.get(STANDIN_ENV, "") == "sklearn"
+
+
+def make_estimator(implementation, **params):
+    """Return an unfitted ``GaussianMixture``; ``implementation`` is fastgmm or sklearn.
+
+    ``n_jobs`` is passed to fastgmm only; scikit-learn's threads are those of its BLAS
+    and OpenMP pools (limit them with threadpoolctl).
+    """
+    if implementation == "sklearn" or (implementation == "fastgmm" and standin()):
+        from sklearn.mixture import GaussianMixture
+
+        params.pop("n_jobs", None)
+        return GaussianMixture(**params)
+    if implementation == "fastgmm":
+        from fastgmm import GaussianMixture
+
+        return GaussianMixture(**params)
+    raise ValueError(f"no estimator for implementation {implementation!r}")
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence the ConvergenceWarning that ``tol=0`` and a fixed ``max_iter`` imply."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message=".*did not converge.*")
+        yield
+
+
+def fit_model(
+    implementation,
+    X,
+    init,
+    covariance_type,
+    max_iter,
+    n_jobs=None,
+):
+    """Fit ``max_iter`` EM iterations with ``tol=0`` from ``init``; return the model.
+
+    For "numpy" the model is a :class:`fastgmm._numpy_em.NumpyMixture`.
+    """
+    if implementation == "numpy":
+        return _numpy_em.fit_em(
+            X,
+            init["weights_init"],
+            init["means_init"],
+            init["precisions_init"],
+            covariance_type,
+            n_iter=max_iter,
+        )
+    estimator = make_estimator(
+        implementation,
+        n_components=len(init["weights_init"]),
+        covariance_type=covariance_type,
+        tol=0.0,
+        max_iter=max_iter,
+        init_params="random_from_data",
+        random_state=0,
+        n_jobs=n_jobs,
+        **init,
+    )
+    with quiet():
+        return estimator.fit(X)
+
+
+def predict(implementation, model, X):
+    if implementation == "numpy":
+        return _numpy_em.predict(X, model)
+    return model.predict(X)
+
+
+def score_samples(implementation, model, X):
+    if implementation == "numpy":
+        return _numpy_em.score_samples(X, model)
+    return model.score_samples(X)
+
+
+def lower_bound(implementation, model):
+    return model.lower_bound if implementation == "numpy" else model.lower_bound_
+
+
+def warm_up(implementation, X, init, covariance_type, n_jobs=None):
+    """Pay Numba compilation (and lazy imports) with small fits and predictions."""
+    small = X[: min(len(X), 2_000)]
+    model = fit_model(implementation, small, init, covariance_type, 2, n_jobs)
+    predict(implementation, model, small)
+    score_samples(implementation, model, small)
+
+
+# ------------------------------------------------------------------------ timing
+
+
+def seconds(function, *args, **kwargs):
+    """Return (wall seconds, result) of one call, after a garbage collection."""
+    gc.collect()
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def thread_limits(threads):
+    """Limit BLAS and OpenMP pools to ``threads`` (no limit when None)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads)
+
+
+def time_per_iteration(fitters, n_iter, repeat, log):
+    """Median seconds per EM iteration of each fitter, by difference of two fits.
+
+    ``fitters`` maps a label to ``fit(max_iter) -> model``. Each repeat times every
+    fitter at ``max_iter=1`` and ``max_iter=1+n_iter`` in turn.
+
+    Returns
+    -------
+    dict label -> {"per_iter": median seconds, "runs": [...], "fit_1": median seconds of
+    fit(max_iter=1), "fit_n": median of fit(max_iter=1+n_iter), "model": last model}
+    """
+    out = {label: {"runs": [], "lo": [], "hi": []} for label in fitters}
+    for r in range(repeat):
+        for label, fit in fitters.items():
+            t_lo, _ = seconds(fit, 1)
+            t_hi, model = seconds(fit, 1 + n_iter)
+            entry = out[label]
+            entry["runs"].append((t_hi - t_lo) / n_iter)
+            entry["lo"].append(t_lo)
+            entry["hi"].append(t_hi)
+            entry["model"] = model
+            log(
+                f"    repeat {r + 1}/{repeat} {label:>14}: fit(1) {t_lo:.3f} s, "
+                f"fit({1 + n_iter}) {t_hi:.3f} s -> "
+                f"{entry['runs'][-1] * 1e3:.1f} ms/iter"
+            )
+    for entry in out.values():
+        entry["per_iter"] = statistics.median(entry["runs"])
+        entry["fit_1"] = statistics.median(entry["lo"])
+        entry["fit_n"] = statistics.median(entry["hi"])
+    return out
+
+
+def median_seconds(function, repeat):
+    times = []
+    result = None
+    for _ in range(repeat):
+        t, result = seconds(function)
+        times.append(t)
+    return statistics.median(times), result
+
+
+# ------------------------------------------------------------------------ memory
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def release_free_memory():
+    """Collect garbage and hand free heap pages back to the system (glibc only)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def peak_rss_growth(function):
+    """Run ``function()``; return (peak resident bytes above the start, result).
+
+    Resets the kernel's high-water mark (``VmHWM``) through ``/proc/self/clear_refs``
+    (Linux >= 4.0), so the peak is that of this call alone; the start is the resident
+    set just before it. Raises OSError where that file cannot be written.
+    """
+    release_free_memory()
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    start = _status_kib("VmRSS")
+    result = function()
+    peak = _status_kib("VmHWM")
+    return max(peak - start, 0) * 1024, result
+
+
+def peak_traced_growth(function):
+    """Run ``function()``; return (peak traced bytes above the start, result).
+
+    Only allocations that report to tracemalloc count: NumPy's, not Numba's runtime or
+    BLAS buffers.
+    """
+    release_free_memory()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start, _ = tracemalloc.get_traced_memory()
+        result = function()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return max(peak - start, 0), result
+
+
+def _memory_child(spec):
+    """Entry point of the measuring subprocess; prints one JSON line."""
+    dtype = np.dtype(spec["dtype"])
+    X, init = make_mixture(
+        spec["n_samples"],
+        spec["n_features"],
+        spec["n_components"],
+        spec["covariance_type"],
+        seed=spec["seed"],
+        dtype=dtype,
+    )
+    implementation = spec["implementation"]
+    with thread_limits(spec["threads"]):
+        warm_up(implementation, X, init, spec["covariance_type"], spec["threads"])
+
+        def fit():
+            return fit_model(
+                implementation, X, init, spec["covariance_type"], 1, spec["threads"]
+            )
+
+        rss, model = peak_rss_growth(fit)
+        del model
+        traced, model = peak_traced_growth(fit)
+    print(json.dumps({"rss": rss, "traced": traced, "x_bytes": X.nbytes}))
+
+
+def measure_memory(case, implementation, seed, threads, dtype="float64", log=print):
+    """Peak memory of one ``fit(max_iter=1)`` beyond X, measured in a subprocess."""
+    spec = {
+        "implementation": implementation,
+        "n_samples": case.n_samples,
+        "n_features": case.n_features,
+        "n_components": case.n_components,
+        "covariance_type": case.covariance_type,
+        "seed": seed,
+        "threads": threads,
+        "dtype": dtype,
+    }
+    env = dict(os.environ)
+    # A fixed threshold turns off glibc's adaptive one, under which freed blocks of up
+    # to 32 MiB stay in the heap and later allocations reuse them without the resident
+    # set growing: large blocks come from and go back to mmap, so the peak is honest.
+    env["MALLOC_MMAP_THRESHOLD_"] = str(256 * 1024)
+    command = [
+        sys.executable,
+        "-m",
+        "fastgmm.bench",
+        "--memory-child",
+        json.dumps(spec),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        log(
+            f"    memory child failed ({implementation}): {done.stderr.strip()[-2000:]}"
+        )
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------- machine
+
+
+def describe_machine(threads):
+    """A Markdown list: CPU, cores, memory and the versions that matter."""
+    from importlib import metadata
+
+    model = "unknown"
+    flags = set()
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    simd = [f for f in ("avx2", "fma", "avx512f") if f in flags]
+    memory = "unknown"
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                    break
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+    def version(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    import numba
+
+    blas = []
+    with contextlib.suppress(Exception):
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            blas.append(
+                f"{pool.get('internal_api')} {pool.get('version')} "
+                f"({pool.get('num_threads')} threads)"
+            )
+    fastgmm_version = version("fastgmm")
+    if fastgmm_version == "not installed":
+        fastgmm_version = "source tree (not installed)"
+    lines = [
+        f"- CPU: {model} ({', '.join(simd) or 'no AVX2/AVX-512 flags'}); "
+        f"{os.cpu_count()} logical cores, {usable} usable; memory {memory}",
+        f"- Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"SciPy {version('scipy')}, scikit-learn {version('scikit-learn')}, "
+        f"Numba {numba.__version__} (threading layer requested: "
+        f"{numba.config.THREADING_LAYER}, {numba.config.NUMBA_NUM_THREADS} threads), "
+        f"fastgmm {fastgmm_version}",
+        f"- Thread pools: {'; '.join(blas) or 'unknown'}",
+        f"- Threads for this run: {threads if threads else 'all'} "
+        "(fastgmm `n_jobs`; BLAS/OpenMP limited with threadpoolctl when set)",
+        f"- {datetime.datetime.now().isoformat(timespec='seconds')}, "
+        f"`{' '.join(['python -m fastgmm.bench', *sys.argv[1:]])}`",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- report
+
+
+def _ms(value):
+    if value is None:
+        return "n/a"
+    ms = value * 1e3
+    if abs(ms) >= 100:
+        return f"{ms:,.0f}"
+    if abs(ms) >= 10:
+        return f"{ms:.1f}"
+    return f"{ms:.2f}"
+
+
+def _ratio(numerator, denominator):
+    if numerator is None or denominator is None or denominator <= 0:
+        return "n/a"
+    return f"{numerator / denominator:.1f}x"
+
+
+def _mib(value):
+    return "n/a" if value is None else f"{value / 2**20:,.1f}"
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class Report:
+    """Markdown written to stdout as it grows, and kept for ``--markdown``."""
+
+    def __init__(self):
+        self.parts = []
+
+    def add(self, text):
+        self.parts.append(text)
+        print(text + "\n", flush=True)
+
+    def text(self):
+        return "\n\n".join(self.parts) + "\n"
+
+
+# ---------------------------------------------------------------------- sections
+
+
+def section_table(cases, args, report, log):
+    fastgmm_label = "fastgmm (stand-in)" if standin() else "fastgmm"
+    rows, details = [], []
+    memory_rows = []
+    for case in cases:
+        log(f"{case.label}: generating data")
+        X, init = make_mixture(
+            case.n_samples,
+            case.n_features,
+            case.n_components,
+            case.covariance_type,
+            seed=args.seed,
+        )
+        ct = case.covariance_type
+        log(f"{case.label}: warming up fastgmm (compilation)")
+        warm_up("fastgmm", X, init, ct, args.threads)
+        fit_model("fastgmm", X, init, ct, 1, args.threads)
+
+        def fitter(implementation, X=X, init=init, ct=ct):
+            return lambda max_iter: fit_model(
+                implementation, X, init, ct, max_iter, args.threads
+            )
+
+        timings = time_per_iteration(
+            {name: fitter(name) for name in IMPLEMENTATIONS},
+            args.iterations,
+            args.repeat,
+            log,
+        )
+        f, s, n = (timings[name]["per_iter"] for name in IMPLEMENTATIONS)
+        agreement = lower_bound("fastgmm", timings["fastgmm"]["model"]) - lower_bound(
+            "sklearn", timings["sklearn"]["model"]
+        )
+        n_iter_ok = getattr(timings["fastgmm"]["model"], "n_iter_", None)
+        memory = {}
+        if not args.no_memory:
+            for name in IMPLEMENTATIONS:
+                log(f"{case.label}: memory of {name} (subprocess)")
+                memory[name] = measure_memory(
+                    case, name, args.seed, args.threads, log=log
+                )
+        rows.append(
+            [
+                case.label,
+                _ms(f),
+                _ms(s),
+                _ms(n),
+                f"**{_ratio(s, f)}**",
+                _ratio(n, f),
+                case.target,
+                *(
+                    _mib(memory[name]["rss"]) if memory.get(name) else "n/a"
+                    for name in IMPLEMENTATIONS
+                ),
+            ]
+        )
+        details.append(
+            [
+                case.label,
+                *(f"{timings[name]['fit_1']:.3f}" for name in IMPLEMENTATIONS),
+                *(f"{timings[name]['fit_n']:.3f}" for name in IMPLEMENTATIONS),
+                f"{agreement:+.1e}",
+                str(n_iter_ok),
+            ]
+        )
+        if memory:
+            memory_rows.append(
+                [
+                    case.label,
+                    _mib(X.nbytes),
+                    *(
+                        (
+                            f"{_mib(memory[name]['rss'])} / "
+                            f"{_mib(memory[name]['traced'])}"
+                        )
+                        if memory.get(name)
+                        else "n/a"
+                        for name in IMPLEMENTATIONS
+                    ),
+                ]
+            )
+        del X
+    report.add(
+        "## EM iteration: fastgmm, scikit-learn and NumPy\n\n"
+        f"Milliseconds per EM iteration (median of {args.repeat}; difference of "
+        f"`fit(max_iter=1)` and `fit(max_iter={1 + args.iterations})`, `tol=0`, same "
+        "initial parameters). Ratios: the other's time / fastgmm's. Memory: peak "
+        "resident set of one `fit(max_iter=1)` beyond X, MiB.\n\n"
+        + markdown_table(
+            [
+                "case",
+                f"{fastgmm_label} ms/it",
+                "scikit-learn ms/it",
+                "NumPy ms/it",
+                "sklearn / fastgmm",
+                "NumPy / fastgmm",
+                "target",
+                "fastgmm MiB",
+                "sklearn MiB",
+                "NumPy MiB",
+            ],
+            rows,
+        )
+    )
+    report.add(
+        "<details><summary>Whole fits, agreement, memory as Python sees it"
+        "</summary>\n\n"
+        "Median seconds of the whole `fit` at `max_iter=1` and "
+        f"`max_iter={1 + args.iterations}` (initialisation, validation and "
+        "scikit-learn's final E-step included); fastgmm's `lower_bound_` minus "
+        "scikit-learn's after the same iterations; fastgmm's `n_iter_`.\n\n"
+        + markdown_table(
+            [
+                "case",
+                "fastgmm fit(1) s",
+                "sklearn fit(1) s",
+                "NumPy fit(1) s",
+                f"fastgmm fit({1 + args.iterations}) s",
+                f"sklearn fit({1 + args.iterations}) s",
+                f"NumPy fit({1 + args.iterations}) s",
+                "lower bound: fastgmm - sklearn",
+                "fastgmm n_iter_",
+            ],
+            details,
+        )
+        + (
+            "\n\nPeak memory beyond X, MiB: resident set (everything the process "
+            "touched) / tracemalloc (allocations Python sees: NumPy arrays, not "
+            "Numba's runtime arrays or BLAS buffers).\n\n"
+            + markdown_table(["case", "X MiB", *IMPLEMENTATIONS], memory_rows)
+            if memory_rows
+            else ""
+        )
+        + "\n\n</details>"
+    )
+
+
+def section_memory(args, report, log):
+    base = Case(4_000_000, 16, 16, "full", "<= 10% of X")
+    case = base.scaled(QUICK_DIVISOR) if args.quick else base
+    rows = []
+    x_bytes = case.n_samples * case.n_features * 8
+    for name in IMPLEMENTATIONS:
+        log(f"memory {case.label}: {name} (subprocess)")
+        result = measure_memory(case, name, args.seed, args.threads, log=log)
+        if result is None:
+            rows.append([name, "n/a", "n/a", "n/a"])
+            continue
+        rows.append(
+            [
+                name,
+                _mib(result["rss"]),
+                f"{100 * result['rss'] / result['x_bytes']:.1f}%",
+                _mib(result["traced"]),
+            ]
+        )
+    report.add(
+        f"## Memory: {case.label}, X = {_mib(x_bytes)} MiB float64 "
+        "(target for fastgmm: peak beyond X <= 10% of X)\n\n"
+        "One `fit(max_iter=1)` in a fresh subprocess after a warm-up fit.\n\n"
+        + markdown_table(
+            [
+                "implementation",
+                "peak RSS beyond X, MiB",
+                "% of X",
+                "tracemalloc peak, MiB",
+            ],
+            rows,
+        )
+    )
+
+
+def section_threads(args, report, log):
+    base = Case(1_000_000, 16, 16, "full")
+    case = base.scaled(QUICK_DIVISOR) if args.quick else base
+    X, init = make_mixture(
+        case.n_samples, case.n_features, case.n_components, "full", seed=args.seed
+    )
+    counts = sorted({1, 2, os.cpu_count() or 1})
+    fitters = {}
+    for count in counts:
+        with thread_limits(count):
+            warm_up("fastgmm", X, init, "full", count)
+
+        def fit(max_iter, count=count):
+            with thread_limits(count):
+                return fit_model("fastgmm", X, init, "full", max_iter, count)
+
+        fitters[f"{count} thread{'s' if count > 1 else ''}"] = fit
+    log(f"threads {case.label}: {counts}")
+    timings = time_per_iteration(fitters, args.iterations, args.repeat, log)
+    one = timings[next(iter(fitters))]["per_iter"]
+    rows = [
+        [label, _ms(entry["per_iter"]), _ratio(one, entry["per_iter"])]
+        for label, entry in timings.items()
+    ]
+    report.add(
+        f"## Threads: fastgmm on {case.label} (target: 2 threads >= 1.8x 1 thread)\n\n"
+        "`n_jobs` = threads, BLAS/OpenMP pools limited to the same number.\n\n"
+        + markdown_table(["threads", "ms/iteration", "speed-up over 1 thread"], rows)
+    )
+
+
+def section_small(args, report, log):
+    X, init = make_mixture(1_000, 2, 3, "full", seed=args.seed)
+    repeat = max(args.repeat, 25)
+    rows = []
+    for name in IMPLEMENTATIONS:
+        warm_up(name, X, init, "full", args.threads)
+    fixed = {}
+    for name in IMPLEMENTATIONS:
+        fixed[name], _ = median_seconds(
+            lambda name=name: fit_model(name, X, init, "full", 100, args.threads),
+            repeat,
+        )
+    default = {}
+    for name in ("fastgmm", "sklearn"):
+
+        def fit(name=name):
+            estimator = make_estimator(
+                name, n_components=3, random_state=0, n_jobs=args.threads
+            )
+            with quiet():
+                return estimator.fit(X)
+
+        fit()
+        default[name], model = median_seconds(fit, repeat)
+        default[name + " n_iter_"] = model.n_iter_
+    rows.append(
+        [
+            "fixed init, `tol=0`, `max_iter=100`",
+            _ms(fixed["fastgmm"]),
+            _ms(fixed["sklearn"]),
+            _ms(fixed["numpy"]),
+            _ratio(fixed["sklearn"], fixed["fastgmm"]),
+        ]
+    )
+    rows.append(
+        [
+            "defaults (`init_params='kmeans'`, `tol=1e-3`), `random_state=0`; "
+            f"n_iter_ {default['fastgmm n_iter_']} / {default['sklearn n_iter_']}",
+            _ms(default["fastgmm"]),
+            _ms(default["sklearn"]),
+            "",
+            _ratio(default["sklearn"], default["fastgmm"]),
+        ]
+    )
+    log("small fits done")
+    report.add(
+        "## Small problem: 1,000 x 2, K = 3, whole `fit` "
+        "(target: fastgmm no slower)\n\n"
+        f"Milliseconds per `fit`, median of {repeat}, after compilation.\n\n"
+        + markdown_table(
+            ["fit", "fastgmm ms", "scikit-learn ms", "NumPy ms", "sklearn / fastgmm"],
+            rows,
+        )
+    )
+
+
+def section_predict(args, report, log):
+    base = Case(1_000_000, 16, 16, "full")
+    case = base.scaled(QUICK_DIVISOR) if args.quick else base
+    X, init = make_mixture(
+        case.n_samples, case.n_features, case.n_components, "full", seed=args.seed
+    )
+    models = {}
+    for name in IMPLEMENTATIONS:
+        warm_up(name, X, init, "full", args.threads)
+        log(f"predict {case.label}: fitting {name}")
+        models[name] = fit_model(name, X, init, "full", 2, args.threads)
+    results = {}
+    for method, call in (("predict", predict), ("score_samples", score_samples)):
+        for name in IMPLEMENTATIONS:
+            results[method, name] = median_seconds(
+                lambda name=name, call=call: call(name, models[name], X), args.repeat
+            )
+            log(f"  {method} {name}: {results[method, name][0]:.3f} s")
+    rows = []
+    for method in ("predict", "score_samples"):
+        f, s, n = (results[method, name][0] for name in IMPLEMENTATIONS)
+        if method == "predict":
+            check = np.mean(
+                results[method, "fastgmm"][1] == results[method, "sklearn"][1]
+            )
+            check = f"labels equal: {100 * check:.3f}%"
+        else:
+            diff = results[method, "fastgmm"][1] - results[method, "sklearn"][1]
+            check = f"max abs diff {np.max(np.abs(diff)):.1e}"
+        rows.append(
+            [f"`{method}`", _ms(f), _ms(s), _ms(n), _ratio(s, f), _ratio(n, f), check]
+        )
+    report.add(
+        f"## Prediction on {case.label} (target: >= 20x scikit-learn)\n\n"
+        f"Milliseconds per call on all {case.n_samples:,} points, median of "
+        f"{args.repeat}; models fitted with 2 iterations from the same start.\n\n"
+        + markdown_table(
+            [
+                "method",
+                "fastgmm ms",
+                "scikit-learn ms",
+                "NumPy ms",
+                "sklearn / fastgmm",
+                "NumPy / fastgmm",
+                "fastgmm vs sklearn",
+            ],
+            rows,
+        )
+    )
+
+
+def section_float32(args, report, log):
+    bases = (Case(1_000_000, 16, 16, "full"), Case(1_000_000, 2, 3, "full"))
+    rows = []
+    for base in bases:
+        case = base.scaled(QUICK_DIVISOR) if args.quick else base
+        X64, init = make_mixture(
+            case.n_samples, case.n_features, case.n_components, "full", seed=args.seed
+        )
+        X32 = X64.astype(np.float32)
+        for X in (X64, X32):
+            warm_up("fastgmm", X, init, "full", args.threads)
+        fitters = {
+            dtype: (
+                lambda max_iter, X=X, init=init: fit_model(
+                    "fastgmm", X, init, "full", max_iter, args.threads
+                )
+            )
+            for dtype, X in (("float64", X64), ("float32", X32))
+        }
+        log(f"float32 {case.label}")
+        timings = time_per_iteration(fitters, args.iterations, args.repeat, log)
+        t64, t32 = timings["float64"]["per_iter"], timings["float32"]["per_iter"]
+        m64, m32 = timings["float64"]["model"], timings["float32"]["model"]
+        rows.append(
+            [
+                case.label,
+                _ms(t64),
+                _ms(t32),
+                _ratio(t64, t32),
+                str(m32.means_.dtype),
+                f"{m32.lower_bound_ - m64.lower_bound_:+.1e}",
+            ]
+        )
+    report.add(
+        "## float32 input: fastgmm (target: float32 at least as fast as float64)\n\n"
+        + markdown_table(
+            [
+                "case",
+                "float64 ms/it",
+                "float32 ms/it",
+                "float64 / float32",
+                "float32 fit: means_ dtype",
+                "lower bound: float32 - float64",
+            ],
+            rows,
+        )
+    )
+
+
+def section_init(args, report, log):
+    base = Case(1_000_000, 16, 16, "full")
+    case = base.scaled(QUICK_DIVISOR) if args.quick else base
+    X, init = make_mixture(
+        case.n_samples, case.n_features, case.n_components, "full", seed=args.seed
+    )
+    rows = []
+    for init_params in ("kmeans", "k-means++"):
+        result = {}
+        for name in ("fastgmm", "sklearn"):
+
+            def fit(name=name, data=X, init_params=init_params):
+                estimator = make_estimator(
+                    name,
+                    n_components=case.n_components,
+                    init_params=init_params,
+                    max_iter=0,
+                    random_state=0,
+                    n_jobs=args.threads,
+                )
+                with quiet():
+                    return estimator.fit(data)
+
+            fit(data=X[:2_000])  # compilation
+            total, model = median_seconds(fit, args.repeat)
+            e_step, _ = median_seconds(lambda model=model: model.score_samples(X), 3)
+            result[name] = (total, e_step)
+            log(f"init {init_params} {name}: fit {total:.3f} s, E-step {e_step:.3f} s")
+        (f_total, f_e), (s_total, s_e) = result["fastgmm"], result["sklearn"]
+        rows.append(
+            [
+                f"`{init_params}`",
+                f"{f_total:.3f}",
+                f"{s_total:.3f}",
+                _ratio(s_total, f_total),
+                f"{f_e:.3f}",
+                f"{s_e:.3f}",
+                _ratio(s_total - s_e, f_total - f_e),
+            ]
+        )
+    report.add(
+        f"## Initialisation on {case.label} (target: >= 10x scikit-learn)\n\n"
+        f"Seconds of `fit(max_iter=0)` (median of {args.repeat}), which initialises "
+        "and then, in scikit-learn, runs one E-step so that `fit_predict` agrees with "
+        "`predict`. The E-step is estimated by one `score_samples` on the same data "
+        "and subtracted in the last column (init alone, estimated).\n\n"
+        + markdown_table(
+            [
+                "init_params",
+                "fastgmm fit s",
+                "scikit-learn fit s",
+                "ratio (whole fit)",
+                "fastgmm E-step s",
+                "sklearn E-step s",
+                "ratio (init alone)",
+            ],
+            rows,
+        )
+    )
+
+
+# ------------------------------------------------------------------------- main
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m fastgmm.bench",
+        description="Compare fastgmm with scikit-learn and a plain NumPy EM.",
+    )
+    keys = [case.key for case in TABLE_CASES]
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"N divided by {QUICK_DIVISOR}: a smoke run for CI (a minute or two)",
+    )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=["all"],
+        metavar="NAME",
+        help="what to run: 'all', sections "
+        f"({', '.join(SECTIONS)}) and/or table rows ({', '.join(keys)})",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed repeats; the median is reported"
+    )
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=4,
+        help="EM iterations between the two timed fits of a repeat (default 4)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="fastgmm n_jobs and the limit on BLAS/OpenMP threads (default: all)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data")
+    parser.add_argument("--no-memory", action="store_true", help="skip memory")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the report here")
+    parser.add_argument(
+        "--fastgmm-standin",
+        action="store_true",
+        help="let scikit-learn stand in for fastgmm, to test the benchmark itself "
+        f"(same as {STANDIN_ENV}=sklearn)",
+    )
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    unknown = set(args.cases) - {"all", *SECTIONS, *keys}
+    if unknown:
+        parser.error(
+            f"unknown --cases {sorted(unknown)}; choose from all, "
+            f"{', '.join(SECTIONS)}, {', '.join(keys)}"
+        )
+    if args.repeat < 1 or args.iterations < 1:
+        parser.error("--repeat and --iterations must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.fastgmm_standin:
+        os.environ[STANDIN_ENV] = "sklearn"  # the memory subprocesses inherit it
+    if args.memory_child:
+        _memory_child(json.loads(args.memory_child))
+        return 0
+
+    def log(message):
+        stamp = time.strftime("%H:%M:%S")
+        print(f"[bench {stamp}] {message}", file=sys.stderr, flush=True)
+
+    wanted = set(args.cases)
+    everything = "all" in wanted
+    cases = [
+        case.scaled(QUICK_DIVISOR) if args.quick else case
+        for case in TABLE_CASES
+        if everything or "table" in wanted or case.key in wanted
+    ]
+    report = Report()
+    title = "# fastgmm benchmark"
+    if args.quick:
+        title += f" (quick: N / {QUICK_DIVISOR})"
+    header = [title, "", describe_machine(args.threads)]
+    if standin():
+        header += [
+            "",
+            "**scikit-learn is standing in for fastgmm in this run: the fastgmm "
+            "column measures scikit-learn.**",
+        ]
+    header += [
+        "",
+        "Timings on a shared or small machine are provisional; the ratios, measured "
+        "side by side in one process, are the point.",
+    ]
+    report.add("\n".join(header))
+    started = time.perf_counter()
+    with thread_limits(args.threads):
+        if cases:
+            section_table(cases, args, report, log)
+        sections = {
+            "memory": section_memory,
+            "threads": section_threads,
+            "small": section_small,
+            "predict": section_predict,
+            "float32": section_float32,
+            "init": section_init,
+        }
+        for name, section in sections.items():
+            if everything or name in wanted:
+                if name == "memory" and args.no_memory:
+                    continue
+                log(f"section {name}")
+                section(args, report, log)
+    log(f"done in {time.perf_counter() - started:.0f} s")
+    if args.markdown:
+        with open(args.markdown, "w") as out:
+            out.write(report.text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
