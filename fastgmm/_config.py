@@ -20,6 +20,10 @@ BLOCK_ROWS = 256
 MAX_CHUNKS = 32
 
 
+from numba import njit  # noqa: E402
+
+
+@njit(cache=True)
 def chunk_layout(n_rows):
     """Return ``(n_chunks, chunk_rows)`` for ``n_rows`` rows.
 

@@ -1,5 +1,12 @@
-"""Pieces shared by every covariance type: the kind codes and the
-log-sum-exp that turns a block's weighted log-densities into responsibilities."""
+"""Pieces shared by every covariance type: kind codes, the block layout, a
+vectorisable exponential and the log-sum-exp that turns a block's weighted
+log-densities into responsibilities.
+
+Block layout: each chunk owns a float64 ``work`` array of ``work_rows(D)`` rows by
+BLOCK_ROWS columns. The kernels keep a block of data transposed in it (one row per
+feature, one column per point), so their inner loops run over points, contiguous
+in memory, and LLVM vectorises them.
+"""
 
 import numpy as np
 from numba import njit
@@ -17,51 +24,123 @@ responsibilities."""
 # that holds a term equal to 1 (the maximum), even added up over 10^5 components.
 NEGLIGIBLE_LOG = -50.0
 
+# 2**-m for m = 0..79: the exponent part of ``exp_nonpositive`` (t >= -50 needs m <= 73).
+_POW2_NEG = 2.0 ** -np.arange(80, dtype=np.float64)
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238
+_LN2_LO = 1.9082149292705877e-10
+
 
 @njit(**JIT)
-def normalise_rows(logp, n_rows, lse):
+def work_rows(n_features):
+    """Rows of the per-chunk work array: the transposed block, two transposed
+    scratch blocks, and three vectors."""
+    return 3 * n_features + 3
+
+
+@njit(**JIT)
+def transpose_block(X, start, n_rows, work):
+    """work[a, i] = X[start + i, a] for the block's rows (in float64)."""
+    n_features = X.shape[1]
+    for i in range(n_rows):
+        for a in range(n_features):
+            work[a, i] = X[start + i, a]
+
+
+@njit(**JIT)
+def exp_nonpositive(t):
+    """exp(t) for NEGLIGIBLE_LOG <= t <= 0, to a few ulp, without a libm call so
+    that loops over it vectorise: t = n ln2 + r with |r| <= ln2 / 2, exp(r) by its
+    Taylor polynomial of degree 12 (error < 2e-16), times 2**n from a table."""
+    n = np.floor(t * _LOG2E + 0.5)
+    r = (t - n * _LN2_HI) - n * _LN2_LO
+    p = 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _POW2_NEG[int(-n)]
+
+
+@njit(**JIT)
+def normalise_rows(logp, n_rows, lse, total):
     """Turn weighted log-densities into responsibilities, in place.
 
-    ``logp`` is (BLOCK_ROWS, K); rows ``0..n_rows-1`` hold log w_k + log N(x | k).
-    On return they hold the responsibilities, and ``lse[i]`` = log p(x_i).
-    A row whose every term is -inf (a point impossible under the model) gets
-    zero responsibilities and ``lse = -inf``.
+    ``logp`` is (K, BLOCK_ROWS): column i holds log w_k + log N(x_i | k) for
+    i < n_rows (components along rows, so every loop here runs over points and
+    vectorises). On return it holds the responsibilities, and ``lse[i]`` =
+    log p(x_i); ``total`` is scratch. Terms more than 50 below a point's maximum
+    become exactly 0. A point whose every term is -inf (impossible under the
+    model) gets zero responsibilities and ``lse = -inf``.
     """
-    n_components = logp.shape[1]
+    n_components = logp.shape[0]
     for i in range(n_rows):
-        top = -np.inf
-        for k in range(n_components):
-            if logp[i, k] > top:
-                top = logp[i, k]
-        if top == -np.inf:
-            for k in range(n_components):
-                logp[i, k] = 0.0
-            lse[i] = -np.inf
-            continue
-        total = 0.0
-        for k in range(n_components):
-            t = logp[i, k] - top
-            e = np.exp(t) if t > NEGLIGIBLE_LOG else 0.0
-            logp[i, k] = e
-            total += e
-        inv = 1.0 / total
-        for k in range(n_components):
-            logp[i, k] *= inv
-        lse[i] = top + np.log(total)
+        lse[i] = logp[0, i]
+        total[i] = 0.0
+    for k in range(1, n_components):
+        for i in range(n_rows):
+            lse[i] = max(lse[i], logp[k, i])
+    for k in range(n_components):
+        for i in range(n_rows):
+            top = lse[i]
+            t = logp[k, i] - top if top > -np.inf else -np.inf
+            e = exp_nonpositive(max(t, NEGLIGIBLE_LOG))
+            e = e if t > NEGLIGIBLE_LOG else 0.0
+            logp[k, i] = e
+            total[i] += e
+    for i in range(n_rows):
+        finite = lse[i] > -np.inf
+        lse[i] = lse[i] + np.log(total[i]) if finite else -np.inf
+        total[i] = 1.0 / total[i] if finite else 0.0
+    for k in range(n_components):
+        for i in range(n_rows):
+            logp[k, i] *= total[i]
 
 
 @njit(**JIT)
-def argmax_rows(logp, n_rows, labels, start):
-    """``labels[start + i]`` = the first k maximising ``logp[i, k]``."""
-    n_components = logp.shape[1]
+def argmax_rows(logp, n_rows, labels, start, top):
+    """``labels[start + i]`` = the first k maximising ``logp[k, i]``; ``top`` is
+    scratch for the running maximum."""
+    n_components = logp.shape[0]
     for i in range(n_rows):
-        best = 0
-        top = logp[i, 0]
-        for k in range(1, n_components):
-            if logp[i, k] > top:
-                top = logp[i, k]
-                best = k
-        labels[start + i] = best
+        labels[start + i] = 0
+        top[i] = logp[0, i]
+    for k in range(1, n_components):
+        for i in range(n_rows):
+            if logp[k, i] > top[i]:
+                top[i] = logp[k, i]
+                labels[start + i] = k
+
+
+@njit(**JIT)
+def triangular_row(work, src, dst, n_rows, factor, k, j):
+    """work[dst, i] = sum_{a <= j} work[src + a, i] * factor[k, j, a] for i < n_rows.
+
+    Two source rows per sweep over the points: the loop is bound by loads and
+    stores, and this halves the stores to the accumulator row.
+    """
+    f = factor[k, j, 0]
+    for i in range(n_rows):
+        work[dst, i] = work[src, i] * f
+    a = 1
+    while a < j:
+        fa = factor[k, j, a]
+        fb = factor[k, j, a + 1]
+        for i in range(n_rows):
+            work[dst, i] += work[src + a, i] * fa + work[src + a + 1, i] * fb
+        a += 2
+    if a == j:
+        fa = factor[k, j, a]
+        for i in range(n_rows):
+            work[dst, i] += work[src + a, i] * fa
 
 
 @njit(**JIT)
@@ -70,3 +149,47 @@ def row_weight(sample_weight, row):
     if sample_weight.shape[0] == 0:
         return 1.0
     return sample_weight[row]
+
+
+@njit(**JIT)
+def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
+                     center, idx):
+    """Lay out the block's points that component k is responsible for.
+
+    ``resp`` is (K, BLOCK_ROWS), column i for the block's point i. For the m points
+    j taken: work[D + a, j] = x_a - center_a, work[2D + a, j] = r_j (x_a - center_a)
+    and work[3D, j] = r_j, with r the responsibility times the sample weight;
+    returns m. When most points have r > 0 every point is taken in order (zeros
+    included: cheaper than compacting); otherwise only those with r > 0, so far
+    components cost nothing in the statistics.
+    """
+    d = n_features
+    nonzero = 0
+    for i in range(n_rows):
+        nonzero += resp[k, i] != 0.0
+    if nonzero == 0:
+        return 0
+    if 2 * nonzero > n_rows:
+        for i in range(n_rows):
+            work[3 * d, i] = resp[k, i] * row_weight(sample_weight, start + i)
+        for a in range(d):
+            c = center[a]
+            for i in range(n_rows):
+                t = work[a, i] - c
+                work[d + a, i] = t
+                work[2 * d + a, i] = work[3 * d, i] * t
+        return n_rows
+    m = 0
+    for i in range(n_rows):
+        r = resp[k, i] * row_weight(sample_weight, start + i)
+        if r != 0.0:
+            idx[m] = i
+            work[3 * d, m] = r
+            m += 1
+    for a in range(d):
+        c = center[a]
+        for j in range(m):
+            t = work[a, idx[j]] - c
+            work[d + a, j] = t
+            work[2 * d + a, j] = work[3 * d, j] * t
+    return m

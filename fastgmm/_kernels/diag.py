@@ -2,51 +2,55 @@
 
 Parameters arrive as ``factor[k, 0, a]`` = the precision 1 / sigma²_{k,a};
 log N(x | k) = log_norm_k - 1/2 sum_a factor[k, 0, a] (x_a - mu_{k,a})².
+The block is held transposed in ``work`` (see ``common``).
 """
 
 from numba import njit
 
 from .._config import JIT
-from .common import row_weight
+from .common import gather_component
 
 
 @njit(**JIT)
-def log_prob_diag(X, start, n_rows, means, factor, log_norm, out):
-    """out[i, k] = log_norm[k] - 1/2 sum_a factor[k, 0, a] (X[start+i, a] - means[k, a])².
-
-    Shapes: means (K, D); factor (K, 1, D); log_norm (K,); out (>= n_rows, K).
-    """
-    n_features = X.shape[1]
-    n_components = means.shape[0]
-    for i in range(n_rows):
-        row = start + i
-        for k in range(n_components):
-            maha = 0.0
-            for a in range(n_features):
-                t = X[row, a] - means[k, a]
-                maha += factor[k, 0, a] * t * t
-            out[i, k] = log_norm[k] - 0.5 * maha
+def log_prob_diag(n_features, n_rows, means, factor, log_norm, out, work):
+    """out[k, i] = log_norm[k] - 1/2 sum_a factor[k, 0, a] (x_ia - means[k, a])²
+    for the block in work[:D]; work row 3D+1 is scratch."""
+    maha = work[3 * n_features + 1]
+    for k in range(means.shape[0]):
+        for i in range(n_rows):
+            maha[i] = 0.0
+        for a in range(n_features):
+            c = means[k, a]
+            f = factor[k, 0, a]
+            for i in range(n_rows):
+                t = work[a, i] - c
+                maha[i] += f * t * t
+        base = log_norm[k]
+        for i in range(n_rows):
+            out[k, i] = base - 0.5 * maha[i]
 
 
 @njit(**JIT)
-def add_stats_diag(X, start, n_rows, resp, resp_offset, sample_weight, means,
-                   s0, s1, s2):
-    """Add one block's shifted statistics, per feature.
-
-    With r = resp * weight and d = X[row] - means[k]: s0[k] += r; s1[k] += r d;
-    s2[k, 0] += r d². Shapes: s0 (K,), s1 (K, D), s2 (K, 1, D).
-    """
-    n_features = X.shape[1]
-    n_components = means.shape[0]
-    for i in range(n_rows):
-        row = start + i
-        w = row_weight(sample_weight, row)
-        for k in range(n_components):
-            r = resp[resp_offset + i, k] * w
-            if r == 0.0:
-                continue
-            s0[k] += r
-            for a in range(n_features):
-                d = X[row, a] - means[k, a]
-                s1[k, a] += r * d
-                s2[k, 0, a] += r * d * d
+def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
+                   means, s0, s1, s2, work, idx):
+    """Add the block's per-feature statistics: s0[k] += r, s1[k] += r d,
+    s2[k, 0] += r d², with d = x - means[k]; only points with r > 0 are visited."""
+    d = n_features
+    for k in range(means.shape[0]):
+        m = gather_component(work, d, n_rows, resp, sample_weight,
+                             start, k, means[k], idx)
+        if m == 0:
+            continue
+        total = 0.0
+        for j in range(m):
+            total += work[3 * d, j]
+        s0[k] += total
+        for a in range(d):
+            acc1 = 0.0
+            acc2 = 0.0
+            for j in range(m):
+                rd = work[2 * d + a, j]
+                acc1 += rd
+                acc2 += rd * work[d + a, j]
+            s1[k, a] += acc1
+            s2[k, 0, a] += acc2

@@ -10,7 +10,7 @@ N x K is allocated: each chunk owns a BLOCK_ROWS x K scratch block.
 import numpy as np
 from numba import njit, prange
 
-from .._config import BLOCK_ROWS, JIT, PARALLEL_JIT
+from .._config import BLOCK_ROWS, JIT, PARALLEL_JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
@@ -20,6 +20,8 @@ from .common import (
     argmax_rows,
     normalise_rows,
     row_weight,
+    transpose_block,
+    work_rows,
 )
 from .diag import add_stats_diag, log_prob_diag
 from .full import add_stats_full, log_prob_full
@@ -27,28 +29,28 @@ from .tied import add_stats_tied, log_prob_tied
 
 
 @njit(**JIT)
-def _log_prob_block(kind, X, start, n_rows, means, factor, log_norm, aux, shift,
-                    out, scratch):
+def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shift,
+                    out, work):
     if kind == FULL:
-        log_prob_full(X, start, n_rows, means, factor, log_norm, out, scratch)
+        log_prob_full(n_features, n_rows, means, factor, log_norm, out, work)
     elif kind == TIED:
-        log_prob_tied(X, start, n_rows, aux, factor, log_norm, shift, out, scratch)
+        log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
     else:
-        log_prob_diag(X, start, n_rows, means, factor, log_norm, out)
+        log_prob_diag(n_features, n_rows, means, factor, log_norm, out, work)
 
 
 @njit(**JIT)
-def _add_stats_block(kind, X, start, n_rows, resp, resp_offset, sample_weight,
-                     means, shift, s0, s1, s2, scratch):
+def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means,
+                     shift, s0, s1, s2, work, idx):
     if kind == FULL:
-        add_stats_full(X, start, n_rows, resp, resp_offset, sample_weight, means,
-                       s0, s1, s2, scratch)
+        add_stats_full(n_features, start, n_rows, resp, sample_weight,
+                       means, s0, s1, s2, work, idx)
     elif kind == TIED:
-        add_stats_tied(X, start, n_rows, resp, resp_offset, sample_weight, means,
-                       shift, s0, s1, s2, scratch)
+        add_stats_tied(n_features, start, n_rows, resp, sample_weight,
+                       means, shift, s0, s1, s2, work, idx)
     else:
-        add_stats_diag(X, start, n_rows, resp, resp_offset, sample_weight, means,
-                       s0, s1, s2)
+        add_stats_diag(n_features, start, n_rows, resp, sample_weight,
+                       means, s0, s1, s2, work, idx)
 
 
 @njit(**PARALLEL_JIT)
@@ -68,22 +70,25 @@ def accumulate(kind, X, sample_weight, means, factor, log_norm, aux, shift,
         s0[c] = 0.0
         s1[c] = 0.0
         s2[c] = 0.0
-        logp = np.empty((BLOCK_ROWS, n_components))
+        logp = np.empty((n_components, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
-        scratch = np.empty(n_features)
+        row_sums = np.empty(BLOCK_ROWS)
+        work = np.empty((work_rows(n_features), BLOCK_ROWS))
+        idx = np.empty(BLOCK_ROWS, dtype=np.int64)
         total = 0.0
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
-            _log_prob_block(kind, X, start, n, means, factor, log_norm, aux, shift,
-                            logp, scratch)
-            normalise_rows(logp, n, lse)
+            transpose_block(X, start, n, work)
+            _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
+                            logp, work)
+            normalise_rows(logp, n, lse, row_sums)
             for i in range(n):
                 w = row_weight(sample_weight, start + i)
                 if w != 0.0:
                     total += w * lse[i]
-            _add_stats_block(kind, X, start, n, logp, 0, sample_weight, means, shift,
-                             s0[c], s1[c], s2[c], scratch)
+            _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
+                             shift, s0[c], s1[c], s2[c], work, idx)
         loglik[c] = total
 
 
@@ -104,22 +109,25 @@ def accumulate_assigned(kind, X, sample_weight, labels, resp, means, shift,
         s0[c] = 0.0
         s1[c] = 0.0
         s2[c] = 0.0
-        onehot = np.zeros((BLOCK_ROWS, n_components))
-        scratch = np.empty(n_features)
+        block_resp = np.zeros((n_components, BLOCK_ROWS))
+        work = np.empty((work_rows(n_features), BLOCK_ROWS))
+        idx = np.empty(BLOCK_ROWS, dtype=np.int64)
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
+            transpose_block(X, start, n, work)
             if hard:
-                onehot[:] = 0.0
+                block_resp[:] = 0.0
                 for i in range(n):
                     label = labels[start + i]
                     if label >= 0:
-                        onehot[i, label] = 1.0
-                _add_stats_block(kind, X, start, n, onehot, 0, sample_weight, means,
-                                 shift, s0[c], s1[c], s2[c], scratch)
+                        block_resp[label, i] = 1.0
             else:
-                _add_stats_block(kind, X, start, n, resp, start, sample_weight,
-                                 means, shift, s0[c], s1[c], s2[c], scratch)
+                for i in range(n):
+                    for k in range(n_components):
+                        block_resp[k, i] = resp[start + i, k]
+            _add_stats_block(kind, n_features, start, n, block_resp, sample_weight,
+                             means, shift, s0[c], s1[c], s2[c], work, idx)
 
 
 @njit(**PARALLEL_JIT)
@@ -128,27 +136,30 @@ def evaluate(kind, mode, X, means, factor, log_norm, aux, shift, values, labels)
 
     mode SCORE: values[:, 0] = log p(x); LABELS: labels = argmax_k of the weighted
     log-density; PROBA: values (N, K) = responsibilities. Blocks of rows are
-    independent, so they run in parallel with no reduction.
+    independent, so chunks run in parallel with no reduction.
     """
     n_rows, n_features = X.shape
     n_components = means.shape[0]
-    n_blocks = (n_rows + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for b in prange(n_blocks):
-        start = b * BLOCK_ROWS
-        n = min(BLOCK_ROWS, n_rows - start)
-        logp = np.empty((BLOCK_ROWS, n_components))
+    n_chunks, chunk_rows = chunk_layout(n_rows)
+    for c in prange(n_chunks):
+        logp = np.empty((n_components, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
-        scratch = np.empty(n_features)
-        _log_prob_block(kind, X, start, n, means, factor, log_norm, aux, shift,
-                        logp, scratch)
-        if mode == LABELS:
-            argmax_rows(logp, n, labels, start)
-            continue
-        normalise_rows(logp, n, lse)
-        if mode == SCORE:
-            for i in range(n):
-                values[start + i, 0] = lse[i]
-        elif mode == PROBA:
-            for i in range(n):
-                for k in range(n_components):
-                    values[start + i, k] = logp[i, k]
+        row_sums = np.empty(BLOCK_ROWS)
+        work = np.empty((work_rows(n_features), BLOCK_ROWS))
+        stop = min(n_rows, (c + 1) * chunk_rows)
+        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
+            n = min(BLOCK_ROWS, stop - start)
+            transpose_block(X, start, n, work)
+            _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
+                            logp, work)
+            if mode == LABELS:
+                argmax_rows(logp, n, labels, start, lse)
+                continue
+            normalise_rows(logp, n, lse, row_sums)
+            if mode == SCORE:
+                for i in range(n):
+                    values[start + i, 0] = lse[i]
+            elif mode == PROBA:
+                for i in range(n):
+                    for k in range(n_components):
+                        values[start + i, k] = logp[k, i]

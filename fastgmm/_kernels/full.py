@@ -1,61 +1,66 @@
 """Full covariance: one upper-triangular precision factor U_k per component.
 
-Parameters arrive as ``factor[k, j, a] = U_k[a, j]`` (the transpose, so the
-inner loops read contiguous memory); log N(x | k) = log_norm_k - 1/2 ||(x - mu_k) U_k||².
+Parameters arrive as ``factor[k, j, a] = U_k[a, j]`` (lower triangle used);
+log N(x | k) = log_norm_k - 1/2 ||(x - mu_k) U_k||². The block is held transposed
+in ``work`` (see ``common``), so every inner loop runs over the block's points.
 """
 
 from numba import njit
 
 from .._config import JIT
-from .common import row_weight
+from .common import gather_component, triangular_row
 
 
 @njit(**JIT)
-def log_prob_full(X, start, n_rows, means, factor, log_norm, out, diff):
-    """out[i, k] = log_norm[k] - 1/2 ||(X[start+i] - means[k]) U_k||², i < n_rows.
+def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work):
+    """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
+    work[:D] (transposed). Uses work rows D..2D-1, 3D and 3D+1 as scratch.
 
-    Shapes: X (N, D); means (K, D); factor (K, D, D) lower triangle used;
-    log_norm (K,); out (>= n_rows, K); diff (D,) scratch.
+    Cost: K D(D+1)/2 multiply-adds per point, vectorised over points.
     """
-    n_features = X.shape[1]
     n_components = means.shape[0]
-    for i in range(n_rows):
-        row = start + i
-        for k in range(n_components):
-            for a in range(n_features):
-                diff[a] = X[row, a] - means[k, a]
-            maha = 0.0
-            for j in range(n_features):
-                y = 0.0
-                for a in range(j + 1):
-                    y += diff[a] * factor[k, j, a]
-                maha += y * y
-            out[i, k] = log_norm[k] - 0.5 * maha
+    d = n_features
+    y = work[3 * d]
+    maha = work[3 * d + 1]
+    for k in range(n_components):
+        for a in range(d):
+            c = means[k, a]
+            for i in range(n_rows):
+                work[d + a, i] = work[a, i] - c
+        for i in range(n_rows):
+            maha[i] = 0.0
+        for j in range(d):
+            triangular_row(work, d, 3 * d, n_rows, factor, k, j)
+            for i in range(n_rows):
+                maha[i] += y[i] * y[i]
+        base = log_norm[k]
+        for i in range(n_rows):
+            out[k, i] = base - 0.5 * maha[i]
 
 
 @njit(**JIT)
-def add_stats_full(X, start, n_rows, resp, resp_offset, sample_weight, means,
-                   s0, s1, s2, diff):
-    """Add one block's shifted statistics, the shift being each component's mean.
-
-    With r = resp[resp_offset + i, k] * weight and d = X[start+i] - means[k]:
-    s0[k] += r; s1[k] += r d; s2[k] (lower triangle) += r d dᵀ.
-    Shapes: s0 (K,), s1 (K, D), s2 (K, D, D).
-    """
-    n_features = X.shape[1]
-    n_components = means.shape[0]
-    for i in range(n_rows):
-        row = start + i
-        w = row_weight(sample_weight, row)
-        for k in range(n_components):
-            r = resp[resp_offset + i, k] * w
-            if r == 0.0:
-                continue
-            s0[k] += r
-            for a in range(n_features):
-                diff[a] = X[row, a] - means[k, a]
-                s1[k, a] += r * diff[a]
-            for a in range(n_features):
-                ra = r * diff[a]
-                for b in range(a + 1):
-                    s2[k, a, b] += ra * diff[b]
+def add_stats_full(n_features, start, n_rows, resp, sample_weight,
+                   means, s0, s1, s2, work, idx):
+    """Add the block's statistics around each component's mean: with
+    r = resp * weight and d = x - means[k], s0[k] += r, s1[k] += r d and the lower
+    triangle of s2[k] += r d dᵀ. Only points with r > 0 are visited."""
+    d = n_features
+    for k in range(means.shape[0]):
+        m = gather_component(work, d, n_rows, resp, sample_weight,
+                             start, k, means[k], idx)
+        if m == 0:
+            continue
+        total = 0.0
+        for j in range(m):
+            total += work[3 * d, j]
+        s0[k] += total
+        for a in range(d):
+            acc = 0.0
+            for j in range(m):
+                acc += work[2 * d + a, j]
+            s1[k, a] += acc
+            for b in range(a + 1):
+                acc = 0.0
+                for j in range(m):
+                    acc += work[2 * d + a, j] * work[d + b, j]
+                s2[k, a, b] += acc

@@ -2,67 +2,75 @@
 
 Each point is transformed once, z = (x - c) U, and compared with the transformed
 means m_k = (mu_k - c) U, so the triangular product is paid once per point rather
-than once per component. ``c`` (the shift, near the data's mean) keeps the
-subtraction accurate for data far from the origin. The shared scatter is
-accumulated once per point around the same shift.
+than once per component. ``c`` (the shift, near the data) keeps the subtraction
+accurate for data far from the origin. The shared scatter is accumulated once
+per point around the same shift. The block is held transposed in ``work``.
 """
 
 from numba import njit
 
 from .._config import JIT
-from .common import row_weight
+from .common import gather_component, row_weight, triangular_row
 
 
 @njit(**JIT)
-def log_prob_tied(X, start, n_rows, transformed_means, factor, log_norm, shift,
-                  out, z):
-    """out[i, k] = log_norm[k] - 1/2 ||(X[start+i] - shift) U - m_k||².
-
-    Shapes: transformed_means (K, D) = (means - shift) U; factor (1, D, D) with
-    factor[0, j, a] = U[a, j]; shift (D,); z (D,) scratch.
-    """
-    n_features = X.shape[1]
-    n_components = transformed_means.shape[0]
-    for i in range(n_rows):
-        row = start + i
-        for j in range(n_features):
-            y = 0.0
-            for a in range(j + 1):
-                y += (X[row, a] - shift[a]) * factor[0, j, a]
-            z[j] = y
-        for k in range(n_components):
-            maha = 0.0
-            for j in range(n_features):
-                t = z[j] - transformed_means[k, j]
-                maha += t * t
-            out[i, k] = log_norm[k] - 0.5 * maha
+def log_prob_tied(n_features, n_rows, transformed_means, factor, log_norm, shift,
+                  out, work):
+    """out[k, i] = log_norm[k] - 1/2 ||(x_i - shift) U - m_k||² for the block in
+    work[:D]; work rows D..2D-1 hold the centred block, 2D..3D-1 its transform,
+    3D+1 is scratch."""
+    d = n_features
+    maha = work[3 * d + 1]
+    for a in range(d):
+        c = shift[a]
+        for i in range(n_rows):
+            work[d + a, i] = work[a, i] - c
+    for j in range(d):
+        triangular_row(work, d, 2 * d + j, n_rows, factor, 0, j)
+    for k in range(transformed_means.shape[0]):
+        for i in range(n_rows):
+            maha[i] = 0.0
+        for j in range(d):
+            m = transformed_means[k, j]
+            for i in range(n_rows):
+                t = work[2 * d + j, i] - m
+                maha[i] += t * t
+        base = log_norm[k]
+        for i in range(n_rows):
+            out[k, i] = base - 0.5 * maha[i]
 
 
 @njit(**JIT)
-def add_stats_tied(X, start, n_rows, resp, resp_offset, sample_weight, means, shift,
-                   s0, s1, s2, diff):
-    """Add one block's statistics for a tied model.
-
-    s0[k] += r; s1[k] += r (x - means[k]); s2[0] (lower triangle) += w (x - c)(x - c)ᵀ
-    with c = shift, once per point. Shapes: s0 (K,), s1 (K, D), s2 (1, D, D).
-    """
-    n_features = X.shape[1]
-    n_components = means.shape[0]
-    for i in range(n_rows):
-        row = start + i
-        w = row_weight(sample_weight, row)
-        if w == 0.0:
+def add_stats_tied(n_features, start, n_rows, resp, sample_weight,
+                   means, shift, s0, s1, s2, work, idx):
+    """Add the block's statistics for a tied model: s0[k] += r, s1[k] += r (x - mu_k)
+    per component, and once per point the lower triangle of
+    s2[0] += w (x - c)(x - c)ᵀ around c = shift."""
+    d = n_features
+    for k in range(means.shape[0]):
+        m = gather_component(work, d, n_rows, resp, sample_weight,
+                             start, k, means[k], idx)
+        if m == 0:
             continue
-        for k in range(n_components):
-            r = resp[resp_offset + i, k] * w
-            if r == 0.0:
-                continue
-            s0[k] += r
-            for a in range(n_features):
-                s1[k, a] += r * (X[row, a] - means[k, a])
-        for a in range(n_features):
-            diff[a] = X[row, a] - shift[a]
-        for a in range(n_features):
-            wa = w * diff[a]
-            for b in range(a + 1):
-                s2[0, a, b] += wa * diff[b]
+        total = 0.0
+        for j in range(m):
+            total += work[3 * d, j]
+        s0[k] += total
+        for a in range(d):
+            acc = 0.0
+            for j in range(m):
+                acc += work[2 * d + a, j]
+            s1[k, a] += acc
+    # the shared scatter: centred block in rows D.., weighted copy in rows 2D..
+    for a in range(d):
+        c = shift[a]
+        for i in range(n_rows):
+            t = work[a, i] - c
+            work[d + a, i] = t
+            work[2 * d + a, i] = row_weight(sample_weight, start + i) * t
+    for a in range(d):
+        for b in range(a + 1):
+            acc = 0.0
+            for i in range(n_rows):
+                acc += work[2 * d + a, i] * work[d + b, i]
+            s2[0, a, b] += acc
