@@ -11,6 +11,11 @@ first call and is cached on disk for later processes.
 
 import importlib
 
+# ``select`` shares its name with its module, so it is bound eagerly: a lazy
+# attribute would be shadowed by the submodule once anything imports it. It
+# needs only NumPy at import.
+from .select import select
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -18,7 +23,7 @@ _LAZY = {
     "load": "fastgmm._persistence",
 }
 
-__all__ = ["GaussianMixture", "load", "__version__"]
+__all__ = ["GaussianMixture", "load", "select", "__version__"]
 
 
 def __getattr__(name):

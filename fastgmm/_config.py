@@ -19,6 +19,11 @@ BLOCK_ROWS = 256
 # never on the thread count, so results are bitwise identical for any n_jobs.
 MAX_CHUNKS = 32
 
+# A chunk has at least this many rows (except when there are fewer): waking a
+# second thread costs more than a pass over a few thousand rows, so small data
+# is one chunk and runs on the calling thread (see ``_validation.numba_threads``).
+MIN_CHUNK_ROWS = 16 * BLOCK_ROWS
+
 
 from numba import njit  # noqa: E402
 
@@ -31,7 +36,7 @@ def chunk_layout(n_rows):
     blocks are the same whatever the number of threads.
     """
     n_blocks = max(1, -(-n_rows // BLOCK_ROWS))
-    n_chunks = min(MAX_CHUNKS, n_blocks)
+    n_chunks = max(1, min(MAX_CHUNKS, n_rows // MIN_CHUNK_ROWS, n_blocks))
     blocks_per_chunk = -(-n_blocks // n_chunks)
     chunk_rows = blocks_per_chunk * BLOCK_ROWS
     n_chunks = max(1, -(-n_rows // chunk_rows))

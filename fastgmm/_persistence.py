@@ -195,7 +195,15 @@ def load(path: str | os.PathLike | io.IOBase):
     try:
         with _open_npz(path, where) as archive:
             members = _read_members(archive, where)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        # zipfile's answers to damaged headers: an unknown compression method or
+        # zip version (NotImplementedError), an "encrypted" flag (RuntimeError).
+        NotImplementedError,
+        RuntimeError,
+    ) as err:
         raise ValueError(
             f"{where} is truncated or corrupted and cannot be read as a fastgmm "
             f"model file: {err}"
@@ -434,8 +442,13 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
                     f"{where}: {member!r} is far too large, shape {shape}."
                 )
 
-    for name in present - {"format", "format_version", "params", "info"}:
-        array = archive[name]
+    for name in sorted(present - {"format", "format_version", "params", "info"}):
+        try:
+            array = archive[name]
+        except ValueError as err:
+            raise ValueError(
+                f"{where}: member {name!r} cannot be read: {err}"
+            ) from None
         if array.dtype.byteorder not in "=|":
             array = array.astype(array.dtype.newbyteorder("="))
         # np.ascontiguousarray would turn a 0-d array into a 1-d one.
@@ -699,7 +712,9 @@ def _check_precisions(covariances, precisions, cholesky, covariance_type) -> Non
         )
     n_features = cholesky.shape[-1]
     identity = np.eye(n_features)
-    for k, (cov, prec, chol) in enumerate(zip(covariances, precisions, cholesky)):
+    for k, (cov, prec, chol) in enumerate(
+        zip(covariances, precisions, cholesky, strict=True)
+    ):
         which = "" if covariance_type == "tied" else f" of component {k}"
         scale = np.abs(chol).max()
         if np.any(np.abs(np.tril(chol, -1)) > 64 * eps * scale):

@@ -10,6 +10,8 @@ import numba
 import numpy as np
 from sklearn.utils import check_array
 
+from ._config import chunk_layout
+
 
 def _as_float_array(value, name, ndim):
     try:
@@ -106,11 +108,19 @@ def resolve_n_jobs(n_jobs):
 
 
 @contextmanager
-def numba_threads(n_jobs):
+def numba_threads(n_jobs, n_rows=None):
     """Use ``n_jobs`` Numba threads in this thread for the duration of the block,
-    restoring the previous count even if the block raises."""
+    restoring the previous count even if the block raises.
+
+    With ``n_rows``, no more threads than the data have chunks
+    (``_config.chunk_layout``): extra threads would only be woken to wait.
+    Results never depend on the count.
+    """
+    threads = resolve_n_jobs(n_jobs)
+    if n_rows is not None:
+        threads = min(threads, chunk_layout(n_rows)[0])
     previous = numba.get_num_threads()
-    numba.set_num_threads(resolve_n_jobs(n_jobs))
+    numba.set_num_threads(threads)
     try:
         yield
     finally:

@@ -54,7 +54,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value
@@ -64,7 +66,7 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
     return value
@@ -74,7 +76,7 @@ def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value >= 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
@@ -84,7 +86,9 @@ def _n_jobs(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {text!r}"
+        ) from None
     if value == 0:
         raise argparse.ArgumentTypeError(
             "expected a number of threads >= 1, or -1 for all cores, -2 for all "
@@ -187,7 +191,9 @@ def load_data(path: str) -> np.ndarray:
                     ndmin=2,
                 )
     except (ValueError, OSError, EOFError) as exc:
-        raise CommandError(f"{path}: not a readable {suffix} file ({_one_line(exc)})")
+        raise CommandError(
+            f"{path}: not a readable {suffix} file ({_one_line(exc)})"
+        ) from None
     if not isinstance(X, np.ndarray) or X.dtype.kind not in "biuf":
         kind = getattr(X, "dtype", type(X))
         raise CommandError(f"{path}: expected numbers, found {kind}")
@@ -279,7 +285,7 @@ def _print_model(model, n_samples: int, n_features: int, seconds: float) -> None
     print(
         f"fitted {model.n_components} {model.covariance_type} components to "
         f"{n_samples:,} x {n_features} points in {seconds:.2f} s: {status} "
-        f"after {model.n_iter_} iterations"
+        f"after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}"
     )
     print(f"lower bound (mean log-likelihood per sample): {model.lower_bound_:.6f}")
     print(f"{'component':>9} {'weight':>8}  mean")
@@ -295,15 +301,21 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         "--max-iter", type=_positive_int, default=100, help="EM iterations (100)"
     )
     p.add_argument(
-        "--tol", type=_non_negative_float, default=1e-3,
+        "--tol",
+        type=_non_negative_float,
+        default=1e-3,
         help="convergence threshold on the lower bound (1e-3)",
     )
     p.add_argument(
-        "--reg-covar", type=_non_negative_float, default=1e-6,
+        "--reg-covar",
+        type=_non_negative_float,
+        default=1e-6,
         help="added to covariance diagonals (1e-6)",
     )
     p.add_argument(
-        "--init", choices=INIT_PARAMS, default="kmeans",
+        "--init",
+        choices=INIT_PARAMS,
+        default="kmeans",
         help="initialisation method (kmeans)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed")
@@ -408,6 +420,7 @@ def _run_select(args) -> int:
 
     _check_output(args.output, (".npz",), "model files")
     _check_output(args.plot, (".png", ".pdf", ".svg"), "plots")
+    plt = _plt_or_error() if args.plot else None  # before the fits, not after
     X = load_data(args.data)
     _check_samples(X, max(args.k), args.data)
     if not args.quiet:
@@ -432,8 +445,7 @@ def _run_select(args) -> int:
     if args.output:
         result.best_estimator_.save(args.output)
         print(f"best model written to {args.output}")
-    if args.plot:
-        plt = _plt_or_error()
+    if plt is not None:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         result.plot(ax=ax)
         fig.tight_layout()
@@ -522,9 +534,7 @@ def _run_demo(args) -> int:
         try:
             plt = _plt_or_error()
         except CommandError:
-            _log(
-                'matplotlib is not installed, so no picture: pip install "fastgmm[plot]"'
-            )
+            _log('no picture without matplotlib: pip install "fastgmm[plot]"')
 
     n = args.n_samples
     start = time.perf_counter()
@@ -541,7 +551,7 @@ def _run_demo(args) -> int:
         warnings.simplefilter("ignore")  # two iterations do not converge; fine here
         GaussianMixture(k, max_iter=2, random_state=0, n_jobs=args.n_jobs).fit(X[:2000])
     warm = time.perf_counter() - start
-    _log(f"warm-up fit on 2,000 points (includes any first-run compilation): {warm:.1f} s")
+    _log(f"warm-up fit on 2,000 points (pays any first-run compilation): {warm:.1f} s")
 
     weights, means, precisions = _shared_start(X, k, args.seed)
     start_params = {
@@ -554,9 +564,7 @@ def _run_demo(args) -> int:
     verbose = 0 if args.quiet else 2
 
     _log("fitting with fastgmm ...")
-    model = GaussianMixture(
-        k, verbose=verbose, n_jobs=args.n_jobs, **start_params
-    )
+    model = GaussianMixture(k, verbose=verbose, n_jobs=args.n_jobs, **start_params)
     start = time.perf_counter()
     with _progress(not args.quiet):
         model.fit(X)
@@ -620,8 +628,17 @@ def _run_demo(args) -> int:
             f"{abs(model.lower_bound_ - reference.lower_bound_):.2e}"
         )
     if plt is not None:
-        _demo_figure(plt, X, model, reference, true_mu, true_cov, fast_seconds,
-                     sk_seconds, args.output)
+        _demo_figure(
+            plt,
+            X,
+            model,
+            reference,
+            true_mu,
+            true_cov,
+            fast_seconds,
+            sk_seconds,
+            args.output,
+        )
         print(f"\npicture written to {args.output}")
     return 0
 
@@ -633,12 +650,26 @@ def _demo_figure(plt, X, model, reference, true_mu, true_cov, fast_s, sk_s, path
     rng = np.random.default_rng(1)
     shown = X[rng.choice(X.shape[0], size=min(X.shape[0], 20_000), replace=False)]
     left.scatter(
-        shown[:, 0], shown[:, 1], s=1, c=model.predict(shown), cmap="tab10",
-        vmin=0, vmax=9, alpha=0.4, rasterized=True,
+        shown[:, 0],
+        shown[:, 1],
+        s=1,
+        c=model.predict(shown),
+        cmap="tab10",
+        vmin=0,
+        vmax=9,
+        alpha=0.4,
+        rasterized=True,
     )
     plot_ellipses(
-        ax=left, means=true_mu, covariances=true_cov, n_std=2, colors="black",
-        linestyle="--", linewidth=2, show_means=False, label="true (2 sd)",
+        ax=left,
+        means=true_mu,
+        covariances=true_cov,
+        n_std=2,
+        colors="black",
+        linestyle="--",
+        linewidth=2,
+        show_means=False,
+        label="true (2 sd)",
     )
     plot_ellipses(
         model, ax=left, n_std=2, colors="red", linewidth=1.2, label="fastgmm (2 sd)"
@@ -649,8 +680,11 @@ def _demo_figure(plt, X, model, reference, true_mu, true_cov, fast_s, sk_s, path
     plot_lower_bound(model, ax=right, label=f"fastgmm {fast_s:.2f} s", linewidth=2.5)
     if reference is not None:
         plot_lower_bound(
-            reference, ax=right, label=f"scikit-learn {sk_s:.2f} s",
-            linestyle="--", color="black",
+            reference,
+            ax=right,
+            label=f"scikit-learn {sk_s:.2f} s",
+            linestyle="--",
+            color="black",
         )
         right.set_title("EM from the same start: same path, different speed")
     right.legend()
@@ -689,11 +723,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("data", metavar="DATA", help="data file (.npy, .csv, .tsv, .txt)")
     fit.add_argument(
-        "-k", "--k", "--n-components", dest="n_components", type=_positive_int,
-        required=True, help="number of components",
+        "-k",
+        "--k",
+        "--n-components",
+        dest="n_components",
+        type=_positive_int,
+        required=True,
+        help="number of components",
     )
     fit.add_argument(
-        "--covariance", choices=COVARIANCE_TYPES, default="full",
+        "--covariance",
+        choices=COVARIANCE_TYPES,
+        default="full",
         help="covariance type (full)",
     )
     fit.add_argument("-o", "--output", metavar="MODEL.npz", help="where to save")
@@ -711,11 +752,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", metavar="MODEL", help="model file (.npz)")
     predict.add_argument("data", metavar="DATA", help="data file")
     predict.add_argument(
-        "-o", "--output", metavar="OUT",
+        "-o",
+        "--output",
+        metavar="OUT",
         help="output file: .npy, .csv, .tsv or .txt (default: CSV on stdout)",
     )
     predict.add_argument(
-        "--proba", action="store_true",
+        "--proba",
+        action="store_true",
         help="write an (n_samples, n_components) array of probabilities",
     )
     predict.set_defaults(run=_run_predict)
@@ -730,11 +774,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     select.add_argument("data", metavar="DATA", help="data file")
     select.add_argument(
-        "-k", "--k", dest="k", type=parse_components, default=list(range(1, 11)),
-        metavar="KS", help="component counts: 3, 1..10 (default), 2,4,8 or 10..50:10",
+        "-k",
+        "--k",
+        dest="k",
+        type=parse_components,
+        default=list(range(1, 11)),
+        metavar="KS",
+        help="component counts: 3, 1..10 (default), 2,4,8 or 10..50:10",
     )
     select.add_argument(
-        "--covariance", type=_covariance_list, default=list(COVARIANCE_TYPES),
+        "--covariance",
+        type=_covariance_list,
+        default=list(COVARIANCE_TYPES),
         metavar="TYPES",
         help="comma-separated covariance types, or all (default: all)",
     )
@@ -761,7 +812,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument(
-        "--n-samples", type=_positive_int, default=1_000_000,
+        "--n-samples",
+        type=_positive_int,
+        default=1_000_000,
         help="number of points (1,000,000)",
     )
     demo.add_argument(
@@ -802,8 +855,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     prog = f"fastgmm {args.command}"
+
+    def one_line_warning(message, category, *_args, **_kwargs):
+        _log(f"{prog}: warning: {category.__name__}: {_one_line(message)}")
+
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line_warning
+            return args.run(args)
     except CommandError as exc:
         _log(f"{prog}: error: {exc}")
     except KeyboardInterrupt:

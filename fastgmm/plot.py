@@ -178,8 +178,7 @@ def plot_ellipses(
     k, d = mu.shape
     if d == 1:
         raise ValueError(
-            "ellipses need at least two features; for one feature use "
-            "plot_density_1d."
+            "ellipses need at least two features; for one feature use plot_density_1d."
         )
     i, j = (int(f) for f in features)
     if i == j or not (0 <= i < d and 0 <= j < d):
@@ -273,18 +272,21 @@ def plot_density_1d(
         x = x.reshape(-1) if x.ndim == 1 else x[:, feature]
         x = x[np.isfinite(x)]
         low, high = min(low, x.min()), max(high, x.max())
-        ax.hist(
-            x,
-            bins=bins,
-            density=True,
-            **{"color": "0.8", "edgecolor": "0.6", "label": "data", **(hist_kwargs or {})},
-        )
+        style = {"color": "0.8", "edgecolor": "0.6", "label": "data"}
+        ax.hist(x, bins=bins, density=True, **{**style, **(hist_kwargs or {})})
     grid = np.linspace(low, high, n_points)
     parts = weights[:, None] * _normal_pdf(grid[None, :], m[:, None], var[:, None])
     if components:
         for c, color in zip(range(k), _colors(k, colors), strict=True):
-            ax.plot(grid, parts[c], color=color, linewidth=1.2, label=f"component {c}")
-    ax.plot(grid, parts.sum(axis=0), color="black", linewidth=2, label="mixture")
+            ax.plot(
+                grid,
+                parts[c],
+                color=color,
+                linewidth=3,
+                alpha=0.8,
+                label=f"component {c}",
+            )
+    ax.plot(grid, parts.sum(axis=0), color="black", linewidth=1.5, label="mixture")
     ax.set_xlabel(f"feature {feature}" if d > 1 else "x")
     ax.set_ylabel("density")
     return ax

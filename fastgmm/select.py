@@ -232,9 +232,7 @@ def _as_covariance_list(covariance_types) -> list[str]:
         raise ValueError("covariance_types is empty: give at least one type.")
     for t in values:
         if t not in COVARIANCE_TYPES:
-            raise ValueError(
-                f"covariance type {t!r} is not one of {COVARIANCE_TYPES}."
-            )
+            raise ValueError(f"covariance type {t!r} is not one of {COVARIANCE_TYPES}.")
     return list(dict.fromkeys(values))
 
 
@@ -300,12 +298,14 @@ def select(
     criterion = _check_criterion(criterion)
     ks = _as_component_list(n_components)
     types = _as_covariance_list(covariance_types)
-    for reserved in ("n_components", "covariance_type"):
+    for reserved, argument in (
+        ("n_components", "n_components"),
+        ("covariance_type", "covariance_types"),
+    ):
         if reserved in estimator_params:
             raise TypeError(
-                f"pass {reserved} candidates through select's "
-                f"{'n_components' if reserved == 'n_components' else 'covariance_types'}"
-                " argument, not as an estimator parameter."
+                f"pass {reserved} candidates through select's {argument} argument, "
+                "not as an estimator parameter."
             )
 
     X = np.asarray(X) if not hasattr(X, "shape") else X

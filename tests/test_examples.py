@@ -1,0 +1,89 @@
+"""Every example runs headless (MPLBACKEND=Agg) in a fresh interpreter, with
+small sizes, and writes its PNG.
+
+The digits and million-point examples are marked ``slow`` (about 20 s each on
+two cores at these sizes); ``pytest -m "not slow"`` leaves them out.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run_example(name, tmp_path, *args):
+    output = tmp_path / f"{Path(name).stem}.png"
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), str(output), *map(str, args)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_bytes()[:8] == PNG_MAGIC
+    assert output.stat().st_size > 10_000  # a picture, not an empty canvas
+    assert f"wrote {output}" in done.stdout
+    return done.stdout
+
+
+def test_three_clusters(tmp_path):
+    out = run_example("three_clusters.py", tmp_path)
+    share = float(re.search(r"([\d.]+)% of points are assigned", out).group(1))
+    assert share > 90.0
+    assert "converged: True" in out
+
+
+def test_density_1d(tmp_path):
+    out = run_example("density_1d.py", tmp_path, "--n-samples", 900)
+    means = [
+        float(m)
+        for m in re.findall(r"^\s+\d\s+[\d.]+ \([\d.]+\)\s+(-?[\d.]+)", out, flags=re.M)
+    ]
+    assert len(means) == 3
+    for fitted, true in zip(means, [-10.0, 0.0, 10.0], strict=True):
+        assert abs(fitted - true) < 1.0
+
+
+def test_kmeans_vs_gmm(tmp_path):
+    out = run_example("kmeans_vs_gmm.py", tmp_path)
+    kmeans, gmm = map(
+        float,
+        re.search(
+            r"k-means ([\d.]+), full-covariance GMM "
+            r"([\d.]+)",
+            out,
+        ).groups(),
+    )
+    assert gmm > 0.95
+    assert gmm > kmeans + 0.2
+
+
+@pytest.mark.slow
+def test_digits(tmp_path):
+    out = run_example("digits.py", tmp_path, "--components", "5,10")
+    assert "PCA keeps 41 of 64 dimensions" in out
+    assert re.search(r"AIC prefers (5|10) components", out)
+
+
+@pytest.mark.slow
+def test_million_points(tmp_path):
+    out = run_example("million_points.py", tmp_path, "--n-samples", 20_000)
+    assert "fastgmm" in out and "scikit-learn" in out
+    gap = float(re.search(r"fitted means ([\d.e+-]+)", out).group(1))
+    assert gap < 1e-6
