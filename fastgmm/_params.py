@@ -8,7 +8,7 @@ for diag and spherical it is 1 / sigma. Everything here works on small arrays
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
+from scipy.linalg import lapack
 
 from ._kernels.common import DIAG, FULL, TIED
 
@@ -33,15 +33,18 @@ class Params:
 
 
 def _upper_inverse_of_cholesky(matrix):
-    """U upper-triangular with U Uᵀ = inv(matrix), or None if matrix is not PD."""
-    try:
-        lower = np.linalg.cholesky(matrix)
-    except np.linalg.LinAlgError:
+    """U upper-triangular with U Uᵀ = inv(matrix), or None if matrix is not PD.
+
+    Calls LAPACK directly (potrf, trtri): these matrices are tiny, and the
+    wrappers of numpy.linalg and scipy.linalg cost far more than the work.
+    """
+    lower, info = lapack.dpotrf(matrix, lower=1, clean=1)
+    if info != 0 or not np.all(np.isfinite(lower)):
         return None
-    if not np.all(np.isfinite(lower)) or np.any(np.diag(lower) <= 0):
+    inverse, info = lapack.dtrtri(lower, lower=1)
+    if info != 0 or not np.all(np.isfinite(inverse)):
         return None
-    eye = np.eye(matrix.shape[0])
-    return linalg.solve_triangular(lower, eye, lower=True, check_finite=False).T
+    return inverse.T
 
 
 def precisions_cholesky_from_covariances(covariances, covariance_type):
@@ -99,10 +102,10 @@ def covariances_from_precisions_cholesky(precisions_cholesky, covariance_type):
     """covariance = inv(U Uᵀ) = inv(U)ᵀ inv(U)."""
     if covariance_type in ("diag", "spherical"):
         return 1.0 / precisions_cholesky**2
-    eye = np.eye(precisions_cholesky.shape[-1])
-
     def invert(u):
-        inv_u = linalg.solve_triangular(u, eye, lower=False, check_finite=False)
+        inv_u, info = lapack.dtrtri(np.asarray(u, dtype=np.float64), lower=0)
+        if info != 0:
+            raise ValueError("precisions_init is singular: it has no inverse.")
         return inv_u.T @ inv_u
 
     if covariance_type == "tied":
