@@ -71,15 +71,18 @@ def exp_nonpositive(t):
 
 
 @njit(**JIT)
-def normalise_rows(logp, n_rows, lse, total):
+def normalise_rows(logp, n_rows, lse, total, per_point_log):
     """Turn weighted log-densities into responsibilities, in place.
 
     ``logp`` is (K, BLOCK_ROWS): column i holds log w_k + log N(x_i | k) for
     i < n_rows (components along rows, so every loop here runs over points and
-    vectorises). On return it holds the responsibilities, and ``lse[i]`` =
-    log p(x_i); ``total`` is scratch. Terms more than 50 below a point's maximum
-    become exactly 0. A point whose every term is -inf (impossible under the
-    model) gets zero responsibilities and ``lse = -inf``.
+    vectorises). On return it holds the responsibilities. With ``per_point_log``,
+    ``lse[i]`` = log p(x_i); without it, ``lse[i]`` is the largest term m_i and
+    ``total[i]`` = sum_k exp(term - m_i), so that log p(x_i) = m_i + log total[i]
+    and a caller needing only the sum over points can take one log per group of
+    points. Terms more than 50 below a point's maximum become exactly 0. A point
+    whose every term is -inf (impossible under the model) gets zero
+    responsibilities and log p = -inf (total 0).
     """
     n_components = logp.shape[0]
     for i in range(n_rows):
@@ -96,13 +99,40 @@ def normalise_rows(logp, n_rows, lse, total):
             e = e if t > NEGLIGIBLE_LOG else 0.0
             logp[k, i] = e
             total[i] += e
-    for i in range(n_rows):
-        finite = lse[i] > -np.inf
-        lse[i] = lse[i] + np.log(total[i]) if finite else -np.inf
-        total[i] = 1.0 / total[i] if finite else 0.0
     for k in range(n_components):
         for i in range(n_rows):
-            logp[k, i] *= total[i]
+            logp[k, i] = logp[k, i] / total[i] if total[i] > 0.0 else 0.0
+    if per_point_log:
+        for i in range(n_rows):
+            lse[i] = lse[i] + np.log(total[i]) if total[i] > 0.0 else -np.inf
+
+
+# Points whose sums (each in [1, K]) are multiplied before one log is taken: the
+# product stays below K**32, finite for any K < 2**31.
+LOG_GROUP = 32
+
+
+@njit(**JIT)
+def block_log_likelihood(lse, total, n_rows, sample_weight, start):
+    """sum_i w_i log p(x_i) from ``normalise_rows(..., per_point_log=False)``.
+
+    Unweighted, log p summed over a group of points is sum m_i + log prod total_i:
+    one log per LOG_GROUP points instead of one per point.
+    """
+    result = 0.0
+    if sample_weight.shape[0] != 0:
+        for i in range(n_rows):
+            w = sample_weight[start + i]
+            if w != 0.0:
+                result += w * (lse[i] + np.log(total[i]))
+        return result
+    for g in range(0, n_rows, LOG_GROUP):
+        product = 1.0
+        for i in range(g, min(n_rows, g + LOG_GROUP)):
+            result += lse[i]
+            product *= total[i]
+        result += np.log(product)
+    return result
 
 
 @njit(**JIT)

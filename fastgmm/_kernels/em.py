@@ -18,8 +18,8 @@ from .common import (
     SCORE,
     TIED,
     argmax_rows,
+    block_log_likelihood,
     normalise_rows,
-    row_weight,
     transpose_block,
     work_rows,
 )
@@ -82,11 +82,8 @@ def accumulate(kind, X, sample_weight, means, factor, log_norm, aux, shift,
             transpose_block(X, start, n, work)
             _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
                             logp, work)
-            normalise_rows(logp, n, lse, row_sums)
-            for i in range(n):
-                w = row_weight(sample_weight, start + i)
-                if w != 0.0:
-                    total += w * lse[i]
+            normalise_rows(logp, n, lse, row_sums, False)
+            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
                              shift, s0[c], s1[c], s2[c], work, idx)
         loglik[c] = total
@@ -155,7 +152,7 @@ def evaluate(kind, mode, X, means, factor, log_norm, aux, shift, values, labels)
             if mode == LABELS:
                 argmax_rows(logp, n, labels, start, lse)
                 continue
-            normalise_rows(logp, n, lse, row_sums)
+            normalise_rows(logp, n, lse, row_sums, True)
             if mode == SCORE:
                 for i in range(n):
                     values[start + i, 0] = lse[i]
