@@ -76,9 +76,10 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log):
 
     ``logp`` is (K, BLOCK_ROWS): column i holds log w_k + log N(x_i | k) for
     i < n_rows (components along rows, so every loop here runs over points and
-    vectorises). On return it holds the responsibilities. With ``per_point_log``,
-    ``lse[i]`` = log p(x_i); without it, ``lse[i]`` is the largest term m_i and
-    ``total[i]`` = sum_k exp(term - m_i), so that log p(x_i) = m_i + log total[i]
+    vectorises). On return it holds the responsibilities. ``total`` is (2,
+    BLOCK_ROWS) scratch. With ``per_point_log``, ``lse[i]`` = log p(x_i); without
+    it, ``lse[i]`` is the largest term m_i and ``total[0, i]`` =
+    sum_k exp(term - m_i), so that log p(x_i) = m_i + log total[0, i]
     and a caller needing only the sum over points can take one log per group of
     points. Terms more than 50 below a point's maximum become exactly 0. A point
     whose every term is -inf (impossible under the model) gets zero
@@ -87,7 +88,7 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log):
     n_components = logp.shape[0]
     for i in range(n_rows):
         lse[i] = logp[0, i]
-        total[i] = 0.0
+        total[0, i] = 0.0
     for k in range(1, n_components):
         for i in range(n_rows):
             lse[i] = max(lse[i], logp[k, i])
@@ -98,13 +99,16 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log):
             e = exp_nonpositive(max(t, NEGLIGIBLE_LOG))
             e = e if t > NEGLIGIBLE_LOG else 0.0
             logp[k, i] = e
-            total[i] += e
+            total[0, i] += e
+    inverse = total[1]
+    for i in range(n_rows):
+        inverse[i] = 1.0 / total[0, i] if total[0, i] > 0.0 else 0.0
     for k in range(n_components):
         for i in range(n_rows):
-            logp[k, i] = logp[k, i] / total[i] if total[i] > 0.0 else 0.0
+            logp[k, i] *= inverse[i]
     if per_point_log:
         for i in range(n_rows):
-            lse[i] = lse[i] + np.log(total[i]) if total[i] > 0.0 else -np.inf
+            lse[i] = lse[i] + np.log(total[0, i]) if total[0, i] > 0.0 else -np.inf
 
 
 # Points whose sums (each in [1, K]) are multiplied before one log is taken: the
@@ -124,13 +128,13 @@ def block_log_likelihood(lse, total, n_rows, sample_weight, start):
         for i in range(n_rows):
             w = sample_weight[start + i]
             if w != 0.0:
-                result += w * (lse[i] + np.log(total[i]))
+                result += w * (lse[i] + np.log(total[0, i]))
         return result
     for g in range(0, n_rows, LOG_GROUP):
         product = 1.0
         for i in range(g, min(n_rows, g + LOG_GROUP)):
             result += lse[i]
-            product *= total[i]
+            product *= total[0, i]
         result += np.log(product)
     return result
 

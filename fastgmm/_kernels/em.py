@@ -72,7 +72,7 @@ def accumulate(kind, X, sample_weight, means, factor, log_norm, aux, shift,
         s2[c] = 0.0
         logp = np.empty((n_components, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty(BLOCK_ROWS)
+        row_sums = np.empty((2, BLOCK_ROWS))
         work = np.empty((work_rows(n_features), BLOCK_ROWS))
         idx = np.empty(BLOCK_ROWS, dtype=np.int64)
         total = 0.0
@@ -141,7 +141,7 @@ def evaluate(kind, mode, X, means, factor, log_norm, aux, shift, values, labels)
     for c in prange(n_chunks):
         logp = np.empty((n_components, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty(BLOCK_ROWS)
+        row_sums = np.empty((2, BLOCK_ROWS))
         work = np.empty((work_rows(n_features), BLOCK_ROWS))
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
