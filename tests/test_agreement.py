@@ -462,3 +462,35 @@ def test_predictions_property(
     layout_rtol = {np.float64: 1e-12, np.float32: 1e-6}[dtype]
     assert_allclose(est.score_samples(other_layout), log_density, rtol=layout_rtol)
     assert_array_equal(est.predict(other_layout), est.predict(X))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_features=st.integers(1, 4),
+    n_components=st.integers(1, 4),
+    points_per_component=st.integers(15, 60),
+    covariance_type=st.sampled_from(COVARIANCE_TYPES),
+    init_params=st.sampled_from(["kmeans", "k-means++", "random", "random_from_data"]),
+    dtype=st.sampled_from(DTYPES),
+    order=st.sampled_from("CF"),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_lower_bound_never_decreases_property(
+    n_features, n_components, points_per_component, covariance_type, init_params,
+    dtype, order, seed,
+):
+    """EM never lowers the likelihood, for random shapes, dtypes, layouts and
+    initialisations (the lower bound of every iteration, up to rounding of the
+    float64 statistics)."""
+    n_samples = n_components * points_per_component
+    X, _ = make_mixture(n_samples, n_features, n_components, spread=3.0, seed=seed)
+    X = np.asarray(X.astype(dtype), order=order)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = GaussianMixture(
+            n_components=n_components, covariance_type=covariance_type,
+            init_params=init_params, max_iter=30, tol=0, random_state=seed,
+        ).fit(X)
+    bounds = np.asarray(est.lower_bounds_)
+    assert np.all(np.isfinite(bounds))
+    assert np.all(np.diff(bounds) >= -1e-9 * np.maximum(1.0, np.abs(bounds[1:])))
