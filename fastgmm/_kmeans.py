@@ -1,92 +1,237 @@
-"""k-means++ seeding and Lloyd's k-means, driving the compiled kernels.
+"""k-means++ seeding and Lloyd's k-means over a source, driving compiled kernels.
 
-Used by the 'kmeans' and 'k-means++' initialisations. Random draws come from the
-estimator's ``RandomState`` in Python; all per-point work is compiled. Memory:
-a few arrays of length N (labels, squared distances, their running sum).
+Used by the 'kmeans' and 'k-means++' initialisations. The drivers
+(``kmeans_plusplus``, ``kmeans``) draw every random number from the estimator's
+``RandomState`` and see the data only through a few passes of the source:
+
+* ``kmeans_mass_total(chosen)`` / ``kmeans_locate(chosen, draws)``: the total of
+  the sampling masses w * D(x)² (D: distance to the nearest center in ``chosen``;
+  ``chosen=None`` means the mass w) and the rows where their running sum first
+  reaches each draw;
+* ``kmeans_potentials(chosen, candidates)``: the k-means++ potential after adding
+  each candidate;
+* ``kmeans_sums(centers)``: weighted sums and masses of the rows nearest each
+  center (one Lloyd step); ``kmeans_farthest(centers, m)``: the m positive-weight
+  rows farthest from their centers (to re-seed empty clusters);
+* ``rows(indices)``.
+
+``ArraySource`` (in memory or memory-mapped) implements them here with exactly
+the arithmetic of one resident pass (running sums continue across blocks), so a
+memory-mapped file gives the same centers as the array in memory. ``DaskSource``
+implements them with per-chunk tasks (``_dask``). Per-row scratch: the
+distances to the chosen centers, kept between passes when X is resident and
+recomputed block by block when it is streamed (K²/2 distance evaluations per row
+over the seeding instead of K, and no array of length N).
 """
 
 import numpy as np
 
-from ._config import chunk_layout
 from ._kernels import kmeans as kernels
-from ._passes import NO_WEIGHTS
 
 
-def kmeans_plusplus(X, n_clusters, random_state, sample_weight=None):
+def kmeans_plusplus(source, n_clusters, random_state):
     """Greedy k-means++ seeding (Arthur & Vassilvitskii, with 2 + log K local
-    trials per center). Returns ``(centers (K, D) float64, indices (K,))``."""
-    n_rows = X.shape[0]
-    weights = NO_WEIGHTS if sample_weight is None else sample_weight
-    n_chunks, chunk_rows = chunk_layout(n_rows)
+    trials per center). The first center is drawn uniformly, or proportionally to
+    the sample weights. Returns ``(centers (K, D) float64, indices (K,))``."""
+    n_rows = source.n_rows
     n_trials = 2 + int(np.log(n_clusters))
     indices = np.empty(n_clusters, dtype=np.int64)
-    if sample_weight is None:
+    if source.sample_weight is None:
         indices[0] = random_state.randint(n_rows)
     else:
-        indices[0] = random_state.choice(n_rows, p=sample_weight / sample_weight.sum())
-    closest = np.empty(n_rows)
-    kernels.sq_dist_to_point(X, _row(X, indices[0]), closest)
-    potentials = np.empty((n_chunks, n_trials))
+        total = source.kmeans_mass_total(None)
+        draw = random_state.uniform(size=1) * total
+        indices[0] = source.kmeans_locate(None, draw)[0]
+    chosen = source.rows(indices[:1])
     for c in range(1, n_clusters):
-        mass = closest if sample_weight is None else closest * sample_weight
-        cumulative = np.cumsum(mass)
-        total = cumulative[-1]
+        total = source.kmeans_mass_total(chosen)
         if total > 0:
             draws = random_state.uniform(size=n_trials) * total
-            candidates = np.searchsorted(cumulative, draws, side="left")
-            np.clip(candidates, 0, n_rows - 1, out=candidates)
+            candidates = source.kmeans_locate(chosen, draws)
         else:  # every point already sits on a center
             candidates = random_state.randint(n_rows, size=n_trials)
-        points = np.ascontiguousarray(X[candidates], dtype=np.float64)
-        kernels.candidate_potentials(X, weights, closest, points, chunk_rows,
-                                     potentials)
-        best = int(np.argmin(potentials.sum(axis=0)))
+        points = source.rows(candidates)
+        potentials = source.kmeans_potentials(chosen, points)
+        best = int(np.argmin(potentials))
         indices[c] = candidates[best]
-        kernels.update_closest(X, points[best : best + 1], closest)
-    return np.asarray(X[indices], dtype=np.float64), indices
+        chosen = np.concatenate([chosen, points[best : best + 1]])
+    source.cache.clear()
+    return chosen, indices
 
 
-def _row(X, index):
-    return np.ascontiguousarray(X[index : index + 1], dtype=np.float64)
-
-
-def kmeans(X, n_clusters, random_state, sample_weight=None, max_iter=300, tol=1e-4,
+def kmeans(source, n_clusters, random_state, max_iter=300, tol=1e-4,
            column_variance=None):
-    """Lloyd's k-means from a k-means++ seeding.
+    """Lloyd's k-means from a k-means++ seeding; returns the centers (K, D).
 
-    Stops when no label changes or when the centers move less than ``tol`` times
-    the mean feature variance (scikit-learn's criteria). Empty clusters are moved
-    to the points farthest from their centers. Returns ``(centers, labels)`` with
-    labels consistent with the returned centers.
+    Stops when the centers move less than ``tol`` times the mean feature variance
+    (scikit-learn's criterion; when no label changes the centers do not move at
+    all, so this also covers scikit-learn's other criterion). Empty clusters are
+    moved to the (positive-weight) rows farthest from their centers. The rows'
+    final labels are those of the nearest returned center
+    (``source.nearest_stats``).
     """
-    n_rows, n_features = X.shape
-    weights = NO_WEIGHTS if sample_weight is None else sample_weight
-    centers, _ = kmeans_plusplus(X, n_clusters, random_state, sample_weight)
-    n_chunks, chunk_rows = chunk_layout(n_rows)
-    labels = np.full(n_rows, -1, dtype=np.int64)
-    closest = np.empty(n_rows)
-    sums = np.empty((n_chunks, n_clusters, n_features))
-    counts = np.empty((n_chunks, n_clusters))
-    changed = np.empty(n_chunks, dtype=np.int64)
+    centers, _ = kmeans_plusplus(source, n_clusters, random_state)
     threshold = tol * (1.0 if column_variance is None else float(column_variance))
     for _ in range(max_iter):
-        kernels.lloyd_step(X, weights, centers, chunk_rows, labels, closest, sums,
-                           counts, changed)
-        if changed.sum() == 0:
-            return centers, labels
-        total = counts.sum(axis=0)
-        new_centers = sums.sum(axis=0)
-        filled = total > 0
-        new_centers[filled] /= total[filled, None]
+        sums, counts = source.kmeans_sums(centers)
+        filled = counts > 0
+        new_centers = sums
+        new_centers[filled] /= counts[filled, None]
         empty = np.flatnonzero(~filled)
         if empty.size:
-            far = np.argsort(closest, kind="stable")[::-1][: empty.size]
-            new_centers[empty] = X[far]
+            far = source.kmeans_farthest(centers, empty.size)
+            new_centers[empty[: far.size]] = source.rows(far)
         moved = float(((new_centers - centers) ** 2).sum())
         centers = new_centers
         if moved <= threshold:
             break
-    # labels must belong to the final centers
-    kernels.lloyd_step(X, weights, centers, chunk_rows, labels, closest, sums,
-                       counts, changed)
-    return centers, labels
+    source.cache.clear()
+    return centers
+
+
+# ------------------------------------------------ passes of an ArraySource
+
+
+def _closest(source, block, chosen):
+    """Squared distance of each row of ``block`` to its nearest center in
+    ``chosen``, computed in the order of the resident algorithm (the first center,
+    then one update per later center) so the values never depend on the blocks.
+    Resident sources keep the array and apply only the new centers next time."""
+    key = ("closest", block.index)
+    cached = source.cache.get(key) if not source.streamed else None
+    if cached is not None and cached[0].shape[0] <= chosen.shape[0] and (
+        np.array_equal(cached[0], chosen[: cached[0].shape[0]])
+    ):
+        done, closest = cached
+    else:
+        done = chosen[:1]
+        closest = np.empty(block.stop - block.start)
+        kernels.sq_dist_to_point(block.X, np.ascontiguousarray(done), closest)
+    for j in range(done.shape[0], chosen.shape[0]):
+        kernels.update_closest(block.X, np.ascontiguousarray(chosen[j : j + 1]),
+                               closest)
+    if not source.streamed:
+        source.cache[key] = (chosen.copy(), closest)
+    return closest
+
+
+def _cumulative_mass(source, block, chosen, carry):
+    """Running sum of the sampling mass over ``block``, continuing ``carry``:
+    bitwise the slice of one running sum over all rows."""
+    if chosen is None:
+        mass = block.weights.copy()
+    elif source.sample_weight is None:
+        mass = _closest(source, block, chosen).copy()
+    else:
+        mass = _closest(source, block, chosen) * block.weights
+    mass[0] += carry
+    return np.cumsum(mass, out=mass)
+
+
+def array_mass_total(source, chosen):
+    carry = 0.0
+    carries = []
+    for block in source.blocks(scratch_bytes_per_row=16):
+        carries.append(carry)
+        cumulative = _cumulative_mass(source, block, chosen, carry)
+        carry = float(cumulative[-1])
+        if not source.streamed:
+            source.cache["cumulative"] = (block.index, cumulative)
+    source.cache["carries"] = carries
+    return carry
+
+
+def array_locate(source, chosen, draws):
+    """Rows whose running mass first reaches each draw (searchsorted 'left'),
+    clipped to the last row. Needs the ``array_mass_total`` of the same
+    ``chosen`` just before."""
+    carries = source.cache.pop("carries")
+    found = np.full(draws.shape[0], source.n_rows - 1, dtype=np.int64)
+    block_ends = np.array(carries[1:] + [np.inf])
+    owner = np.searchsorted(block_ends, draws, side="left")
+    resident = source.cache.pop("cumulative", None)
+    wanted = {int(index) for index in owner}
+    for block in source.blocks(scratch_bytes_per_row=16, only=wanted):
+        mine = owner == block.index
+        if resident is not None and resident[0] == block.index:
+            cumulative = resident[1]
+        else:
+            cumulative = _cumulative_mass(source, block, chosen, carries[block.index])
+        local = np.searchsorted(cumulative, draws[mine], side="left")
+        found[mine] = np.minimum(block.start + local, source.n_rows - 1)
+    return found
+
+
+def array_potentials(source, chosen, candidates):
+    candidates = np.ascontiguousarray(candidates, dtype=np.float64)
+    potentials = np.empty((source.n_chunks, candidates.shape[0]))
+    for block in source.blocks(scratch_bytes_per_row=8):
+        closest = _closest(source, block, chosen)
+        kernels.candidate_potentials(
+            block.X, block.weights, closest, candidates, source.chunk_rows,
+            potentials[block.chunk_start : block.chunk_stop],
+        )
+    return potentials.sum(axis=0)
+
+
+def _lloyd_block(source, block, centers, sums, counts):
+    n_rows = block.stop - block.start
+    labels = np.empty(n_rows, dtype=np.int64)
+    closest = np.empty(n_rows)
+    c = slice(block.chunk_start, block.chunk_stop)
+    changed = np.empty(block.chunk_stop - block.chunk_start, dtype=np.int64)
+    kernels.lloyd_step(block.X, block.weights, centers, source.chunk_rows, labels,
+                       closest, sums[c], counts[c], changed)
+    return closest
+
+
+def array_sums(source, centers):
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    n_clusters, n_features = centers.shape
+    sums = np.empty((source.n_chunks, n_clusters, n_features))
+    counts = np.empty((source.n_chunks, n_clusters))
+    for block in source.blocks(scratch_bytes_per_row=16):
+        closest = _lloyd_block(source, block, centers, sums, counts)
+        if not source.streamed:
+            source.cache["lloyd"] = (centers.copy(), block.index, closest)
+    return sums.sum(axis=0), counts.sum(axis=0)
+
+
+def array_farthest(source, centers, n_wanted):
+    """The ``n_wanted`` positive-weight rows farthest from their nearest center,
+    farthest first (ties: the later row first)."""
+    return merge_farthest(*array_farthest_candidates(source, centers, n_wanted),
+                          n_wanted)
+
+
+def array_farthest_candidates(source, centers, n_wanted):
+    """``(distances, rows)`` of each block's ``n_wanted`` farthest positive-weight
+    rows: the candidates ``merge_farthest`` chooses from."""
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    n_clusters, n_features = centers.shape
+    resident = source.cache.get("lloyd")
+    values, rows = [], []
+    for block in source.blocks(scratch_bytes_per_row=16):
+        if resident is not None and resident[1] == block.index and np.array_equal(
+            resident[0], centers
+        ):
+            closest = resident[2]
+        else:
+            closest = _lloyd_block(
+                source, block, centers,
+                np.empty((source.n_chunks, n_clusters, n_features)),
+                np.empty((source.n_chunks, n_clusters)),
+            )
+        candidates = np.flatnonzero(block.weights > 0) if block.weights.size else None
+        block_values = closest if candidates is None else closest[candidates]
+        order = np.argsort(block_values, kind="stable")[::-1][:n_wanted]
+        local = order if candidates is None else candidates[order]
+        values.append(block_values[order])
+        rows.append(block.start + local)
+    return np.concatenate(values), np.concatenate(rows)
+
+
+def merge_farthest(values, rows, n_wanted):
+    """The ``n_wanted`` rows of largest value, ties broken by the larger row."""
+    order = np.lexsort((rows, values))[::-1][:n_wanted]
+    return rows[order]

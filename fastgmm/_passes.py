@@ -1,15 +1,22 @@
-"""One pass over an in-memory block of data: the glue between the estimator and
-the kernels. Each function validates nothing (the estimator has), allocates the
-kernel's per-chunk slots and returns small arrays or ``SufficientStats``."""
+"""One pass over a source's rows: the glue between the estimator and the kernels.
+
+Each function takes an ``ArraySource`` (``_sources``), allocates one output slot
+per chunk of the source's partition, lets each block's kernel call fill the
+slots of its chunks, and sums the slots in chunk order at the end, so the result
+does not depend on how the rows were grouped into blocks. Nothing is validated
+here (the estimator has); nothing of size N x K is allocated.
+"""
 
 import numpy as np
 
 from ._config import chunk_layout
 from ._kernels import em
-from ._params import KERNEL_KIND, kernel_params
-from ._stats import SufficientStats
+from ._kernels import kmeans as kmeans_kernels
+from ._params import KERNEL_KIND, Params, kernel_params
+from ._stats import SufficientStats, m_step
 
 NO_WEIGHTS = np.empty(0, dtype=np.float64)
+NO_LABELS = np.empty(0, dtype=np.int64)
 
 
 def _slots(n_chunks, n_components, n_features, covariance_type):
@@ -26,57 +33,117 @@ def _slots(n_chunks, n_components, n_features, covariance_type):
     )
 
 
-def _weights(sample_weight):
-    return NO_WEIGHTS if sample_weight is None else sample_weight
-
-
-def _total_weight(X, sample_weight):
-    return float(X.shape[0]) if sample_weight is None else float(sample_weight.sum())
-
-
-def em_pass(X, params, covariance_type, sample_weight=None):
+def em_pass(source, params, covariance_type):
     """E-step under ``params`` fused with the statistics for the M-step."""
     kp = kernel_params(params, covariance_type)
-    n_rows, n_features = X.shape
-    n_chunks, chunk_rows = chunk_layout(n_rows)
-    s0, s1, s2 = _slots(n_chunks, kp.means.shape[0], n_features, covariance_type)
-    loglik = np.empty(n_chunks)
-    em.accumulate(kp.kind, X, _weights(sample_weight), kp.means, kp.factor,
-                  kp.log_norm, kp.aux, kp.shift, chunk_rows, s0, s1, s2, loglik)
+    s0, s1, s2 = _slots(source.n_chunks, kp.means.shape[0], source.n_features,
+                        covariance_type)
+    loglik = np.empty(source.n_chunks)
+    for b in source.blocks():
+        c = slice(b.chunk_start, b.chunk_stop)
+        em.accumulate(kp.kind, b.X, b.weights, kp.means, kp.factor, kp.log_norm,
+                      kp.aux, kp.shift, source.chunk_rows, s0[c], s1[c], s2[c],
+                      loglik[c])
     return SufficientStats.from_chunks(
-        covariance_type, s0, s1, s2, kp.means, kp.shift, loglik,
-        _total_weight(X, sample_weight),
+        covariance_type, s0, s1, s2, kp.means, kp.shift, loglik, source.total_weight,
     )
 
 
-def assigned_stats(X, centers, covariance_type, labels=None, resp=None,
-                   sample_weight=None):
-    """Statistics under given hard ``labels`` (-1: no component) or soft ``resp``
-    (N, K), around the shifts ``centers`` (K, D)."""
+def mean_variance(source):
+    """Mean of the features' (weighted) variances, in one pass of a one-component
+    diagonal model: k-means' tolerance scale and the recovery's variance floor."""
+    first = source.rows([0])
+    one = Params(np.ones(1), first, None, np.ones((1, source.n_features)))
+    stats = em_pass(source, one, "diag")
+    return float(m_step(stats, 0.0).covariances.mean())
+
+
+def _assigned(source, centers, covariance_type, labels_of_block):
+    """Statistics under hard labels given block by block by ``labels_of_block(b)``
+    (-1: no component), around the shifts ``centers``."""
     centers = np.ascontiguousarray(centers, dtype=np.float64)
-    n_rows, n_features = X.shape
     n_components = centers.shape[0]
-    n_chunks, chunk_rows = chunk_layout(n_rows)
-    s0, s1, s2 = _slots(n_chunks, n_components, n_features, covariance_type)
+    s0, s1, s2 = _slots(source.n_chunks, n_components, source.n_features,
+                        covariance_type)
     tied_shift = centers.mean(axis=0)
-    if labels is None:
-        labels = np.empty(0, dtype=np.int64)
-        resp = np.ascontiguousarray(resp, dtype=np.float64)
-    else:
-        labels = np.ascontiguousarray(labels, dtype=np.int64)
-        resp = np.empty((0, n_components))
-    em.accumulate_assigned(KERNEL_KIND[covariance_type], X, _weights(sample_weight),
-                           labels, resp, centers, tied_shift, chunk_rows, s0, s1, s2)
+    no_resp = np.empty((0, n_components))
+    for b in source.blocks(scratch_bytes_per_row=16):
+        c = slice(b.chunk_start, b.chunk_stop)
+        em.accumulate_assigned(KERNEL_KIND[covariance_type], b.X, b.weights,
+                               labels_of_block(b), no_resp, centers, tied_shift,
+                               source.chunk_rows, s0[c], s1[c], s2[c])
     return SufficientStats.from_chunks(
         covariance_type, s0, s1, s2, centers, tied_shift, np.zeros(1),
-        _total_weight(X, sample_weight),
+        source.total_weight,
     )
 
 
-def evaluate(X, params, covariance_type, mode):
+def nearest_stats(source, centers, covariance_type):
+    """Statistics with every row assigned to its nearest center (the labels of
+    k-means' final assignment step), computed block by block."""
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    n_clusters, n_features = centers.shape
+
+    def labels_of_block(b):
+        n_chunks = b.chunk_stop - b.chunk_start
+        labels = np.empty(b.stop - b.start, dtype=np.int64)
+        kmeans_kernels.lloyd_step(
+            b.X, b.weights, centers, source.chunk_rows, labels,
+            np.empty(b.stop - b.start), np.empty((n_chunks, n_clusters, n_features)),
+            np.empty((n_chunks, n_clusters)), np.empty(n_chunks, dtype=np.int64),
+        )
+        return labels
+
+    return _assigned(source, centers, covariance_type, labels_of_block)
+
+
+def seeded_stats(source, centers, indices, covariance_type):
+    """Statistics with row ``indices[k]`` assigned to component k and every other
+    row to none (the 'k-means++' and 'random_from_data' initialisations)."""
+    indices = np.asarray(indices, dtype=np.int64)
+
+    def labels_of_block(b):
+        labels = np.full(b.stop - b.start, -1, dtype=np.int64)
+        inside = (indices >= b.start) & (indices < b.stop)
+        labels[indices[inside] - b.start] = np.flatnonzero(inside)
+        return labels
+
+    return _assigned(source, centers, covariance_type, labels_of_block)
+
+
+def resp_stats(X, weights, centers, covariance_type, resp):
+    """Statistics of one in-memory block ``X`` (its own partition) under soft
+    responsibilities ``resp`` (N, K), around the shifts ``centers``."""
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    n_rows, n_features = X.shape
+    n_chunks, chunk_rows = chunk_layout(n_rows)
+    s0, s1, s2 = _slots(n_chunks, centers.shape[0], n_features, covariance_type)
+    tied_shift = centers.mean(axis=0)
+    resp = np.ascontiguousarray(resp, dtype=np.float64)
+    em.accumulate_assigned(KERNEL_KIND[covariance_type], X, weights, NO_LABELS, resp,
+                           centers, tied_shift, chunk_rows, s0, s1, s2)
+    total = float(n_rows) if weights.shape[0] == 0 else float(weights.sum())
+    return SufficientStats.from_chunks(
+        covariance_type, s0, s1, s2, centers, tied_shift, np.zeros(1), total,
+    )
+
+
+def random_stats(source, n_components, covariance_type, random_state, window_rows):
+    """Statistics under random responsibilities (init_params='random'), drawn
+    ``window_rows`` rows at a time so no N x K array is ever held."""
+    centers = np.repeat(source.rows([0]), n_components, axis=0)
+    stats = None
+    for _, X, weights in source.windows(window_rows):
+        resp = random_state.uniform(size=(X.shape[0], n_components))
+        resp /= resp.sum(axis=1)[:, None]
+        stats = resp_stats(X, weights, centers, covariance_type, resp) + stats
+    return stats
+
+
+def evaluate(source, params, covariance_type, mode):
     """Per-row output of ``mode`` (SCORE: (N,), LABELS: (N,) int64, PROBA: (N, K))."""
     kp = kernel_params(params, covariance_type)
-    n_rows = X.shape[0]
+    n_rows = source.n_rows
     n_components = kp.means.shape[0]
     if mode == em.PROBA:
         values = np.empty((n_rows, n_components))
@@ -85,8 +152,11 @@ def evaluate(X, params, covariance_type, mode):
     else:
         values = np.empty((0, 1))
     labels = np.empty(n_rows if mode == em.LABELS else 0, dtype=np.int64)
-    em.evaluate(kp.kind, mode, X, kp.means, kp.factor, kp.log_norm, kp.aux,
-                kp.shift, values, labels)
+    for b in source.blocks():
+        rows = slice(b.start, b.stop)
+        em.evaluate(kp.kind, mode, b.X, kp.means, kp.factor, kp.log_norm, kp.aux,
+                    kp.shift, values[rows] if mode != em.LABELS else values,
+                    labels[rows] if mode == em.LABELS else labels)
     if mode == em.LABELS:
         return labels
     if mode == em.SCORE:

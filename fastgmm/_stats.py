@@ -8,7 +8,10 @@ around a shift c_k (the component's current mean), so that s1 -> 0 as EM
 converges and no catastrophic cancellation occurs for data far from the origin.
 Tied models keep one scatter around a single shift instead of one per component;
 diag and spherical keep only the diagonal. Statistics of disjoint pieces of data
-taken around the same shifts add.
+taken around the same shifts add; statistics taken around different shifts are
+first moved to common shifts with exact algebra (``SufficientStats.shifted``, the
+Chan-Golub-LeVeque update), which is how ``+`` merges them and how online EM keeps
+a running average over batches whose parameters (hence shifts) differ.
 """
 
 from dataclasses import dataclass
@@ -46,14 +49,23 @@ class SufficientStats:
     weight: float
 
     def __add__(self, other):
+        """Statistics of the union of two disjoint pieces of data.
+
+        When ``other`` was taken around different shifts it is first moved to
+        this object's shifts (``shifted``), so the sum is around ``self``'s.
+        """
         if other is None:
             return self
+        if self.covariance_type != other.covariance_type:
+            raise ValueError(
+                "statistics of different covariance types do not add: "
+                f"{self.covariance_type!r} and {other.covariance_type!r}"
+            )
         if not (
-            self.covariance_type == other.covariance_type
-            and np.array_equal(self.centers, other.centers)
+            np.array_equal(self.centers, other.centers)
             and np.array_equal(self.tied_shift, other.tied_shift)
         ):
-            raise ValueError("statistics taken around different shifts do not add")
+            other = other.shifted(self.centers, self.tied_shift)
         return SufficientStats(
             self.covariance_type,
             self.s0 + other.s0,
@@ -63,6 +75,62 @@ class SufficientStats:
             self.tied_shift,
             self.loglik + other.loglik,
             self.weight + other.weight,
+        )
+
+    def scaled(self, factor):
+        """The statistics with every sum (masses, moments, log-likelihood, weight)
+        multiplied by ``factor``: the statistics of the same data with every
+        sample weight multiplied by ``factor``."""
+        factor = float(factor)
+        return SufficientStats(
+            self.covariance_type,
+            self.s0 * factor,
+            self.s1 * factor,
+            self.s2 * factor,
+            self.centers,
+            self.tied_shift,
+            self.loglik * factor,
+            self.weight * factor,
+        )
+
+    def shifted(self, centers, tied_shift=None):
+        """The same statistics taken around other shifts (exact algebra).
+
+        With d_k = c_k - c'_k, (x - c') = (x - c) + d gives
+
+            s1' = s1 + s0 d,   s2' = s2 + s1 dᵀ + d s1ᵀ + s0 d dᵀ
+
+        (diag and spherical: the diagonal of it). The tied scatter, taken once per
+        point around one shift t over all points, moves with e = t - t' and the
+        points' first moment around t, sum_k (s1_k + s0_k (c_k - t)), which
+        assumes every point's responsibilities sum to one (true of an E-step).
+        Moving to shifts near the component means (as EM does) keeps every term
+        small, so nothing cancels. ``tied_shift`` defaults to the mean of
+        ``centers``, the convention of the kernels.
+        """
+        centers = np.asarray(centers, dtype=np.float64)
+        if tied_shift is None:
+            tied_shift = centers.mean(axis=0)
+        tied_shift = np.asarray(tied_shift, dtype=np.float64)
+        d = self.centers - centers
+        s0, s1 = self.s0, self.s1
+        new_s1 = s1 + s0[:, None] * d
+        if self.covariance_type == "full":
+            cross = s1[:, :, None] * d[:, None, :]
+            new_s2 = (
+                self.s2 + cross + np.swapaxes(cross, 1, 2)
+                + s0[:, None, None] * d[:, :, None] * d[:, None, :]
+            )
+        elif self.covariance_type == "tied":
+            e = self.tied_shift - tied_shift
+            first = (s1 + s0[:, None] * (self.centers - self.tied_shift)).sum(axis=0)
+            cross = first[:, None] * e[None, :]
+            new_s2 = self.s2 + cross + cross.T + s0.sum() * np.outer(e, e)
+        else:
+            new_s2 = self.s2 + 2.0 * s1 * d + s0[:, None] * d**2
+        return SufficientStats(
+            self.covariance_type, s0.copy(), new_s1, new_s2, centers.copy(),
+            tied_shift.copy(), self.loglik, self.weight,
         )
 
     __radd__ = __add__

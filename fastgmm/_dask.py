@@ -1,0 +1,371 @@
+"""Fitting and predicting on dask arrays: the same kernels, run on the chunks.
+
+A ``DaskSource`` offers the estimator the passes an in-memory ``ArraySource``
+offers (``em_pass``, the k-means passes, ...). Each pass is one Dask graph: a
+task per row chunk of X checks the chunk for NaN and infinity, wraps it in an
+in-memory ``ArraySource`` and runs the very same pass on it (the same kernels);
+the small results (statistics of K x D x D floats) are summed in a tree of fixed
+shape (``SPLIT_EVERY`` children per node) and only the sum comes back to the
+client, where the M-step runs. Nothing of the size of X ever leaves the
+workers: the k-means initialisation moves K x D centers and a few candidate
+rows per step.
+
+The graph is computed on the active scheduler: a ``distributed.Client`` when one
+is active (a ``LocalCluster`` or a cluster on many machines: the code is the
+same, only the client's scheduler address differs), otherwise Dask's local
+threads. Tasks are pure functions of their inputs, so a task lost with a worker
+is recomputed elsewhere with the same result, and the tree's fixed shape makes
+the sum independent of where each task ran.
+
+X is read once per pass: persist it (``X = X.persist()``) when producing its
+chunks is expensive, as for any iterative algorithm on Dask.
+"""
+
+import functools
+import operator
+
+import dask
+import dask.array as da
+import numpy as np
+from sklearn.utils.validation import _assert_all_finite, _check_feature_names
+
+from . import _kmeans
+from ._kernels.common import LABELS, PROBA
+from ._params import Params
+from ._passes import resp_stats
+from ._sources import ArraySource, check_sample_weight
+from ._stats import m_step
+from ._validation import numba_threads
+
+SPLIT_EVERY = 8
+
+
+# ------------------------------------------------------------ worker side
+
+
+def _chunk_source(X, weights):
+    """A chunk is in the worker's memory: validate and convert it once and hand
+    it to the passes as one resident block."""
+    X = np.ascontiguousarray(
+        X, dtype=X.dtype if X.dtype in (np.float64, np.float32) else np.float64
+    )
+    _assert_all_finite(X, input_name="X", estimator_name="GaussianMixture")
+    weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+    return ArraySource(X, weights)
+
+
+def _run_pass(method, n_jobs, X, weights, *args):
+    """Run ``ArraySource.<method>(*args)`` on one chunk (on a worker)."""
+    with numba_threads(n_jobs, len(X)):
+        return getattr(_chunk_source(X, weights), method)(*args)
+
+
+def _locate_in_chunk(n_jobs, X, weights, chosen, draws):
+    with numba_threads(n_jobs, len(X)):
+        source = _chunk_source(X, weights)
+        source.kmeans_mass_total(chosen)
+        return source.kmeans_locate(chosen, draws)
+
+
+def _farthest_in_chunk(n_jobs, start, X, weights, centers, n_wanted):
+    with numba_threads(n_jobs, len(X)):
+        values, rows = _kmeans.array_farthest_candidates(
+            _chunk_source(X, weights), centers, n_wanted
+        )
+    return values, rows + start
+
+
+def _random_in_chunk(n_jobs, X, weights, centers, covariance_type, seed,
+                     window_rows):
+    random_state = np.random.RandomState(seed)
+    n_components = centers.shape[0]
+    stats = None
+    with numba_threads(n_jobs, len(X)):
+        for _, block, block_weights in _chunk_source(X, weights).windows(window_rows):
+            resp = random_state.uniform(size=(block.shape[0], n_components))
+            resp /= resp.sum(axis=1)[:, None]
+            stats = resp_stats(block, block_weights, centers, covariance_type,
+                               resp) + stats
+    return stats
+
+
+def _weighted_keys_in_chunk(start, weights, seed, n_wanted):
+    """Efraimidis-Spirakis keys log(u) / w of the chunk's best ``n_wanted`` rows:
+    the rows with the largest keys over all chunks are a weighted sample without
+    replacement."""
+    weights = np.asarray(weights, dtype=np.float64)
+    u = np.random.RandomState(seed).uniform(size=weights.shape[0])
+    keys = np.full(weights.shape[0], -np.inf)
+    positive = weights > 0
+    keys[positive] = np.log(u[positive]) / weights[positive]
+    order = np.argsort(keys, kind="stable")[::-1][:n_wanted]
+    return keys[order], order + start
+
+
+def _evaluate_chunk(X, params, covariance_type, mode, n_jobs):
+    with numba_threads(n_jobs, len(X)):
+        return _chunk_source(X, None).evaluate(params, covariance_type, mode)
+
+
+def _add(*parts):
+    return functools.reduce(operator.add, parts)
+
+
+def _add_tuples(*parts):
+    return tuple(
+        functools.reduce(operator.add, values) for values in zip(*parts, strict=True)
+    )
+
+
+# ------------------------------------------------------------ client side
+
+
+def _tree_sum(parts, combine):
+    """Sum delayed values in a tree of fixed shape (``SPLIT_EVERY`` per node)."""
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(combine, pure=True)(*parts[i : i + SPLIT_EVERY])
+            for i in range(0, len(parts), SPLIT_EVERY)
+        ]
+    return parts[0]
+
+
+def _check_dask_X(estimator, X, reset, min_samples):
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D dask array, got {X.ndim}D with shape {X.shape}. Reshape "
+            "it with X.reshape(-1, 1) if it has a single feature."
+        )
+    if X.dtype.kind not in "biuf":
+        raise ValueError(
+            f"A dask array X must hold numbers, got dtype {X.dtype}; convert it with "
+            "X.astype('float64')."
+        )
+    if any(np.isnan(size) for size in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    n_samples, n_features = X.shape
+    if n_samples < min_samples:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a "
+            f"minimum of {min_samples} is required by GaussianMixture."
+        )
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+            "is required by GaussianMixture."
+        )
+    _check_feature_names(estimator, X, reset=reset)
+    if reset:
+        estimator.n_features_in_ = n_features
+    elif n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but GaussianMixture is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def _dask_weights(sample_weight, X):
+    """Validated weights as a dask array chunked like X's rows, with their total
+    and the number of positive weights (one small pass over the weights)."""
+    row_chunks = (X.chunks[0],)
+    if sample_weight is None:
+        return None, float(X.shape[0]), X.shape[0]
+    if not hasattr(sample_weight, "dask"):
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        total = float(weights.sum())
+        n_positive = int(np.count_nonzero(weights))
+        return da.from_array(weights, chunks=row_chunks).persist(), total, n_positive
+    if sample_weight.ndim != 1:
+        raise ValueError(
+            "Sample weights must be 1D array or scalar, got shape "
+            f"{sample_weight.shape}."
+        )
+    if sample_weight.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!"
+        )
+    weights = sample_weight.astype(np.float64).rechunk(row_chunks)
+    finite, smallest, total, n_positive = dask.compute(
+        da.isfinite(weights).all(), weights.min(), weights.sum(),
+        da.count_nonzero(weights > 0),
+    )
+    if not finite:
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if smallest < 0:
+        raise ValueError(
+            "Negative values in data passed to sample_weight: sample weights must be "
+            "non-negative."
+        )
+    if total <= 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights, float(total), int(n_positive)
+
+
+def dask_source(estimator, X, sample_weight, reset):
+    """Validate a dask array (shape, dtype, feature count; NaN and infinity are
+    checked chunk by chunk inside the passes) and its weights."""
+    X = _check_dask_X(estimator, X, reset, min_samples=2)
+    weights, total, n_positive = _dask_weights(sample_weight, X)
+    return DaskSource(X, weights, total, n_positive, estimator.n_jobs)
+
+
+class DaskSource:
+    """The passes of ``ArraySource`` (see ``_passes`` and ``_kmeans``), each run
+    as one Dask graph over the row chunks of a dask array."""
+
+    def __init__(self, X, sample_weight, total_weight, n_positive, n_jobs):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.total_weight = total_weight
+        self.n_positive = n_positive
+        self.n_jobs = n_jobs
+        self.n_rows, self.n_features = X.shape
+        self.dtype = X.dtype if X.dtype in (np.float64, np.float32) else \
+            np.dtype(np.float64)
+        sizes = np.asarray(X.chunks[0], dtype=np.int64)
+        keep = np.flatnonzero(sizes > 0)
+        blocks = X.to_delayed()[:, 0]
+        self._x = [blocks[i] for i in keep]
+        if sample_weight is None:
+            self._w = [None] * len(keep)
+        else:
+            weight_blocks = sample_weight.to_delayed()
+            self._w = [weight_blocks[i] for i in keep]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        self._starts = starts[keep]
+        self._stops = starts[keep + 1]
+        self.cache = {}
+
+    # ------------------------------------------------------------ helpers
+
+    def _map(self, method, *args):
+        call = dask.delayed(_run_pass, pure=True)
+        return [
+            call(method, self.n_jobs, x, w, *args)
+            for x, w in zip(self._x, self._w, strict=True)
+        ]
+
+    def _summed(self, method, *args, combine=_add):
+        return dask.compute(_tree_sum(self._map(method, *args), combine))[0]
+
+    # -------------------------------------------------------------- passes
+
+    def em_pass(self, params, covariance_type):
+        return self._summed("em_pass", params, covariance_type)
+
+    def mean_variance(self):
+        one = Params(np.ones(1), self.rows([0]), None, np.ones((1, self.n_features)))
+        stats = self.em_pass(one, "diag")
+        return float(m_step(stats, 0.0).covariances.mean())
+
+    def nearest_stats(self, centers, covariance_type):
+        return self._summed("nearest_stats", centers, covariance_type)
+
+    def seeded_stats(self, centers, indices, covariance_type):
+        indices = np.asarray(indices, dtype=np.int64)
+        call = dask.delayed(_run_pass, pure=True)
+        parts = [
+            call("seeded_stats", self.n_jobs, x, w, centers, indices - start,
+                 covariance_type)
+            for x, w, start in zip(self._x, self._w, self._starts, strict=True)
+        ]
+        return dask.compute(_tree_sum(parts, _add))[0]
+
+    def random_stats(self, n_components, covariance_type, random_state, window_rows):
+        centers = np.repeat(self.rows([0]), n_components, axis=0)
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=len(self._x))
+        call = dask.delayed(_random_in_chunk, pure=True)
+        parts = [
+            call(self.n_jobs, x, w, centers, covariance_type, int(seed), window_rows)
+            for x, w, seed in zip(self._x, self._w, seeds, strict=True)
+        ]
+        return dask.compute(_tree_sum(parts, _add))[0]
+
+    def random_rows(self, n_wanted, random_state):
+        if self.sample_weight is None:
+            return random_state.choice(self.n_rows, size=n_wanted, replace=False)
+        seeds = random_state.randint(np.iinfo(np.int32).max, size=len(self._w))
+        call = dask.delayed(_weighted_keys_in_chunk, pure=True)
+        parts = dask.compute(*[
+            call(int(start), w, int(seed), n_wanted)
+            for w, start, seed in zip(self._w, self._starts, seeds, strict=True)
+        ])
+        keys = np.concatenate([p[0] for p in parts])
+        rows = np.concatenate([p[1] for p in parts])
+        return rows[np.lexsort((rows, keys))[::-1][:n_wanted]]
+
+    def rows(self, indices):
+        indices = np.asarray(indices, dtype=np.int64)
+        rows = np.asarray(self.X[indices].compute(), dtype=np.float64)
+        _assert_all_finite(rows, input_name="X", estimator_name="GaussianMixture")
+        return np.ascontiguousarray(rows.reshape(len(indices), self.n_features))
+
+    def evaluate(self, params, covariance_type, mode):
+        return _evaluate(self.X, params, covariance_type, mode, self.n_jobs)
+
+    # ------------------------------------------------------- k-means passes
+
+    def kmeans_mass_total(self, chosen):
+        totals = np.asarray(dask.compute(*self._map("kmeans_mass_total", chosen)))
+        ends = np.cumsum(totals)
+        self.cache["mass_ends"] = ends
+        return float(ends[-1])
+
+    def kmeans_locate(self, chosen, draws):
+        ends = self.cache.pop("mass_ends")
+        owner = np.minimum(np.searchsorted(ends, draws, side="left"), len(ends) - 1)
+        call = dask.delayed(_locate_in_chunk, pure=True)
+        chunks = np.unique(owner)
+        parts = []
+        for j in chunks:
+            mine = owner == j
+            before = ends[j - 1] if j > 0 else 0.0
+            parts.append(call(self.n_jobs, self._x[j], self._w[j], chosen,
+                              draws[mine] - before))
+        found = np.empty(draws.shape[0], dtype=np.int64)
+        for j, local in zip(chunks, dask.compute(*parts), strict=True):
+            found[owner == j] = local + self._starts[j]
+        return found
+
+    def kmeans_potentials(self, chosen, candidates):
+        return self._summed("kmeans_potentials", chosen, candidates)
+
+    def kmeans_sums(self, centers):
+        return self._summed("kmeans_sums", centers, combine=_add_tuples)
+
+    def kmeans_farthest(self, centers, n_wanted):
+        call = dask.delayed(_farthest_in_chunk, pure=True)
+        parts = dask.compute(*[
+            call(self.n_jobs, int(start), x, w, centers, n_wanted)
+            for x, w, start in zip(self._x, self._w, self._starts, strict=True)
+        ])
+        values = np.concatenate([p[0] for p in parts])
+        rows = np.concatenate([p[1] for p in parts])
+        return _kmeans.merge_farthest(values, rows, n_wanted)
+
+
+def _evaluate(X, params, covariance_type, mode, n_jobs):
+    """Lazy per-row output of ``mode`` on a dask array, chunked like X's rows."""
+    if mode == PROBA:
+        n_components = params.means.shape[0]
+        return X.map_blocks(
+            _evaluate_chunk, params, covariance_type, mode, n_jobs,
+            dtype=np.float64, chunks=(X.chunks[0], (n_components,)),
+            meta=np.empty((0, 0), dtype=np.float64),
+        )
+    dtype = np.int64 if mode == LABELS else np.float64
+    return X.map_blocks(
+        _evaluate_chunk, params, covariance_type, mode, n_jobs, dtype=dtype,
+        drop_axis=1, meta=np.empty((0,), dtype=dtype),
+    )
+
+
+def evaluate_lazily(estimator, X, mode):
+    """``predict`` / ``predict_proba`` / ``score_samples`` of a fitted estimator on
+    a dask array, as a dask array (nothing is computed)."""
+    X = _check_dask_X(estimator, X, reset=False, min_samples=1)
+    return _evaluate(X, estimator._fitted_params(), estimator.covariance_type, mode,
+                     estimator.n_jobs)

@@ -1,0 +1,259 @@
+"""Where the rows of a fit come from: an in-memory array or a memory-mapped file.
+
+Every pass over the data (``_passes``) walks an ``ArraySource`` block by block.
+A block is a run of whole chunks of the partition ``_config.chunk_layout`` gives
+for *all* the rows, and each kernel call writes the per-chunk slots of its
+chunks. Slots are summed in chunk order once the pass is over, so the result
+does not depend on how chunks are grouped into blocks: a memory-mapped fit read
+block by block is bitwise equal to the fit of the same rows in memory.
+
+* An in-memory array has been validated (finite, float32/float64, C-contiguous)
+  before it gets here and is one block.
+* A memory-mapped array (``np.memmap``, ``np.load(..., mmap_mode='r')``) is read
+  block by block: each block is a view of the mapping (copied only when the file
+  is not C-ordered float32/float64) and is checked for NaN and infinity just
+  before its first kernel, so X is never copied, not even to validate it. Per-row
+  scratch (k-means labels and distances) is bounded by ``STREAM_BLOCK_BYTES`` per
+  block.
+
+Each Dask chunk is validated on its worker and passed as an in-memory
+``ArraySource`` (``_dask``).
+"""
+
+from dataclasses import dataclass
+from numbers import Real
+
+import numba
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.validation import _assert_all_finite
+
+from . import _kmeans, _passes
+from ._config import chunk_layout
+
+NO_WEIGHTS = np.empty(0, dtype=np.float64)
+
+# Per-row scratch a streamed block may hold at once (k-means labels, distances,
+# cumulative masses, a converted copy of the block): 64 MiB, about 4 million rows
+# of k-means scratch. A block is never smaller than one chunk.
+STREAM_BLOCK_BYTES = 64 * 2**20
+
+_KERNEL_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+@dataclass
+class Block:
+    """Rows ``start:stop`` of a source, ready for a kernel: ``X`` C-contiguous
+    float32/float64 and finite; ``weights`` their sample weights or an empty array
+    (all ones); chunks ``chunk_start:chunk_stop`` of the source's partition."""
+
+    index: int
+    X: np.ndarray
+    weights: np.ndarray
+    start: int
+    stop: int
+    chunk_start: int
+    chunk_stop: int
+
+
+class ArraySource:
+    """The rows of a fit, handed to the kernels in blocks of whole chunks.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated C-contiguous float32/float64 array (``streamed=False``), or any
+        2-D numeric array, typically a memory map (``streamed=True``), converted
+        and checked for finiteness block by block.
+    sample_weight : ndarray of shape (n_samples,) float64, or None
+        Validated weights (``check_sample_weight``); None means all ones.
+    streamed : bool
+        Whether to read X block by block with bounded scratch (memory maps)
+        rather than as one resident block.
+    """
+
+    def __init__(self, X, sample_weight=None, *, streamed=False):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.n_rows, self.n_features = X.shape
+        self.streamed = streamed
+        self.n_chunks, self.chunk_rows = chunk_layout(self.n_rows)
+        native = X.dtype.newbyteorder("=")
+        self.dtype = native if native in _KERNEL_DTYPES else np.dtype(np.float64)
+        self._needs_copy = streamed and not (
+            X.dtype == self.dtype and X.flags.c_contiguous
+        )
+        # finiteness (and layout) of every row is known once one full pass is done
+        self._checked = not streamed
+        self.total_weight = (
+            float(self.n_rows) if sample_weight is None else float(sample_weight.sum())
+        )
+        self.n_positive = (
+            self.n_rows if sample_weight is None
+            else int(np.count_nonzero(sample_weight))
+        )
+        # k-means scratch kept between passes, only when X is resident (see _kmeans)
+        self.cache = {}
+
+    # ------------------------------------------------------------------ blocks
+
+    def _chunks_per_block(self, scratch_bytes_per_row):
+        if not self.streamed:
+            return self.n_chunks
+        row_bytes = scratch_bytes_per_row
+        if self._needs_copy:
+            row_bytes += 8 * self.n_features
+        threads = numba.get_num_threads()
+        if row_bytes == 0:
+            if self._checked:
+                # a view of the file, no scratch, nothing to check: one block
+                return self.n_chunks
+            # check each part of the file just before the kernels read it
+            return max(1, min(self.n_chunks, threads))
+        by_memory = STREAM_BLOCK_BYTES // (row_bytes * self.chunk_rows)
+        return int(max(1, min(self.n_chunks, threads, by_memory)))
+
+    def blocks(self, scratch_bytes_per_row=0, only=None):
+        """Yield the source's ``Block`` objects in row order.
+
+        ``scratch_bytes_per_row`` is the per-row scratch the caller will allocate
+        for each block; streamed blocks are sized so it stays within
+        ``STREAM_BLOCK_BYTES`` (the same value always gives the same blocks).
+        ``only``: the indices of the blocks wanted (default: all).
+        """
+        per_block = self._chunks_per_block(scratch_bytes_per_row)
+        for index, chunk_start in enumerate(range(0, self.n_chunks, per_block)):
+            if only is not None and index not in only:
+                continue
+            chunk_stop = min(self.n_chunks, chunk_start + per_block)
+            start = chunk_start * self.chunk_rows
+            stop = min(self.n_rows, chunk_stop * self.chunk_rows)
+            yield Block(index, self._rows_ready(start, stop), self.weights(start, stop),
+                        start, stop, chunk_start, chunk_stop)
+        if only is None:
+            self._checked = True
+
+    def windows(self, n_rows):
+        """Yield ``(start, X, weights)`` for consecutive windows of ``n_rows`` rows,
+        ready for a kernel (each window is partitioned on its own)."""
+        for start in range(0, self.n_rows, n_rows):
+            stop = min(self.n_rows, start + n_rows)
+            yield start, self._rows_ready(start, stop), self.weights(start, stop)
+        self._checked = True
+
+    def weights(self, start, stop):
+        if self.sample_weight is None:
+            return NO_WEIGHTS
+        return self.sample_weight[start:stop]
+
+    def _rows_ready(self, start, stop):
+        block = self.X[start:stop]
+        if self._needs_copy:
+            block = np.ascontiguousarray(block, dtype=self.dtype)
+        else:
+            block = np.asarray(block)  # a plain view of a memory map
+        if not self._checked:
+            _assert_all_finite(block, input_name="X", estimator_name="GaussianMixture")
+        return block
+
+    def random_rows(self, n_wanted, random_state):
+        """Distinct rows drawn at random, proportionally to their weights."""
+        if self.sample_weight is None:
+            return random_state.choice(self.n_rows, size=n_wanted, replace=False)
+        p = self.sample_weight / self.sample_weight.sum()
+        return random_state.choice(self.n_rows, size=n_wanted, replace=False, p=p)
+
+    def rows(self, indices):
+        """Rows ``indices`` as a float64 (m, D) array (checked for finiteness)."""
+        rows = np.asarray(self.X[np.asarray(indices, dtype=np.int64)], dtype=np.float64)
+        if not self._checked:
+            _assert_all_finite(rows, input_name="X", estimator_name="GaussianMixture")
+        return np.ascontiguousarray(rows)
+
+
+    # ------------------------------------------------------ passes (see _passes)
+
+    def em_pass(self, params, covariance_type):
+        return _passes.em_pass(self, params, covariance_type)
+
+    def mean_variance(self):
+        return _passes.mean_variance(self)
+
+    def nearest_stats(self, centers, covariance_type):
+        return _passes.nearest_stats(self, centers, covariance_type)
+
+    def seeded_stats(self, centers, indices, covariance_type):
+        return _passes.seeded_stats(self, centers, indices, covariance_type)
+
+    def random_stats(self, n_components, covariance_type, random_state, window_rows):
+        return _passes.random_stats(self, n_components, covariance_type,
+                                    random_state, window_rows)
+
+    def evaluate(self, params, covariance_type, mode):
+        return _passes.evaluate(self, params, covariance_type, mode)
+
+    # ----------------------------------------------- k-means passes (see _kmeans)
+
+    def kmeans_mass_total(self, chosen):
+        return _kmeans.array_mass_total(self, chosen)
+
+    def kmeans_locate(self, chosen, draws):
+        return _kmeans.array_locate(self, chosen, draws)
+
+    def kmeans_potentials(self, chosen, candidates):
+        return _kmeans.array_potentials(self, chosen, candidates)
+
+    def kmeans_sums(self, centers):
+        return _kmeans.array_sums(self, centers)
+
+    def kmeans_farthest(self, centers, n_wanted):
+        return _kmeans.array_farthest(self, centers, n_wanted)
+
+
+def is_memory_mapped(X):
+    """Whether X is a NumPy memory map (or a view of one) to be streamed."""
+    return isinstance(X, np.memmap)
+
+
+def is_dask_array(X):
+    """Whether X is a dask array, without importing dask."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks")
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validated float64 sample weights of shape (n_samples,), or None.
+
+    Accepts None (all ones), a number (the same weight for every sample) or an
+    array-like; rejects NaN and infinity, negative weights, a wrong shape and
+    all-zero weights. The caller's array is never modified (a float64 C-contiguous
+    input is returned as is and only read).
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+        if not np.isfinite(sample_weight):
+            raise ValueError(f"sample_weight must be finite, got {sample_weight!r}.")
+        sample_weight = np.full(n_samples, float(sample_weight))
+    else:
+        sample_weight = check_array(
+            sample_weight, accept_sparse=False, ensure_2d=False, dtype=np.float64,
+            order="C", input_name="sample_weight", ensure_min_samples=0,
+        )
+        if sample_weight.ndim != 1:
+            raise ValueError(
+                "Sample weights must be 1D array or scalar, got an array of shape "
+                f"{sample_weight.shape}."
+            )
+        if sample_weight.shape != (n_samples,):
+            raise ValueError(
+                f"sample_weight.shape == {sample_weight.shape}, expected "
+                f"{(n_samples,)}!"
+            )
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            "Negative values in data passed to sample_weight: sample weights must be "
+            "non-negative."
+        )
+    if not np.any(sample_weight > 0):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sample_weight
