@@ -187,8 +187,9 @@ def row_weight(sample_weight, row):
 
 @njit(**JIT)
 def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
-                     center, idx):
-    """Lay out the block's points that component k is responsible for.
+                     center, idx, s0, s1):
+    """Lay out the block's points that component k is responsible for, and add
+    their mass and first moment: s0[k] += sum r, s1[k] += sum r (x - center).
 
     ``resp`` is (K, BLOCK_ROWS), column i for the block's point i. For the m points
     j taken: work[D + a, j] = x_a - center_a, work[2D + a, j] = r_j (x_a - center_a)
@@ -212,6 +213,7 @@ def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
                 t = work[a, i] - c
                 work[d + a, i] = t
                 work[2 * d + a, i] = work[3 * d, i] * t
+        _add_first_moments(work, d, n_rows, k, s0, s1)
         return n_rows
     m = 0
     for i in range(n_rows):
@@ -226,4 +228,19 @@ def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
             t = work[a, idx[j]] - c
             work[d + a, j] = t
             work[2 * d + a, j] = work[3 * d, j] * t
+    _add_first_moments(work, d, m, k, s0, s1)
     return m
+
+
+@njit(**JIT)
+def _add_first_moments(work, d, m, k, s0, s1):
+    """s0[k] += sum of the m gathered r; s1[k, a] += sum of the m gathered r d_a."""
+    total = 0.0
+    for j in range(m):
+        total += work[3 * d, j]
+    s0[k] += total
+    for a in range(d):
+        acc = 0.0
+        for j in range(m):
+            acc += work[2 * d + a, j]
+        s1[k, a] += acc

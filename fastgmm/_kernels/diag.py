@@ -38,19 +38,11 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
     d = n_features
     for k in range(means.shape[0]):
         m = gather_component(work, d, n_rows, resp, sample_weight,
-                             start, k, means[k], idx)
+                             start, k, means[k], idx, s0, s1)
         if m == 0:
             continue
-        total = 0.0
-        for j in range(m):
-            total += work[3 * d, j]
-        s0[k] += total
         for a in range(d):
-            acc1 = 0.0
-            acc2 = 0.0
+            acc = 0.0
             for j in range(m):
-                rd = work[2 * d + a, j]
-                acc1 += rd
-                acc2 += rd * work[d + a, j]
-            s1[k, a] += acc1
-            s2[k, 0, a] += acc2
+                acc += work[2 * d + a, j] * work[d + a, j]
+            s2[k, 0, a] += acc

@@ -47,18 +47,10 @@ def add_stats_full(n_features, start, n_rows, resp, sample_weight,
     d = n_features
     for k in range(means.shape[0]):
         m = gather_component(work, d, n_rows, resp, sample_weight,
-                             start, k, means[k], idx)
+                             start, k, means[k], idx, s0, s1)
         if m == 0:
             continue
-        total = 0.0
-        for j in range(m):
-            total += work[3 * d, j]
-        s0[k] += total
         for a in range(d):
-            acc = 0.0
-            for j in range(m):
-                acc += work[2 * d + a, j]
-            s1[k, a] += acc
             for b in range(a + 1):
                 acc = 0.0
                 for j in range(m):
