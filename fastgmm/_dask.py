@@ -31,10 +31,8 @@ from sklearn.utils.validation import _assert_all_finite, _check_feature_names
 
 from . import _kmeans
 from ._kernels.common import LABELS, PROBA
-from ._params import Params
-from ._passes import resp_stats
+from ._passes import mean_variance, resp_stats
 from ._sources import ArraySource, check_sample_weight
-from ._stats import m_step
 from ._validation import numba_threads
 
 SPLIT_EVERY = 8
@@ -257,9 +255,7 @@ class DaskSource:
         return self._summed("em_pass", params, covariance_type)
 
     def mean_variance(self):
-        one = Params(np.ones(1), self.rows([0]), None, np.ones((1, self.n_features)))
-        stats = self.em_pass(one, "diag")
-        return float(m_step(stats, 0.0).covariances.mean())
+        return mean_variance(self)
 
     def nearest_stats(self, centers, covariance_type):
         return self._summed("nearest_stats", centers, covariance_type)

@@ -346,7 +346,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
         best = None
-        self._scale = None
+        self._variance = None
         for init in range(n_init):
             self._report_init_begin(init)
             if do_init:
@@ -417,12 +417,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         params.precisions_cholesky = factors
         return params
 
+    def _mean_variance(self, source):
+        """Mean feature variance of the data, computed at most once per fit (the
+        k-means tolerance and the recovery's floor both use it)."""
+        if self._variance is None:
+            self._variance = source.mean_variance()
+        return self._variance
+
     def _data_scale(self, source):
-        """Mean feature variance of the data (1 when constant), once per fit."""
-        if self._scale is None:
-            variance = source.mean_variance()
-            self._scale = variance if variance > 0 else 1.0
-        return self._scale
+        """Mean feature variance of the data, or 1 when the data are constant."""
+        variance = self._mean_variance(source)
+        return variance if variance > 0 else 1.0
 
     # ------------------------------------------------------------ online EM
 
@@ -463,7 +468,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 params = self._fit_source_em(source)
             else:
                 params = self._fitted_params()
-            self._scale = None
+            self._variance = None
             stats = source.em_pass(params, cov_type)
             batch = stats.scaled(1.0 / stats.weight)
             running = getattr(self, "_online_stats", None)
@@ -525,7 +530,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         cov_type = self.covariance_type
         if self.init_params == "kmeans":
             centers = kmeans(source, k, random_state,
-                             column_variance=source.mean_variance())
+                             column_variance=self._mean_variance(source))
             return source.nearest_stats(centers, cov_type)
         if self.init_params == "random":
             return source.random_stats(k, cov_type, random_state, _RANDOM_INIT_ROWS)

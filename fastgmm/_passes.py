@@ -15,7 +15,6 @@ from ._kernels import kmeans as kmeans_kernels
 from ._params import KERNEL_KIND, Params, kernel_params
 from ._stats import SufficientStats, m_step
 
-NO_WEIGHTS = np.empty(0, dtype=np.float64)
 NO_LABELS = np.empty(0, dtype=np.int64)
 
 
@@ -51,10 +50,11 @@ def em_pass(source, params, covariance_type):
 
 def mean_variance(source):
     """Mean of the features' (weighted) variances, in one pass of a one-component
-    diagonal model: k-means' tolerance scale and the recovery's variance floor."""
+    diagonal model: k-means' tolerance scale and the recovery's variance floor.
+    Works for any source with ``rows`` and ``em_pass`` (in memory, streamed, Dask)."""
     first = source.rows([0])
     one = Params(np.ones(1), first, None, np.ones((1, source.n_features)))
-    stats = em_pass(source, one, "diag")
+    stats = source.em_pass(one, "diag")
     return float(m_step(stats, 0.0).covariances.mean())
 
 
