@@ -9,7 +9,9 @@ in memory, and LLVM vectorises them.
 """
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from .._config import JIT
 
@@ -24,8 +26,6 @@ responsibilities."""
 # that holds a term equal to 1 (the maximum), even added up over 10^5 components.
 NEGLIGIBLE_LOG = -50.0
 
-# 2**-m for m = 0..79: the exponent part of ``exp_nonpositive`` (t >= -50 needs m <= 73).
-_POW2_NEG = 2.0 ** -np.arange(80, dtype=np.float64)
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238
 _LN2_LO = 1.9082149292705877e-10
@@ -34,8 +34,8 @@ _LN2_LO = 1.9082149292705877e-10
 @njit(**JIT)
 def work_rows(n_features):
     """Rows of the per-chunk work array: the transposed block, two transposed
-    scratch blocks, and three vectors."""
-    return 3 * n_features + 3
+    scratch blocks, and six vectors."""
+    return 3 * n_features + 6
 
 
 @njit(**JIT)
@@ -47,11 +47,20 @@ def transpose_block(X, start, n_rows, work):
             work[a, i] = X[start + i, a]
 
 
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE bit pattern is the int64 ``bits`` (a bit cast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
 @njit(**JIT)
 def exp_nonpositive(t):
     """exp(t) for NEGLIGIBLE_LOG <= t <= 0, to a few ulp, without a libm call so
     that loops over it vectorise: t = n ln2 + r with |r| <= ln2 / 2, exp(r) by its
-    Taylor polynomial of degree 12 (error < 2e-16), times 2**n from a table."""
+    Taylor polynomial of degree 12 (error < 2e-16), times 2**n built from its
+    exponent bits (n >= -73 here, far from the subnormals)."""
     n = np.floor(t * _LOG2E + 0.5)
     r = (t - n * _LN2_HI) - n * _LN2_LO
     p = 1.0 / 479001600.0
@@ -67,7 +76,7 @@ def exp_nonpositive(t):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _POW2_NEG[int(-n)]
+    return p * _float_from_bits((np.int64(n) + 1023) << 52)
 
 
 @njit(**JIT)
@@ -186,6 +195,35 @@ def row_weight(sample_weight, row):
 
 
 @njit(**JIT)
+def component_weights(resp, k, sample_weight, start, n_rows, r):
+    """r[i] = resp[k, i] times the weight of row start + i; returns how many are
+    nonzero."""
+    nonzero = 0
+    if sample_weight.shape[0] == 0:
+        for i in range(n_rows):
+            r[i] = resp[k, i]
+            nonzero += r[i] != 0.0
+    else:
+        for i in range(n_rows):
+            r[i] = resp[k, i] * sample_weight[start + i]
+            nonzero += r[i] != 0.0
+    return nonzero
+
+
+@njit(**JIT)
+def compact_nonzero(r, n_rows, idx):
+    """Move the nonzero r[i] to the front of r, in order, their i to idx; return
+    their count. Branch-free: every i is written, only nonzero ones advance."""
+    m = 0
+    for i in range(n_rows):
+        value = r[i]
+        idx[m] = i
+        r[m] = value
+        m += value != 0.0
+    return m
+
+
+@njit(**JIT)
 def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
                      center, idx, s0, s1):
     """Lay out the block's points that component k is responsible for, and add
@@ -199,35 +237,26 @@ def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
     components cost nothing in the statistics.
     """
     d = n_features
-    nonzero = 0
-    for i in range(n_rows):
-        nonzero += resp[k, i] != 0.0
+    r = work[3 * d]
+    nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
     if nonzero == 0:
         return 0
     if 2 * nonzero > n_rows:
-        for i in range(n_rows):
-            work[3 * d, i] = resp[k, i] * row_weight(sample_weight, start + i)
         for a in range(d):
             c = center[a]
             for i in range(n_rows):
                 t = work[a, i] - c
                 work[d + a, i] = t
-                work[2 * d + a, i] = work[3 * d, i] * t
+                work[2 * d + a, i] = r[i] * t
         _add_first_moments(work, d, n_rows, k, s0, s1)
         return n_rows
-    m = 0
-    for i in range(n_rows):
-        r = resp[k, i] * row_weight(sample_weight, start + i)
-        if r != 0.0:
-            idx[m] = i
-            work[3 * d, m] = r
-            m += 1
+    m = compact_nonzero(r, n_rows, idx)
     for a in range(d):
         c = center[a]
         for j in range(m):
             t = work[a, idx[j]] - c
             work[d + a, j] = t
-            work[2 * d + a, j] = work[3 * d, j] * t
+            work[2 * d + a, j] = r[j] * t
     _add_first_moments(work, d, m, k, s0, s1)
     return m
 
@@ -244,3 +273,123 @@ def _add_first_moments(work, d, m, k, s0, s1):
         for j in range(m):
             acc += work[2 * d + a, j]
         s1[k, a] += acc
+
+
+# Register tiles: the two products below work on 4 x 4 tiles of (feature, feature)
+# pairs, so that each sweep over the points loads 8 rows for 16 multiply-adds
+# instead of 2 rows per multiply-add. Rows beyond the last whole tile take the
+# plain path.
+TILE = 4
+
+
+@njit(**JIT)
+def add_lower_products(work, left, right, n_features, n_rows, out):
+    """out[a, b] += sum_{i < n_rows} work[left + a, i] * work[right + b, i]
+    for every b <= a < n_features (the lower triangle only)."""
+    whole = n_features - n_features % TILE
+    for a0 in range(0, whole, TILE):
+        for b0 in range(0, a0 + 1, TILE):
+            _add_tile_products(work, left, right, a0, b0, n_rows, out)
+    for a in range(whole, n_features):
+        for b in range(a + 1):
+            acc = 0.0
+            for i in range(n_rows):
+                acc += work[left + a, i] * work[right + b, i]
+            out[a, b] += acc
+
+
+@njit(**JIT)
+def _add_tile_products(work, left, right, a0, b0, n_rows, out):
+    """The 4 x 4 tile of ``add_lower_products`` at (a0, b0), in one sweep."""
+    x0, x1 = work[left + a0], work[left + a0 + 1]
+    x2, x3 = work[left + a0 + 2], work[left + a0 + 3]
+    y0, y1 = work[right + b0], work[right + b0 + 1]
+    y2, y3 = work[right + b0 + 2], work[right + b0 + 3]
+    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = 0.0
+    c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = 0.0
+    for i in range(n_rows):
+        u0, u1, u2, u3 = x0[i], x1[i], x2[i], x3[i]
+        v0, v1, v2, v3 = y0[i], y1[i], y2[i], y3[i]
+        c00 += u0 * v0
+        c01 += u0 * v1
+        c02 += u0 * v2
+        c03 += u0 * v3
+        c10 += u1 * v0
+        c11 += u1 * v1
+        c12 += u1 * v2
+        c13 += u1 * v3
+        c20 += u2 * v0
+        c21 += u2 * v1
+        c22 += u2 * v2
+        c23 += u2 * v3
+        c30 += u3 * v0
+        c31 += u3 * v1
+        c32 += u3 * v2
+        c33 += u3 * v3
+    tile = ((c00, c01, c02, c03), (c10, c11, c12, c13),
+            (c20, c21, c22, c23), (c30, c31, c32, c33))
+    for p in range(TILE):
+        for q in range(TILE):
+            if b0 + q <= a0 + p:
+                out[a0 + p, b0 + q] += tile[p][q]
+
+
+@njit(**JIT)
+def _lower(factor, k, j, a):
+    """factor[k, j, a] on or below the diagonal, 0 above it."""
+    return factor[k, j, a] if a <= j else 0.0
+
+
+@njit(**JIT)
+def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, norms):
+    """norms[i] += sum_j (sum_{a <= j} factor[k, j, a] work[src + a, i])².
+
+    Outputs j are taken four at a time, their partial sums kept in work rows
+    acc..acc+3 while the sources a go by four; the first tile of a row of tiles
+    writes them, the last adds their squares to ``norms`` without storing them.
+    Outputs beyond the last whole tile take ``triangular_row`` (two sources a sweep).
+    """
+    whole = n_features - n_features % TILE
+    for j0 in range(0, whole, TILE):
+        for a0 in range(0, j0 + TILE, TILE):
+            _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, norms)
+    y = work[acc]
+    for j in range(whole, n_features):
+        triangular_row(work, src, acc, n_rows, factor, k, j)
+        for i in range(n_rows):
+            norms[i] += y[i] * y[i]
+
+
+@njit(**JIT)
+def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, norms):
+    f00, f01 = _lower(factor, k, j0, a0), _lower(factor, k, j0, a0 + 1)
+    f02, f03 = _lower(factor, k, j0, a0 + 2), _lower(factor, k, j0, a0 + 3)
+    f10, f11 = _lower(factor, k, j0 + 1, a0), _lower(factor, k, j0 + 1, a0 + 1)
+    f12, f13 = _lower(factor, k, j0 + 1, a0 + 2), _lower(factor, k, j0 + 1, a0 + 3)
+    f20, f21 = _lower(factor, k, j0 + 2, a0), _lower(factor, k, j0 + 2, a0 + 1)
+    f22, f23 = _lower(factor, k, j0 + 2, a0 + 2), _lower(factor, k, j0 + 2, a0 + 3)
+    f30, f31 = _lower(factor, k, j0 + 3, a0), _lower(factor, k, j0 + 3, a0 + 1)
+    f32, f33 = _lower(factor, k, j0 + 3, a0 + 2), _lower(factor, k, j0 + 3, a0 + 3)
+    x0, x1 = work[src + a0], work[src + a0 + 1]
+    x2, x3 = work[src + a0 + 2], work[src + a0 + 3]
+    y0, y1, y2, y3 = work[acc], work[acc + 1], work[acc + 2], work[acc + 3]
+    first = a0 == 0
+    last = a0 == j0
+    for i in range(n_rows):
+        u0, u1, u2, u3 = x0[i], x1[i], x2[i], x3[i]
+        v0 = f00 * u0 + f01 * u1 + f02 * u2 + f03 * u3
+        v1 = f10 * u0 + f11 * u1 + f12 * u2 + f13 * u3
+        v2 = f20 * u0 + f21 * u1 + f22 * u2 + f23 * u3
+        v3 = f30 * u0 + f31 * u1 + f32 * u2 + f33 * u3
+        if not first:
+            v0 += y0[i]
+            v1 += y1[i]
+            v2 += y2[i]
+            v3 += y3[i]
+        if last:
+            norms[i] += v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
+        else:
+            y0[i] = v0
+            y1[i] = v1
+            y2[i] = v2
+            y3[i] = v3

@@ -8,19 +8,18 @@ in ``work`` (see ``common``), so every inner loop runs over the block's points.
 from numba import njit
 
 from .._config import JIT
-from .common import gather_component, triangular_row
+from .common import add_lower_products, add_triangular_norms, gather_component
 
 
 @njit(**JIT)
 def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work):
     """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
-    work[:D] (transposed). Uses work rows D..2D-1, 3D and 3D+1 as scratch.
+    work[:D] (transposed). Uses work rows D..2D-1 and 3D+1..3D+5 as scratch.
 
     Cost: K D(D+1)/2 multiply-adds per point, vectorised over points.
     """
     n_components = means.shape[0]
     d = n_features
-    y = work[3 * d]
     maha = work[3 * d + 1]
     for k in range(n_components):
         for a in range(d):
@@ -29,10 +28,7 @@ def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work):
                 work[d + a, i] = work[a, i] - c
         for i in range(n_rows):
             maha[i] = 0.0
-        for j in range(d):
-            triangular_row(work, d, 3 * d, n_rows, factor, k, j)
-            for i in range(n_rows):
-                maha[i] += y[i] * y[i]
+        add_triangular_norms(work, d, 3 * d + 2, d, n_rows, factor, k, maha)
         base = log_norm[k]
         for i in range(n_rows):
             out[k, i] = base - 0.5 * maha[i]
@@ -50,9 +46,4 @@ def add_stats_full(n_features, start, n_rows, resp, sample_weight,
                              start, k, means[k], idx, s0, s1)
         if m == 0:
             continue
-        for a in range(d):
-            for b in range(a + 1):
-                acc = 0.0
-                for j in range(m):
-                    acc += work[2 * d + a, j] * work[d + b, j]
-                s2[k, a, b] += acc
+        add_lower_products(work, 2 * d, d, d, m, s2[k])

@@ -10,7 +10,7 @@ per point around the same shift. The block is held transposed in ``work``.
 from numba import njit
 
 from .._config import JIT
-from .common import gather_component, row_weight, triangular_row
+from .common import add_lower_products, gather_component, row_weight, triangular_row
 
 
 @njit(**JIT)
@@ -57,9 +57,4 @@ def add_stats_tied(n_features, start, n_rows, resp, sample_weight,
             t = work[a, i] - c
             work[d + a, i] = t
             work[2 * d + a, i] = row_weight(sample_weight, start + i) * t
-    for a in range(d):
-        for b in range(a + 1):
-            acc = 0.0
-            for i in range(n_rows):
-                acc += work[2 * d + a, i] * work[d + b, i]
-            s2[0, a, b] += acc
+    add_lower_products(work, 2 * d, d, d, n_rows, s2[0])
