@@ -28,6 +28,13 @@ import numpy as np
 
 from ._kernels import kmeans as kernels
 
+# Lloyd's iterations run on a uniform random sample of this many rows per cluster
+# (at least LLOYD_MIN_SAMPLE rows) when X has more: the centers move by about
+# sigma / sqrt(2048) from those of all rows, far less than EM then moves them,
+# and the initialisation stops growing with N (see ``kmeans``).
+LLOYD_ROWS_PER_CLUSTER = 2048
+LLOYD_MIN_SAMPLE = 32768
+
 
 def kmeans_plusplus(source, n_clusters, random_state):
     """Greedy k-means++ seeding (Arthur & Vassilvitskii, with 2 + log K local
@@ -69,7 +76,15 @@ def kmeans(source, n_clusters, random_state, max_iter=300, tol=1e-4,
     moved to the (positive-weight) rows farthest from their centers. The rows'
     final labels are those of the nearest returned center
     (``source.nearest_stats``).
+
+    With more than max(LLOYD_MIN_SAMPLE, LLOYD_ROWS_PER_CLUSTER * K) rows, the
+    seeding and the iterations see a uniform random sample of about that many
+    rows (with their weights), drawn from ``random_state``, so that a source of any
+    kind (in memory, memory-mapped, Dask) gives the same centers. scikit-learn
+    iterates over all rows; on 1M x 16 points with 16 clusters the sample takes
+    the initialisation from about 2.5 s to about 0.1 s.
     """
+    source = lloyd_sample(source, n_clusters, random_state)
     centers, _ = kmeans_plusplus(source, n_clusters, random_state)
     threshold = tol * (1.0 if column_variance is None else float(column_variance))
     for _ in range(max_iter):
@@ -87,6 +102,29 @@ def kmeans(source, n_clusters, random_state, max_iter=300, tol=1e-4,
             break
     source.cache.clear()
     return centers
+
+
+def lloyd_sample(source, n_clusters, random_state):
+    """The source Lloyd's iterations run on: ``source`` itself when it is small,
+    else an in-memory source of a uniform random sample of its rows (sorted,
+    distinct, with their weights); ``source`` again if the sample's weights are all
+    zero."""
+    from ._sources import ArraySource  # _sources imports this module
+
+    n_sample = max(LLOYD_MIN_SAMPLE, LLOYD_ROWS_PER_CLUSTER * n_clusters)
+    if source.n_rows <= n_sample:
+        return source
+    # drawn with replacement and the repeats dropped: time and memory of the
+    # sample's size, not of N (the sample is a few repeats short of n_sample)
+    indices = np.unique(random_state.randint(source.n_rows, size=n_sample))
+    weights = None
+    if source.sample_weight is not None:
+        weights = source.sample_weight[indices]
+        weights = np.asarray(getattr(weights, "compute", lambda: weights)(),
+                             dtype=np.float64)
+        if not np.any(weights > 0):
+            return source
+    return ArraySource(source.rows(indices), weights)
 
 
 # ------------------------------------------------ passes of an ArraySource

@@ -11,11 +11,10 @@ import numpy as np
 
 from ._config import chunk_layout
 from ._kernels import em
-from ._kernels import kmeans as kmeans_kernels
 from ._params import KERNEL_KIND, Params, kernel_params
 from ._stats import SufficientStats, m_step
 
-NO_LABELS = np.empty(0, dtype=np.int64)
+NO_SEEDS = np.empty(0, dtype=np.int64)
 
 
 def _slots(n_chunks, n_components, n_features, covariance_type):
@@ -58,9 +57,9 @@ def mean_variance(source):
     return float(m_step(stats, 0.0).covariances.mean())
 
 
-def _assigned(source, centers, covariance_type, labels_of_block):
-    """Statistics under hard labels given block by block by ``labels_of_block(b)``
-    (-1: no component), around the shifts ``centers``."""
+def _assigned(source, centers, covariance_type, seeds=None):
+    """Statistics around the shifts ``centers`` with every row assigned to its
+    nearest center, or with only row ``seeds[k]`` assigned to component k."""
     centers = np.ascontiguousarray(centers, dtype=np.float64)
     n_components = centers.shape[0]
     s0, s1, s2 = _slots(source.n_chunks, n_components, source.n_features,
@@ -69,8 +68,10 @@ def _assigned(source, centers, covariance_type, labels_of_block):
     no_resp = np.empty((0, n_components))
     for b in source.blocks(scratch_bytes_per_row=16):
         c = slice(b.chunk_start, b.chunk_stop)
+        # seeds relative to the block; outside it they fall outside [0, rows)
+        block_seeds = NO_SEEDS if seeds is None else seeds - b.start
         em.accumulate_assigned(KERNEL_KIND[covariance_type], b.X, b.weights,
-                               labels_of_block(b), no_resp, centers, tied_shift,
+                               block_seeds, no_resp, centers, tied_shift,
                                source.chunk_rows, s0[c], s1[c], s2[c])
     return SufficientStats.from_chunks(
         covariance_type, s0, s1, s2, centers, tied_shift, np.zeros(1),
@@ -81,34 +82,14 @@ def _assigned(source, centers, covariance_type, labels_of_block):
 def nearest_stats(source, centers, covariance_type):
     """Statistics with every row assigned to its nearest center (the labels of
     k-means' final assignment step), computed block by block."""
-    centers = np.ascontiguousarray(centers, dtype=np.float64)
-    n_clusters, n_features = centers.shape
-
-    def labels_of_block(b):
-        n_chunks = b.chunk_stop - b.chunk_start
-        labels = np.empty(b.stop - b.start, dtype=np.int64)
-        kmeans_kernels.lloyd_step(
-            b.X, b.weights, centers, source.chunk_rows, labels,
-            np.empty(b.stop - b.start), np.empty((n_chunks, n_clusters, n_features)),
-            np.empty((n_chunks, n_clusters)), np.empty(n_chunks, dtype=np.int64),
-        )
-        return labels
-
-    return _assigned(source, centers, covariance_type, labels_of_block)
+    return _assigned(source, centers, covariance_type)
 
 
 def seeded_stats(source, centers, indices, covariance_type):
     """Statistics with row ``indices[k]`` assigned to component k and every other
     row to none (the 'k-means++' and 'random_from_data' initialisations)."""
-    indices = np.asarray(indices, dtype=np.int64)
-
-    def labels_of_block(b):
-        labels = np.full(b.stop - b.start, -1, dtype=np.int64)
-        inside = (indices >= b.start) & (indices < b.stop)
-        labels[indices[inside] - b.start] = np.flatnonzero(inside)
-        return labels
-
-    return _assigned(source, centers, covariance_type, labels_of_block)
+    return _assigned(source, centers, covariance_type,
+                     seeds=np.asarray(indices, dtype=np.int64))
 
 
 def resp_stats(X, weights, centers, covariance_type, resp):
@@ -120,7 +101,7 @@ def resp_stats(X, weights, centers, covariance_type, resp):
     s0, s1, s2 = _slots(n_chunks, centers.shape[0], n_features, covariance_type)
     tied_shift = centers.mean(axis=0)
     resp = np.ascontiguousarray(resp, dtype=np.float64)
-    em.accumulate_assigned(KERNEL_KIND[covariance_type], X, weights, NO_LABELS, resp,
+    em.accumulate_assigned(KERNEL_KIND[covariance_type], X, weights, NO_SEEDS, resp,
                            centers, tied_shift, chunk_rows, s0, s1, s2)
     total = float(n_rows) if weights.shape[0] == 0 else float(weights.sum())
     return SufficientStats.from_chunks(

@@ -76,6 +76,21 @@ def test_distributed_kmeans_initialisation_matches_in_memory(client, init_params
     _assert_close(GaussianMixture(**params).fit(X), GaussianMixture(**params).fit(D))
 
 
+def test_sampled_kmeans_initialisation_matches_in_memory(client, monkeypatch):
+    """Lloyd on a sample of the rows (forced here by a small sample size), read
+    from the cluster: the same sample and centers as in memory."""
+    import fastgmm._kmeans as kmeans_module
+
+    monkeypatch.setattr(kmeans_module, "LLOYD_MIN_SAMPLE", 2000)
+    X = _data(seed=4)
+    weights = np.random.RandomState(5).uniform(0.0, 2.0, size=X.shape[0])
+    D = da.from_array(X, chunks=(1700, 3)).persist()
+    W = da.from_array(weights, chunks=1700)
+    params = dict(n_components=3, init_params="kmeans", random_state=2, max_iter=5)
+    _assert_close(GaussianMixture(**params).fit(X, sample_weight=weights),
+                  GaussianMixture(**params).fit(D, sample_weight=W))
+
+
 @pytest.mark.parametrize("init_params", ["random", "random_from_data"])
 def test_other_initialisations_run_on_the_cluster(client, init_params):
     X = _data(seed=3)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
+import fastgmm._kmeans as kmeans_module
 import fastgmm._sources as sources
 from fastgmm import GaussianMixture
 
@@ -79,6 +80,23 @@ def test_weighted_memmap_fit_is_bitwise_the_in_memory_fit(tmp_path, small_blocks
     mapped = _mapped(tmp_path, X)
     params = dict(n_components=3, init_params=init_params, random_state=0,
                   max_iter=15)
+    a = GaussianMixture(**params).fit(X, sample_weight=weights)
+    b = GaussianMixture(**params).fit(mapped, sample_weight=weights)
+    _assert_same_fit(a, b)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sampled_kmeans_memmap_fit_is_bitwise_the_in_memory_fit(
+        tmp_path, small_blocks, monkeypatch, weighted):
+    """Lloyd on a sample of the rows (forced here by a small sample size): the
+    sample is read from the file, so the centers are those of the array."""
+    monkeypatch.setattr(kmeans_module, "LLOYD_MIN_SAMPLE", 4000)
+    X = _data(seed=4)
+    weights = None
+    if weighted:
+        weights = np.random.RandomState(5).randint(0, 3, size=X.shape[0]) * 1.0
+    mapped = _mapped(tmp_path, X)
+    params = dict(n_components=3, init_params="kmeans", random_state=0, max_iter=5)
     a = GaussianMixture(**params).fit(X, sample_weight=weights)
     b = GaussianMixture(**params).fit(mapped, sample_weight=weights)
     _assert_same_fit(a, b)

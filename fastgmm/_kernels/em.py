@@ -90,18 +90,19 @@ def accumulate(kind, X, sample_weight, means, factor, log_norm, aux, shift,
 
 
 @njit(**PARALLEL_JIT)
-def accumulate_assigned(kind, X, sample_weight, labels, resp, means, shift,
+def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
                         chunk_rows, s0, s1, s2):
     """Statistics under given assignments, shifted by ``means`` (and ``shift``).
 
-    Either ``labels`` (N,) int64 with -1 for "no component" (hard assignments), or,
-    when ``labels`` is empty, ``resp`` (N, K) responsibilities. Outputs as in
-    ``accumulate``.
+    With ``resp`` (N, K) not empty, under those responsibilities; else with
+    ``seeds`` (K,) not empty, row seeds[k] belongs to component k and no other row
+    counts (the seeded initialisations; rows outside [0, N) are ignored); else
+    every row belongs to its nearest mean (k-means' final assignment, first
+    nearest on ties). Outputs as in ``accumulate``; nothing of size N is held.
     """
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     n_chunks = s0.shape[0]
-    hard = labels.shape[0] > 0
     for c in prange(n_chunks):
         s0[c] = 0.0
         s1[c] = 0.0
@@ -109,20 +110,29 @@ def accumulate_assigned(kind, X, sample_weight, labels, resp, means, shift,
         block_resp = np.zeros((n_components, BLOCK_ROWS))
         work = np.empty((work_rows(n_features), BLOCK_ROWS))
         idx = np.empty(BLOCK_ROWS, dtype=np.int64)
+        nearest = np.empty(BLOCK_ROWS)
+        unit = np.ones((n_components, 1, n_features))
+        no_norm = np.zeros(n_components)
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
             transpose_block(X, start, n, work)
-            if hard:
-                block_resp[:] = 0.0
-                for i in range(n):
-                    label = labels[start + i]
-                    if label >= 0:
-                        block_resp[label, i] = 1.0
-            else:
+            if resp.shape[0] > 0:
                 for i in range(n):
                     for k in range(n_components):
                         block_resp[k, i] = resp[start + i, k]
+            elif seeds.shape[0] > 0:
+                block_resp[:] = 0.0
+                for k in range(n_components):
+                    if start <= seeds[k] < start + n:
+                        block_resp[k, seeds[k] - start] = 1.0
+            else:
+                # -1/2 squared distances, the largest is the nearest mean
+                log_prob_diag(n_features, n, means, unit, no_norm, block_resp, work)
+                argmax_rows(block_resp, n, idx, 0, nearest)
+                block_resp[:] = 0.0
+                for i in range(n):
+                    block_resp[idx[i], i] = 1.0
             _add_stats_block(kind, n_features, start, n, block_resp, sample_weight,
                              means, shift, s0[c], s1[c], s2[c], work, idx)
 

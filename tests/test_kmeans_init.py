@@ -1,0 +1,81 @@
+"""The 'kmeans' initialisation on large data: Lloyd's iterations on a uniform
+random sample of the rows, then every row labelled by its nearest center."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.cluster import KMeans
+
+import fastgmm._kmeans as kmeans_module
+from fastgmm import GaussianMixture
+from fastgmm._kmeans import kmeans, lloyd_sample
+from fastgmm._sources import ArraySource
+
+CENTERS = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 2.0], [-4.0, 5.0, -4.0]])
+
+
+def _blobs(n_per_blob, seed=0):
+    rng = np.random.RandomState(seed)
+    return np.vstack([rng.randn(n_per_blob, 3) * s + c
+                      for c, s in zip(CENTERS, [1.0, 0.6, 0.4])])
+
+
+def _by_first_feature(centers):
+    return centers[np.argsort(centers[:, 0])]
+
+
+def test_small_data_is_not_sampled():
+    source = ArraySource(_blobs(1000))
+    assert lloyd_sample(source, 3, np.random.RandomState(0)) is source
+
+
+def test_large_data_is_sampled_in_order_with_its_weights():
+    X = _blobs(20_000)
+    weights = np.random.RandomState(1).uniform(0.5, 2.0, size=X.shape[0])
+    source = ArraySource(X, weights)
+    sample = lloyd_sample(source, 3, np.random.RandomState(0))
+    # drawn with replacement, repeats dropped: ~ n^2 / 2N = 9,000 of 32,768 here
+    assert 0.6 * kmeans_module.LLOYD_MIN_SAMPLE < sample.n_rows
+    assert sample.n_rows <= kmeans_module.LLOYD_MIN_SAMPLE
+    # every sampled row is a row of X with its own weight, rows kept in order
+    rows = np.flatnonzero(np.isin(X[:, 0], sample.X[:, 0]))
+    assert rows.size == sample.n_rows
+    assert_array_equal(sample.X, X[rows])
+    assert_array_equal(sample.sample_weight, weights[rows])
+
+
+def test_sampled_centers_are_those_of_all_rows_within_sampling_error():
+    X = _blobs(40_000)
+    full = KMeans(3, n_init=1, random_state=0).fit(X).cluster_centers_
+    sampled = kmeans(ArraySource(X), 3, np.random.RandomState(0))
+    # each blob has about 11,000 of the 32,768 sampled rows: error ~ 1 / sqrt(11,000)
+    assert_allclose(_by_first_feature(sampled), _by_first_feature(full), atol=0.05)
+
+
+def test_a_sample_without_weight_falls_back_to_all_rows(monkeypatch):
+    monkeypatch.setattr(kmeans_module, "LLOYD_MIN_SAMPLE", 10)
+    monkeypatch.setattr(kmeans_module, "LLOYD_ROWS_PER_CLUSTER", 1)
+    X = _blobs(400)
+    weights = np.zeros(X.shape[0])
+    weights[-1] = 1.0
+    source = ArraySource(X, weights)
+    random_state = np.random.RandomState(0)
+    assert lloyd_sample(source, 1, random_state) is source
+    centers = kmeans(source, 1, np.random.RandomState(0))
+    assert_array_equal(centers, X[-1:])
+
+
+def test_fit_from_the_sampled_initialisation_finds_the_blobs():
+    X = _blobs(15_000, seed=3)
+    gm = GaussianMixture(3, init_params="kmeans", max_iter=0, random_state=0).fit(X)
+    assert_allclose(_by_first_feature(gm.means_), _by_first_feature(CENTERS), atol=0.05)
+    assert_allclose(np.sort(gm.weights_), [1 / 3] * 3, atol=0.01)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sampled_initialisation_is_reproducible(seed):
+    X = _blobs(12_000, seed=seed)
+    a = GaussianMixture(3, max_iter=2, random_state=seed, n_jobs=1).fit(X)
+    b = GaussianMixture(3, max_iter=2, random_state=seed, n_jobs=2).fit(X)
+    assert_array_equal(a.means_, b.means_)
+    assert a.lower_bounds_ == b.lower_bounds_
