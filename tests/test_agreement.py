@@ -103,6 +103,8 @@ def make_mixture(n_samples, n_features, n_components, spread, seed):
 CASES = {
     "separated": (3000, 3, 3, 5.0, 0.5),
     "overlapping": (2000, 4, 4, 1.5, 1.0),
+    # two whole 4 x 4 register tiles and a remainder feature (see _kernels.common)
+    "wide": (2500, 9, 3, 3.0, 0.5),
 }
 
 

@@ -277,8 +277,8 @@ def _add_first_moments(work, d, m, k, s0, s1):
 
 # Register tiles: the two products below work on 4 x 4 tiles of (feature, feature)
 # pairs, so that each sweep over the points loads 8 rows for 16 multiply-adds
-# instead of 2 rows per multiply-add. Rows beyond the last whole tile take the
-# plain path.
+# instead of 2 rows per multiply-add. Tiles on the diagonal do only their lower
+# triangle's 10. Rows beyond the last whole tile take the plain path.
 TILE = 4
 
 
@@ -288,8 +288,9 @@ def add_lower_products(work, left, right, n_features, n_rows, out):
     for every b <= a < n_features (the lower triangle only)."""
     whole = n_features - n_features % TILE
     for a0 in range(0, whole, TILE):
-        for b0 in range(0, a0 + 1, TILE):
+        for b0 in range(0, a0, TILE):
             _add_tile_products(work, left, right, a0, b0, n_rows, out)
+        _add_diagonal_tile_products(work, left, right, a0, n_rows, out)
     for a in range(whole, n_features):
         for b in range(a + 1):
             acc = 0.0
@@ -300,7 +301,7 @@ def add_lower_products(work, left, right, n_features, n_rows, out):
 
 @njit(**JIT)
 def _add_tile_products(work, left, right, a0, b0, n_rows, out):
-    """The 4 x 4 tile of ``add_lower_products`` at (a0, b0), in one sweep."""
+    """The 4 x 4 tile of ``add_lower_products`` at (a0, b0), b0 < a0, in one sweep."""
     x0, x1 = work[left + a0], work[left + a0 + 1]
     x2, x3 = work[left + a0 + 2], work[left + a0 + 3]
     y0, y1 = work[right + b0], work[right + b0 + 1]
@@ -330,29 +331,62 @@ def _add_tile_products(work, left, right, a0, b0, n_rows, out):
             (c20, c21, c22, c23), (c30, c31, c32, c33))
     for p in range(TILE):
         for q in range(TILE):
-            if b0 + q <= a0 + p:
-                out[a0 + p, b0 + q] += tile[p][q]
+            out[a0 + p, b0 + q] += tile[p][q]
 
 
 @njit(**JIT)
-def _lower(factor, k, j, a):
-    """factor[k, j, a] on or below the diagonal, 0 above it."""
-    return factor[k, j, a] if a <= j else 0.0
+def _add_diagonal_tile_products(work, left, right, a0, n_rows, out):
+    """The lower triangle of the tile of ``add_lower_products`` at (a0, a0)."""
+    x0, x1 = work[left + a0], work[left + a0 + 1]
+    x2, x3 = work[left + a0 + 2], work[left + a0 + 3]
+    y0, y1 = work[right + a0], work[right + a0 + 1]
+    y2, y3 = work[right + a0 + 2], work[right + a0 + 3]
+    c00 = c10 = c11 = c20 = c21 = c22 = c30 = c31 = c32 = c33 = 0.0
+    for i in range(n_rows):
+        u0, u1, u2, u3 = x0[i], x1[i], x2[i], x3[i]
+        v0, v1, v2, v3 = y0[i], y1[i], y2[i], y3[i]
+        c00 += u0 * v0
+        c10 += u1 * v0
+        c11 += u1 * v1
+        c20 += u2 * v0
+        c21 += u2 * v1
+        c22 += u2 * v2
+        c30 += u3 * v0
+        c31 += u3 * v1
+        c32 += u3 * v2
+        c33 += u3 * v3
+    out[a0, a0] += c00
+    out[a0 + 1, a0] += c10
+    out[a0 + 1, a0 + 1] += c11
+    out[a0 + 2, a0] += c20
+    out[a0 + 2, a0 + 1] += c21
+    out[a0 + 2, a0 + 2] += c22
+    out[a0 + 3, a0] += c30
+    out[a0 + 3, a0 + 1] += c31
+    out[a0 + 3, a0 + 2] += c32
+    out[a0 + 3, a0 + 3] += c33
 
 
 @njit(**JIT)
-def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, norms):
-    """norms[i] += sum_j (sum_{a <= j} factor[k, j, a] work[src + a, i])².
+def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, center,
+                         norms):
+    """norms[i] += sum_j (sum_{a <= j} factor[k, j, a] t_a)² with
+    t_a = work[src + a, i] - center[a].
 
     Outputs j are taken four at a time, their partial sums kept in work rows
     acc..acc+3 while the sources a go by four; the first tile of a row of tiles
-    writes them, the last adds their squares to ``norms`` without storing them.
-    Outputs beyond the last whole tile take ``triangular_row`` (two sources a sweep).
+    writes them, the diagonal tile (always the last) adds their squares to
+    ``norms`` without storing them. When D is not a multiple of four the outputs
+    beyond the last whole tile take ``triangular_row``, which reads every source
+    row centred: the caller must then pass rows already centred and a zero
+    ``center``.
     """
     whole = n_features - n_features % TILE
     for j0 in range(0, whole, TILE):
-        for a0 in range(0, j0 + TILE, TILE):
-            _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, norms)
+        for a0 in range(0, j0, TILE):
+            _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center)
+        _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center,
+                                  norms)
     y = work[acc]
     for j in range(whole, n_features):
         triangular_row(work, src, acc, n_rows, factor, k, j)
@@ -361,35 +395,69 @@ def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, norms):
 
 
 @njit(**JIT)
-def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, norms):
-    f00, f01 = _lower(factor, k, j0, a0), _lower(factor, k, j0, a0 + 1)
-    f02, f03 = _lower(factor, k, j0, a0 + 2), _lower(factor, k, j0, a0 + 3)
-    f10, f11 = _lower(factor, k, j0 + 1, a0), _lower(factor, k, j0 + 1, a0 + 1)
-    f12, f13 = _lower(factor, k, j0 + 1, a0 + 2), _lower(factor, k, j0 + 1, a0 + 3)
-    f20, f21 = _lower(factor, k, j0 + 2, a0), _lower(factor, k, j0 + 2, a0 + 1)
-    f22, f23 = _lower(factor, k, j0 + 2, a0 + 2), _lower(factor, k, j0 + 2, a0 + 3)
-    f30, f31 = _lower(factor, k, j0 + 3, a0), _lower(factor, k, j0 + 3, a0 + 1)
-    f32, f33 = _lower(factor, k, j0 + 3, a0 + 2), _lower(factor, k, j0 + 3, a0 + 3)
+def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center):
+    """Sources a0..a0+3 (a0 < j0) of outputs j0..j0+3 into the rows at ``acc``."""
+    f00, f01 = factor[k, j0, a0], factor[k, j0, a0 + 1]
+    f02, f03 = factor[k, j0, a0 + 2], factor[k, j0, a0 + 3]
+    f10, f11 = factor[k, j0 + 1, a0], factor[k, j0 + 1, a0 + 1]
+    f12, f13 = factor[k, j0 + 1, a0 + 2], factor[k, j0 + 1, a0 + 3]
+    f20, f21 = factor[k, j0 + 2, a0], factor[k, j0 + 2, a0 + 1]
+    f22, f23 = factor[k, j0 + 2, a0 + 2], factor[k, j0 + 2, a0 + 3]
+    f30, f31 = factor[k, j0 + 3, a0], factor[k, j0 + 3, a0 + 1]
+    f32, f33 = factor[k, j0 + 3, a0 + 2], factor[k, j0 + 3, a0 + 3]
+    c0, c1, c2, c3 = center[a0], center[a0 + 1], center[a0 + 2], center[a0 + 3]
     x0, x1 = work[src + a0], work[src + a0 + 1]
     x2, x3 = work[src + a0 + 2], work[src + a0 + 3]
     y0, y1, y2, y3 = work[acc], work[acc + 1], work[acc + 2], work[acc + 3]
     first = a0 == 0
-    last = a0 == j0
     for i in range(n_rows):
-        u0, u1, u2, u3 = x0[i], x1[i], x2[i], x3[i]
+        u0 = x0[i] - c0
+        u1 = x1[i] - c1
+        u2 = x2[i] - c2
+        u3 = x3[i] - c3
         v0 = f00 * u0 + f01 * u1 + f02 * u2 + f03 * u3
         v1 = f10 * u0 + f11 * u1 + f12 * u2 + f13 * u3
         v2 = f20 * u0 + f21 * u1 + f22 * u2 + f23 * u3
+        v3 = f30 * u0 + f31 * u1 + f32 * u2 + f33 * u3
+        if first:
+            y0[i] = v0
+            y1[i] = v1
+            y2[i] = v2
+            y3[i] = v3
+        else:
+            y0[i] += v0
+            y1[i] += v1
+            y2[i] += v2
+            y3[i] += v3
+
+
+@njit(**JIT)
+def _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center, norms):
+    """Sources j0..j0+3 of outputs j0..j0+3 (a lower triangle), added to the
+    partial sums at ``acc`` (none when j0 = 0), squared into ``norms``."""
+    f00 = factor[k, j0, j0]
+    f10, f11 = factor[k, j0 + 1, j0], factor[k, j0 + 1, j0 + 1]
+    f20, f21 = factor[k, j0 + 2, j0], factor[k, j0 + 2, j0 + 1]
+    f22 = factor[k, j0 + 2, j0 + 2]
+    f30, f31 = factor[k, j0 + 3, j0], factor[k, j0 + 3, j0 + 1]
+    f32, f33 = factor[k, j0 + 3, j0 + 2], factor[k, j0 + 3, j0 + 3]
+    c0, c1, c2, c3 = center[j0], center[j0 + 1], center[j0 + 2], center[j0 + 3]
+    x0, x1 = work[src + j0], work[src + j0 + 1]
+    x2, x3 = work[src + j0 + 2], work[src + j0 + 3]
+    y0, y1, y2, y3 = work[acc], work[acc + 1], work[acc + 2], work[acc + 3]
+    first = j0 == 0
+    for i in range(n_rows):
+        u0 = x0[i] - c0
+        u1 = x1[i] - c1
+        u2 = x2[i] - c2
+        u3 = x3[i] - c3
+        v0 = f00 * u0
+        v1 = f10 * u0 + f11 * u1
+        v2 = f20 * u0 + f21 * u1 + f22 * u2
         v3 = f30 * u0 + f31 * u1 + f32 * u2 + f33 * u3
         if not first:
             v0 += y0[i]
             v1 += y1[i]
             v2 += y2[i]
             v3 += y3[i]
-        if last:
-            norms[i] += v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
-        else:
-            y0[i] = v0
-            y1[i] = v1
-            y2[i] = v2
-            y3[i] = v3
+        norms[i] += v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3

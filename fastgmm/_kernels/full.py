@@ -5,30 +5,41 @@ log N(x | k) = log_norm_k - 1/2 ||(x - mu_k) U_k||². The block is held transpos
 in ``work`` (see ``common``), so every inner loop runs over the block's points.
 """
 
+import numpy as np
 from numba import njit
 
 from .._config import JIT
-from .common import add_lower_products, add_triangular_norms, gather_component
+from .common import TILE, add_lower_products, add_triangular_norms, gather_component
 
 
 @njit(**JIT)
 def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work):
     """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
-    work[:D] (transposed). Uses work rows D..2D-1 and 3D+1..3D+5 as scratch.
+    work[:D] (transposed). Uses work rows 3D+1..3D+5 as scratch, and D..2D-1
+    when D is not a multiple of 4 (the rows centred beforehand).
 
     Cost: K D(D+1)/2 multiply-adds per point, vectorised over points.
     """
     n_components = means.shape[0]
     d = n_features
     maha = work[3 * d + 1]
+    # with whole tiles only, the tiles centre the rows as they read them
+    centred = d % TILE != 0
+    no_center = np.zeros(d)
     for k in range(n_components):
-        for a in range(d):
-            c = means[k, a]
-            for i in range(n_rows):
-                work[d + a, i] = work[a, i] - c
+        if centred:
+            for a in range(d):
+                c = means[k, a]
+                for i in range(n_rows):
+                    work[d + a, i] = work[a, i] - c
         for i in range(n_rows):
             maha[i] = 0.0
-        add_triangular_norms(work, d, 3 * d + 2, d, n_rows, factor, k, maha)
+        if centred:
+            add_triangular_norms(work, d, 3 * d + 2, d, n_rows, factor, k,
+                                 no_center, maha)
+        else:
+            add_triangular_norms(work, 0, 3 * d + 2, d, n_rows, factor, k,
+                                 means[k], maha)
         base = log_norm[k]
         for i in range(n_rows):
             out[k, i] = base - 0.5 * maha[i]

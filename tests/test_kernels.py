@@ -1,0 +1,53 @@
+"""The register-tiled products of ``_kernels.common`` against NumPy, for every
+number of features around the tile size (whole tiles, remainders, none)."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from fastgmm._config import BLOCK_ROWS
+from fastgmm._kernels.common import add_lower_products, add_triangular_norms
+
+N_ROWS = BLOCK_ROWS - 3  # a partial block: the kernels must stop at n_rows
+
+
+@pytest.mark.parametrize("n_features", range(1, 14))
+def test_lower_products(n_features):
+    rng = np.random.default_rng(n_features)
+    d = n_features
+    work = rng.normal(size=(3 * d + 6, BLOCK_ROWS))
+    out = rng.normal(size=(d, d))
+    before = out.copy()
+    add_lower_products(work, 2 * d, d, d, N_ROWS, out)
+    left, right = work[2 * d:3 * d, :N_ROWS], work[d:2 * d, :N_ROWS]
+    expected = before + np.tril(left @ right.T)
+    assert_allclose(np.tril(out), np.tril(expected), rtol=1e-12, atol=1e-12)
+    # the upper triangle is never touched
+    assert np.array_equal(np.triu(out, 1), np.triu(before, 1))
+
+
+# rows centred by the caller (any D), or by the tiles (D a multiple of 4 only)
+@pytest.mark.parametrize("n_features, centre_in_tiles",
+                         [(d, False) for d in range(1, 14)]
+                         + [(d, True) for d in (4, 8, 12)])
+def test_triangular_norms(n_features, centre_in_tiles):
+    rng = np.random.default_rng(100 + n_features)
+    d, k = n_features, 1
+    work = rng.normal(size=(3 * d + 6, BLOCK_ROWS))
+    factor = np.tril(rng.normal(size=(2, d, d)))  # factor[k, j, a], a <= j
+    factor[:, np.triu_indices(d, 1)[0], np.triu_indices(d, 1)[1]] = np.nan
+    factor[:, np.arange(d), np.arange(d)] += 2.0
+    center = rng.normal(size=d)
+    x = work[:d, :N_ROWS]
+    y = factor[k].copy()
+    y[np.isnan(y)] = 0.0
+    expected = ((y @ (x - center[:, None])) ** 2).sum(axis=0) + 1.5
+    norms = np.full(BLOCK_ROWS, 1.5)
+    if centre_in_tiles:
+        add_triangular_norms(work, 0, 3 * d + 2, d, N_ROWS, factor, k, center, norms)
+    else:
+        work[d:2 * d, :N_ROWS] = x - center[:, None]
+        add_triangular_norms(work, d, 3 * d + 2, d, N_ROWS, factor, k,
+                             np.zeros(d), norms)
+    assert_allclose(norms[:N_ROWS], expected, rtol=1e-12)
+    assert np.all(norms[N_ROWS:] == 1.5)
