@@ -157,10 +157,8 @@ def kernel_params(params, covariance_type):
         aux = np.ascontiguousarray((means - shift) @ prec_chol)
     elif covariance_type == "diag":
         factor = np.ascontiguousarray((prec_chol**2)[:, None, :])
-    else:
-        factor = np.ascontiguousarray(
-            np.repeat((prec_chol**2)[:, None], n_features, axis=1)[:, None, :]
-        )
+    else:  # spherical: one precision per component, factor (K, 1, 1)
+        factor = np.ascontiguousarray((prec_chol**2).reshape(-1, 1, 1))
     return KernelParams(
         KERNEL_KIND[covariance_type], means, factor,
         np.ascontiguousarray(log_norm), aux, shift,

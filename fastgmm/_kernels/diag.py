@@ -1,7 +1,9 @@
 """Diagonal covariance, and spherical as its special case (one variance repeated).
 
 Parameters arrive as ``factor[k, 0, a]`` = the precision 1 / sigma²_{k,a};
-log N(x | k) = log_norm_k - 1/2 sum_a factor[k, 0, a] (x_a - mu_{k,a})².
+log N(x | k) = log_norm_k - 1/2 sum_a factor[k, 0, a] (x_a - mu_{k,a})². A
+spherical model passes ``factor`` of shape (K, 1, 1): its one precision multiplies
+the squared distance once per point.
 The block is held transposed in ``work`` (see ``common``). Both kernels take the
 features four at a time, so a sweep over the points does four features' work
 for one load and store of the running sum (log-density) or none at all
@@ -17,34 +19,67 @@ from .common import TILE, compact_nonzero, component_weights
 @njit(**JIT)
 def log_prob_diag(n_features, n_rows, means, factor, log_norm, out, work):
     """out[k, i] = log_norm[k] - 1/2 sum_a factor[k, 0, a] (x_ia - means[k, a])²
-    for the block in work[:D]."""
-    d = n_features
-    whole = d - d % TILE
+    for the block in work[:D] (factor[k, 0, 0] for every a when factor is
+    (K, 1, 1))."""
+    spherical = factor.shape[2] == 1
     for k in range(means.shape[0]):
         row = out[k]
         for i in range(n_rows):
             row[i] = 0.0
-        for a in range(0, whole, TILE):
-            c0, c1, c2, c3 = means[k, a], means[k, a + 1], means[k, a + 2], means[k, a + 3]
-            f0, f1 = factor[k, 0, a], factor[k, 0, a + 1]
-            f2, f3 = factor[k, 0, a + 2], factor[k, 0, a + 3]
-            x0, x1, x2, x3 = work[a], work[a + 1], work[a + 2], work[a + 3]
-            for i in range(n_rows):
-                t0 = x0[i] - c0
-                t1 = x1[i] - c1
-                t2 = x2[i] - c2
-                t3 = x3[i] - c3
-                row[i] += f0 * t0 * t0 + f1 * t1 * t1 + f2 * t2 * t2 + f3 * t3 * t3
-        for a in range(whole, d):
-            c = means[k, a]
-            f = factor[k, 0, a]
-            x = work[a]
-            for i in range(n_rows):
-                t = x[i] - c
-                row[i] += f * t * t
+        if spherical:
+            _add_sq_distances(n_features, n_rows, means[k], work, row)
+            scale = -0.5 * factor[k, 0, 0]
+        else:
+            _add_weighted_sq_distances(n_features, n_rows, means[k], factor[k, 0],
+                                       work, row)
+            scale = -0.5
         base = log_norm[k]
         for i in range(n_rows):
-            row[i] = base - 0.5 * row[i]
+            row[i] = base + scale * row[i]
+
+
+@njit(**JIT)
+def _add_weighted_sq_distances(n_features, n_rows, center, weight, work, row):
+    """row[i] += sum_a weight[a] (work[a, i] - center[a])²."""
+    whole = n_features - n_features % TILE
+    for a in range(0, whole, TILE):
+        c0, c1, c2, c3 = center[a], center[a + 1], center[a + 2], center[a + 3]
+        f0, f1, f2, f3 = weight[a], weight[a + 1], weight[a + 2], weight[a + 3]
+        x0, x1, x2, x3 = work[a], work[a + 1], work[a + 2], work[a + 3]
+        for i in range(n_rows):
+            t0 = x0[i] - c0
+            t1 = x1[i] - c1
+            t2 = x2[i] - c2
+            t3 = x3[i] - c3
+            row[i] += f0 * t0 * t0 + f1 * t1 * t1 + f2 * t2 * t2 + f3 * t3 * t3
+    for a in range(whole, n_features):
+        c = center[a]
+        f = weight[a]
+        x = work[a]
+        for i in range(n_rows):
+            t = x[i] - c
+            row[i] += f * t * t
+
+
+@njit(**JIT)
+def _add_sq_distances(n_features, n_rows, center, work, row):
+    """row[i] += sum_a (work[a, i] - center[a])²."""
+    whole = n_features - n_features % TILE
+    for a in range(0, whole, TILE):
+        c0, c1, c2, c3 = center[a], center[a + 1], center[a + 2], center[a + 3]
+        x0, x1, x2, x3 = work[a], work[a + 1], work[a + 2], work[a + 3]
+        for i in range(n_rows):
+            t0 = x0[i] - c0
+            t1 = x1[i] - c1
+            t2 = x2[i] - c2
+            t3 = x3[i] - c3
+            row[i] += t0 * t0 + t1 * t1 + t2 * t2 + t3 * t3
+    for a in range(whole, n_features):
+        c = center[a]
+        x = work[a]
+        for i in range(n_rows):
+            t = x[i] - c
+            row[i] += t * t
 
 
 @njit(**JIT)

@@ -111,7 +111,7 @@ def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
         work = np.empty((work_rows(n_features), BLOCK_ROWS))
         idx = np.empty(BLOCK_ROWS, dtype=np.int64)
         nearest = np.empty(BLOCK_ROWS)
-        unit = np.ones((n_components, 1, n_features))
+        unit = np.ones((n_components, 1, 1))  # a spherical model of precision 1
         no_norm = np.zeros(n_components)
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
