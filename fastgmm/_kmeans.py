@@ -153,50 +153,64 @@ def _closest(source, block, chosen):
     return closest
 
 
-def _cumulative_mass(source, block, chosen, carry):
-    """Running sum of the sampling mass over ``block``, continuing ``carry``:
-    bitwise the slice of one running sum over all rows."""
-    if chosen is None:
-        mass = block.weights.copy()
+# The running sum of the sampling mass is taken over windows of this many rows,
+# each continuing the previous one's total: bitwise one running sum over all rows
+# (np.cumsum adds in order), with scratch of one window instead of N.
+MASS_WINDOW = 1 << 16
+
+
+def _block_closest(source, block, chosen):
+    return None if chosen is None else _closest(source, block, chosen)
+
+
+def _running_mass(source, block, closest, lo, hi, carry):
+    """Running sum of the sampling mass over rows lo..hi-1 of ``block``,
+    continuing ``carry``; ``closest`` is the block's squared distances (None: the
+    mass is the weight)."""
+    if closest is None:
+        mass = block.weights[lo:hi].copy()
     elif source.sample_weight is None:
-        mass = _closest(source, block, chosen).copy()
+        mass = closest[lo:hi].copy()
     else:
-        mass = _closest(source, block, chosen) * block.weights
+        mass = closest[lo:hi] * block.weights[lo:hi]
     mass[0] += carry
     return np.cumsum(mass, out=mass)
 
 
 def array_mass_total(source, chosen):
     carry = 0.0
-    carries = []
+    windows = []  # (block index, first row, end row within the block, carry)
     for block in source.blocks(scratch_bytes_per_row=16):
-        carries.append(carry)
-        cumulative = _cumulative_mass(source, block, chosen, carry)
-        carry = float(cumulative[-1])
-        if not source.streamed:
-            source.cache["cumulative"] = (block.index, cumulative)
-    source.cache["carries"] = carries
+        closest = _block_closest(source, block, chosen)
+        n_rows = block.stop - block.start
+        for lo in range(0, n_rows, MASS_WINDOW):
+            hi = min(n_rows, lo + MASS_WINDOW)
+            windows.append((block.index, lo, hi, carry))
+            carry = float(_running_mass(source, block, closest, lo, hi, carry)[-1])
+    source.cache["mass windows"] = windows
     return carry
 
 
 def array_locate(source, chosen, draws):
     """Rows whose running mass first reaches each draw (searchsorted 'left'),
     clipped to the last row. Needs the ``array_mass_total`` of the same
-    ``chosen`` just before."""
-    carries = source.cache.pop("carries")
+    ``chosen`` just before; recomputes only the windows holding a draw."""
+    windows = source.cache.pop("mass windows")
     found = np.full(draws.shape[0], source.n_rows - 1, dtype=np.int64)
-    block_ends = np.array(carries[1:] + [np.inf])
-    owner = np.searchsorted(block_ends, draws, side="left")
-    resident = source.cache.pop("cumulative", None)
-    wanted = {int(index) for index in owner}
-    for block in source.blocks(scratch_bytes_per_row=16, only=wanted):
-        mine = owner == block.index
-        if resident is not None and resident[0] == block.index:
-            cumulative = resident[1]
-        else:
-            cumulative = _cumulative_mass(source, block, chosen, carries[block.index])
-        local = np.searchsorted(cumulative, draws[mine], side="left")
-        found[mine] = np.minimum(block.start + local, source.n_rows - 1)
+    window_ends = np.array([w[3] for w in windows[1:]] + [np.inf])
+    owner = np.searchsorted(window_ends, draws, side="left")
+    wanted = sorted({int(w) for w in owner})
+    blocks = {windows[w][0] for w in wanted}
+    for block in source.blocks(scratch_bytes_per_row=16, only=blocks):
+        closest = _block_closest(source, block, chosen)
+        for w in wanted:
+            index, lo, hi, carry = windows[w]
+            if index != block.index:
+                continue
+            mine = owner == w
+            running = _running_mass(source, block, closest, lo, hi, carry)
+            local = np.searchsorted(running, draws[mine], side="left")
+            found[mine] = np.minimum(block.start + lo + local, source.n_rows - 1)
     return found
 
 

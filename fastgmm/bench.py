@@ -426,13 +426,28 @@ def _memory_child(spec):
         dtype=dtype,
     )
     implementation = spec["implementation"]
+    init_params = spec.get("init_params")
     with thread_limits(spec["threads"]):
         warm_up(implementation, X, init, spec["covariance_type"], spec["threads"])
 
         def fit():
-            return fit_model(
-                implementation, X, init, spec["covariance_type"], 1, spec["threads"]
+            if init_params is None:
+                return fit_model(
+                    implementation, X, init, spec["covariance_type"], 1,
+                    spec["threads"],
+                )
+            estimator = make_estimator(
+                implementation,
+                n_components=spec["n_components"],
+                covariance_type=spec["covariance_type"],
+                tol=0.0,
+                max_iter=1,
+                init_params=init_params,
+                random_state=0,
+                n_jobs=spec["threads"],
             )
+            with quiet():
+                return estimator.fit(X)
 
         rss, model = peak_rss_growth(fit)
         del model
@@ -440,9 +455,12 @@ def _memory_child(spec):
     print(json.dumps({"rss": rss, "traced": traced, "x_bytes": X.nbytes}))
 
 
-def measure_memory(case, implementation, seed, threads, dtype="float64", log=print):
-    """Peak memory of one ``fit(max_iter=1)`` beyond X, measured in a subprocess."""
+def measure_memory(case, implementation, seed, threads, dtype="float64", log=print,
+                   init_params=None):
+    """Peak memory of one ``fit(max_iter=1)`` beyond X, measured in a subprocess:
+    from the shared initial parameters, or initialised by ``init_params``."""
     spec = {
+        "init_params": init_params,
         "implementation": implementation,
         "n_samples": case.n_samples,
         "n_features": case.n_features,
@@ -738,15 +756,20 @@ def section_memory(args, report, log):
     case = base.scaled(QUICK_DIVISOR) if args.quick else base
     rows = []
     x_bytes = case.n_samples * case.n_features * 8
-    for name in IMPLEMENTATIONS:
-        log(f"memory {case.label}: {name} (subprocess)")
-        result = measure_memory(case, name, args.seed, args.threads, log=log)
+    runs = [(name, None) for name in IMPLEMENTATIONS]
+    runs += [(name, init) for init in ("kmeans", "k-means++")
+             for name in ("fastgmm", "sklearn")]
+    for name, init_params in runs:
+        label = name if init_params is None else f"{name}, `init_params='{init_params}'`"
+        log(f"memory {case.label}: {label} (subprocess)")
+        result = measure_memory(case, name, args.seed, args.threads, log=log,
+                                init_params=init_params)
         if result is None:
-            rows.append([name, "n/a", "n/a", "n/a"])
+            rows.append([label, "n/a", "n/a", "n/a"])
             continue
         rows.append(
             [
-                name,
+                label,
                 _mib(result["rss"]),
                 f"{100 * result['rss'] / result['x_bytes']:.1f}%",
                 _mib(result["traced"]),
@@ -755,7 +778,9 @@ def section_memory(args, report, log):
     report.add(
         f"## Memory: {case.label}, X = {_mib(x_bytes)} MiB float64 "
         "(target for fastgmm: peak beyond X <= 10% of X)\n\n"
-        "One `fit(max_iter=1)` in a fresh subprocess after a warm-up fit.\n\n"
+        "One `fit(max_iter=1)` in a fresh subprocess after a warm-up fit: from the "
+        "same initial parameters (first three rows), or initialised by `init_params` "
+        "(the initialisation's own memory included).\n\n"
         + markdown_table(
             [
                 "implementation",

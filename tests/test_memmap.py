@@ -42,6 +42,15 @@ def test_small_blocks_really_split_the_file(small_blocks):
     assert len(list(source.blocks(scratch_bytes_per_row=16))) >= 5
 
 
+def _read_only(X):
+    """X itself, marked read-only like the memory map it is compared with, so that
+    both fits run the same compiled kernels: Numba compiles read-only and
+    writable arrays separately, and freshly compiled and cache-loaded code can
+    round differently in the last bit (numba/numba#10617)."""
+    X.setflags(write=False)
+    return X
+
+
 def _mapped(tmp_path, X, name="X.npy"):
     path = tmp_path / name
     np.save(path, X)
@@ -60,7 +69,7 @@ def _assert_same_fit(a, b):
                          ["kmeans", "k-means++", "random", "random_from_data"])
 def test_memmap_fit_is_bitwise_the_in_memory_fit(tmp_path, small_blocks,
                                                  covariance_type, init_params):
-    X = _data()
+    X = _read_only(_data())
     mapped = _mapped(tmp_path, X)
     params = dict(n_components=3, covariance_type=covariance_type,
                   init_params=init_params, random_state=0, max_iter=15)
@@ -75,7 +84,7 @@ def test_memmap_fit_is_bitwise_the_in_memory_fit(tmp_path, small_blocks,
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random_from_data"])
 def test_weighted_memmap_fit_is_bitwise_the_in_memory_fit(tmp_path, small_blocks,
                                                           init_params):
-    X = _data(seed=1)
+    X = _read_only(_data(seed=1))
     weights = np.random.RandomState(2).randint(0, 4, size=X.shape[0]).astype(float)
     mapped = _mapped(tmp_path, X)
     params = dict(n_components=3, init_params=init_params, random_state=0,
@@ -91,7 +100,7 @@ def test_sampled_kmeans_memmap_fit_is_bitwise_the_in_memory_fit(
     """Lloyd on a sample of the rows (forced here by a small sample size): the
     sample is read from the file, so the centers are those of the array."""
     monkeypatch.setattr(kmeans_module, "LLOYD_MIN_SAMPLE", 4000)
-    X = _data(seed=4)
+    X = _read_only(_data(seed=4))
     weights = None
     if weighted:
         weights = np.random.RandomState(5).randint(0, 3, size=X.shape[0]) * 1.0
@@ -117,7 +126,7 @@ def test_block_size_does_not_change_the_fit(tmp_path, monkeypatch):
                                           (np.int16, "C"), (">f4", "C")])
 def test_other_layouts_are_converted_block_by_block(tmp_path, small_blocks, dtype,
                                                     order):
-    X = np.asarray(np.round(_data(seed=4) * 10), dtype=dtype)
+    X = _read_only(np.asarray(np.round(_data(seed=4) * 10), dtype=dtype))
     mapped = np.memmap(tmp_path / "X.dat", dtype=dtype, mode="w+", shape=X.shape,
                        order=order)
     mapped[:] = X
@@ -160,7 +169,7 @@ def test_memmap_shape_checks(tmp_path):
 
 
 def test_fit_predict_on_memmap(tmp_path, small_blocks):
-    X = _data(seed=8)
+    X = _read_only(_data(seed=8))
     mapped = _mapped(tmp_path, X)
     labels = GaussianMixture(3, random_state=0, max_iter=10).fit_predict(mapped)
     assert_array_equal(

@@ -50,6 +50,10 @@ def _fit_in_subprocess(numba_threads, n_jobs="None"):
 
 
 def test_bitwise_identical_for_1_2_3_numba_threads():
+    # A first run compiles whatever the on-disk cache lacks; the compared runs then
+    # all load the same machine code. (Numba's freshly compiled and cache-loaded
+    # code can round differently in the last bit: numba/numba#10617.)
+    _fit_in_subprocess(2)
     runs = {t: _fit_in_subprocess(t) for t in (1, 2, 3)}
     assert [runs[t].pop("threads") for t in (1, 2, 3)] == [1, 2, 3]
     assert runs[1] == runs[2] == runs[3]
