@@ -70,7 +70,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         The number of EM iterations to perform.
     n_init : int, default=1
         The number of initialisations; the best result is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+            default='kmeans'
         How the responsibilities that start EM are chosen: labels of a (compiled)
         k-means, one point per component chosen by k-means++ or at random, or
         random responsibilities.

@@ -59,7 +59,8 @@ def _split_heaviest(params, k, covariance_type):
     values, vectors = np.linalg.eigh(cov)
     n_features = params.means.shape[1]
     if cov.shape[0] == 1:
-        step = np.full(n_features, 0.5 * np.sqrt(max(values[-1], 0.0)) / np.sqrt(n_features))
+        spread = 0.5 * np.sqrt(max(values[-1], 0.0))
+        step = np.full(n_features, spread / np.sqrt(n_features))
     else:
         step = 0.5 * np.sqrt(max(values[-1], 0.0)) * vectors[:, -1]
     params.means[k] = params.means[heavy] + step
@@ -82,7 +83,8 @@ def recover_degenerate(params, failed, covariance_type, data_scale):
     repaired_empty, floored = [], []
     if covariance_type != "tied":
         for k in np.flatnonzero(failed):
-            if params.weights[k] < EMPTY_MASS and params.weights.max() >= 2 * EMPTY_MASS:
+            emptied = params.weights[k] < EMPTY_MASS
+            if emptied and params.weights.max() >= 2 * EMPTY_MASS:
                 _split_heaviest(params, k, covariance_type)
                 repaired_empty.append(int(k))
     factors, failed = precisions_cholesky_from_covariances(

@@ -760,7 +760,9 @@ def section_memory(args, report, log):
     runs += [(name, init) for init in ("kmeans", "k-means++")
              for name in ("fastgmm", "sklearn")]
     for name, init_params in runs:
-        label = name if init_params is None else f"{name}, `init_params='{init_params}'`"
+        label = name
+        if init_params is not None:
+            label = f"{name}, `init_params='{init_params}'`"
         log(f"memory {case.label}: {label} (subprocess)")
         result = measure_memory(case, name, args.seed, args.threads, log=log,
                                 init_params=init_params)

@@ -17,7 +17,7 @@ CENTERS = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 2.0], [-4.0, 5.0, -4.0]])
 def _blobs(n_per_blob, seed=0):
     rng = np.random.RandomState(seed)
     return np.vstack([rng.randn(n_per_blob, 3) * s + c
-                      for c, s in zip(CENTERS, [1.0, 0.6, 0.4])])
+                      for c, s in zip(CENTERS, [1.0, 0.6, 0.4], strict=True)])
 
 
 def _by_first_feature(centers):
