@@ -81,8 +81,8 @@ def kmeans(source, n_clusters, random_state, max_iter=300, tol=1e-4,
     seeding and the iterations see a uniform random sample of about that many
     rows (with their weights), drawn from ``random_state``, so that a source of any
     kind (in memory, memory-mapped, Dask) gives the same centers. scikit-learn
-    iterates over all rows; on 1M x 16 points with 16 clusters the sample takes
-    the initialisation from about 2.5 s to about 0.1 s.
+    iterates over all rows; on 1M x 16 points with 16 clusters (2 cores) the
+    sample took k-means from 2.1-2.5 s (76 Lloyd steps over all rows) to 0.14 s.
     """
     source = lloyd_sample(source, n_clusters, random_state)
     centers, _ = kmeans_plusplus(source, n_clusters, random_state)

@@ -16,7 +16,8 @@ from numba.extending import intrinsic
 from .._config import JIT
 
 FULL, TIED, DIAG = 0, 1, 2
-"""Kernel kind codes. ``spherical`` runs as ``DIAG`` with one variance repeated."""
+"""Kernel kind codes. ``spherical`` runs as ``DIAG`` with one precision per
+component (``factor`` of shape (K, 1, 1))."""
 
 SCORE, LABELS, PROBA = 0, 1, 2
 """What ``evaluate`` writes per row: log p(x), the most likely component, or the

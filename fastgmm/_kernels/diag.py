@@ -1,4 +1,4 @@
-"""Diagonal covariance, and spherical as its special case (one variance repeated).
+"""Diagonal covariance, and spherical as its special case (one variance per component).
 
 Parameters arrive as ``factor[k, 0, a]`` = the precision 1 / sigma²_{k,a};
 log N(x | k) = log_norm_k - 1/2 sum_a factor[k, 0, a] (x_a - mu_{k,a})². A
