@@ -1,6 +1,9 @@
 """The register-tiled products of ``_kernels.common`` against NumPy, for every
 number of features around the tile size (whole tiles, remainders, none)."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -51,3 +54,17 @@ def test_triangular_norms(n_features, centre_in_tiles):
                              np.zeros(d), norms)
     assert_allclose(norms[:N_ROWS], expected, rtol=1e-12)
     assert np.all(norms[N_ROWS:] == 1.5)
+
+
+def test_stage_profile_script_runs(capsys):
+    """asv_bench/stage_profile.py (the per-stage profile quoted in the notes)
+    runs against the current kernels and reports each stage."""
+    path = Path(__file__).resolve().parents[1] / "asv_bench" / "stage_profile.py"
+    spec = importlib.util.spec_from_file_location("stage_profile", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["diag", "3000", "5", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("3,000 x 5 x 3 diag")
+    assert [line.split()[0] for line in lines[1:]] == ["transpose", "+", "+", "+"]
+    assert all(float(line.split()[-2]) >= 0.0 for line in lines[1:])  # cumulative ms
