@@ -119,9 +119,8 @@ def lloyd_sample(source, n_clusters, random_state):
     indices = np.unique(random_state.randint(source.n_rows, size=n_sample))
     weights = None
     if source.sample_weight is not None:
-        weights = source.sample_weight[indices]
-        weights = np.asarray(getattr(weights, "compute", lambda: weights)(),
-                             dtype=np.float64)
+        # np.asarray computes a dask array's selection
+        weights = np.asarray(source.sample_weight[indices], dtype=np.float64)
         if not np.any(weights > 0):
             return source
     return ArraySource(source.rows(indices), weights)

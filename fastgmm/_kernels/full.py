@@ -27,19 +27,17 @@ def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work):
     centred = d % TILE != 0
     no_center = np.zeros(d)
     for k in range(n_components):
+        src, center = 0, means[k]
         if centred:
             for a in range(d):
                 c = means[k, a]
                 for i in range(n_rows):
                     work[d + a, i] = work[a, i] - c
+            src, center = d, no_center
         for i in range(n_rows):
             maha[i] = 0.0
-        if centred:
-            add_triangular_norms(work, d, 3 * d + 2, d, n_rows, factor, k,
-                                 no_center, maha)
-        else:
-            add_triangular_norms(work, 0, 3 * d + 2, d, n_rows, factor, k,
-                                 means[k], maha)
+        add_triangular_norms(work, src, 3 * d + 2, d, n_rows, factor, k, center,
+                             maha)
         base = log_norm[k]
         for i in range(n_rows):
             out[k, i] = base - 0.5 * maha[i]
