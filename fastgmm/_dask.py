@@ -1,7 +1,7 @@
 """Fitting and predicting on dask arrays: the same kernels, run on the chunks.
 
-A ``DaskSource`` offers the estimator the passes an in-memory ``ArraySource``
-offers (``em_pass``, the k-means passes, ...). Each pass is one Dask graph: a
+A ``DaskSource`` implements the ``DataSource`` interface of ``_sources``
+(``stats_pass``, the k-means passes, ...). Each pass is one Dask graph: a
 task per row chunk of X checks the chunk for NaN and infinity, wraps it in an
 in-memory ``ArraySource`` and runs the very same pass on it (the same kernels);
 the small results (statistics of K x D x D floats) are summed in a tree of fixed
@@ -29,9 +29,9 @@ import dask.array as da
 import numpy as np
 from sklearn.utils.validation import _assert_all_finite, _check_feature_names
 
-from . import _kmeans
-from ._kernels.common import LABELS, PROBA
-from ._passes import mean_variance, resp_stats
+from . import _kmeans_passes
+from ._kernels.kinds import LABELS, PROBA
+from ._passes import mean_and_covariance, mean_feature_variance, resp_stats
 from ._sources import ArraySource, check_sample_weight
 from ._validation import numba_threads
 
@@ -41,49 +41,50 @@ SPLIT_EVERY = 8
 # ------------------------------------------------------------ worker side
 
 
-def _chunk_source(X, weights):
+def _chunk_source(X, weights, estimator_name="GaussianMixture"):
     """A chunk is in the worker's memory: validate and convert it once and hand
-    it to the passes as one resident block."""
+    it to the passes as one resident segment."""
     X = np.ascontiguousarray(
         X, dtype=X.dtype if X.dtype in (np.float64, np.float32) else np.float64
     )
-    _assert_all_finite(X, input_name="X", estimator_name="GaussianMixture")
+    _assert_all_finite(X, input_name="X", estimator_name=estimator_name)
     weights = None if weights is None else np.asarray(weights, dtype=np.float64)
-    return ArraySource(X, weights)
+    return ArraySource(X, weights, estimator_name=estimator_name)
 
 
-def _run_pass(method, n_jobs, X, weights, *args):
+def _run_pass(method, n_jobs, estimator_name, X, weights, *args):
     """Run ``ArraySource.<method>(*args)`` on one chunk (on a worker)."""
     with numba_threads(n_jobs, len(X)):
-        return getattr(_chunk_source(X, weights), method)(*args)
+        return getattr(_chunk_source(X, weights, estimator_name), method)(*args)
 
 
-def _locate_in_chunk(n_jobs, X, weights, chosen, draws):
+def _locate_in_chunk(n_jobs, estimator_name, X, weights, chosen, draws):
     with numba_threads(n_jobs, len(X)):
-        source = _chunk_source(X, weights)
+        source = _chunk_source(X, weights, estimator_name)
         source.kmeans_mass_total(chosen)
         return source.kmeans_locate(chosen, draws)
 
 
-def _farthest_in_chunk(n_jobs, start, X, weights, centers, n_wanted):
+def _farthest_in_chunk(n_jobs, estimator_name, start, X, weights, centers,
+                       n_wanted):
     with numba_threads(n_jobs, len(X)):
-        values, rows = _kmeans.array_farthest_candidates(
-            _chunk_source(X, weights), centers, n_wanted
+        values, rows = _kmeans_passes.farthest_candidates(
+            _chunk_source(X, weights, estimator_name), centers, n_wanted
         )
     return values, rows + start
 
 
-def _random_in_chunk(n_jobs, X, weights, centers, covariance_type, seed,
+def _random_in_chunk(n_jobs, estimator_name, X, weights, centers, ctype, seed,
                      window_rows):
     random_state = np.random.RandomState(seed)
     n_components = centers.shape[0]
     stats = None
     with numba_threads(n_jobs, len(X)):
-        for _, block, block_weights in _chunk_source(X, weights).windows(window_rows):
-            resp = random_state.uniform(size=(block.shape[0], n_components))
+        source = _chunk_source(X, weights, estimator_name)
+        for _, rows, row_weights in source.windows(window_rows):
+            resp = random_state.uniform(size=(rows.shape[0], n_components))
             resp /= resp.sum(axis=1)[:, None]
-            stats = resp_stats(block, block_weights, centers, covariance_type,
-                               resp) + stats
+            stats = resp_stats(rows, row_weights, centers, ctype, resp) + stats
     return stats
 
 
@@ -100,9 +101,12 @@ def _weighted_keys_in_chunk(start, weights, seed, n_wanted):
     return keys[order], order + start
 
 
-def _evaluate_chunk(X, params, covariance_type, mode, n_jobs):
+def _predict_chunk(X, params, mode, log_weights, dtype, n_jobs, estimator_name):
     with numba_threads(n_jobs, len(X)):
-        return _chunk_source(X, None).evaluate(params, covariance_type, mode)
+        values = _chunk_source(X, None, estimator_name).predict_pass(
+            params, mode, log_weights
+        )
+    return values if mode == LABELS else values.astype(dtype, copy=False)
 
 
 def _add(*parts):
@@ -129,6 +133,7 @@ def _tree_sum(parts, combine):
 
 
 def _check_dask_X(estimator, X, reset, min_samples):
+    name = type(estimator).__name__
     if X.ndim != 2:
         raise ValueError(
             f"Expected a 2D dask array, got {X.ndim}D with shape {X.shape}. Reshape "
@@ -145,19 +150,19 @@ def _check_dask_X(estimator, X, reset, min_samples):
     if n_samples < min_samples:
         raise ValueError(
             f"Found array with {n_samples} sample(s) (shape={X.shape}) while a "
-            f"minimum of {min_samples} is required by GaussianMixture."
+            f"minimum of {min_samples} is required by {name}."
         )
     if n_features < 1:
         raise ValueError(
             f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
-            "is required by GaussianMixture."
+            f"is required by {name}."
         )
     _check_feature_names(estimator, X, reset=reset)
     if reset:
         estimator.n_features_in_ = n_features
     elif n_features != estimator.n_features_in_:
         raise ValueError(
-            f"X has {n_features} features, but GaussianMixture is expecting "
+            f"X has {n_features} features, but {name} is expecting "
             f"{estimator.n_features_in_} features as input."
         )
     if X.numblocks[1] > 1:
@@ -207,15 +212,19 @@ def dask_source(estimator, X, sample_weight, reset):
     checked chunk by chunk inside the passes) and its weights."""
     X = _check_dask_X(estimator, X, reset, min_samples=2)
     weights, total, n_positive = _dask_weights(sample_weight, X)
-    return DaskSource(X, weights, total, n_positive, estimator.n_jobs)
+    return DaskSource(X, weights, total, n_positive, estimator.n_jobs,
+                      type(estimator).__name__)
 
 
 class DaskSource:
-    """The passes of ``ArraySource`` (see ``_passes`` and ``_kmeans``), each run
-    as one Dask graph over the row chunks of a dask array."""
+    """A ``DataSource`` over a dask array: the passes of ``ArraySource`` (see
+    ``_passes`` and ``_kmeans_passes``), each run as one Dask graph over the row
+    chunks of X."""
 
-    def __init__(self, X, sample_weight, total_weight, n_positive, n_jobs):
+    def __init__(self, X, sample_weight, total_weight, n_positive, n_jobs,
+                 estimator_name="GaussianMixture"):
         self.X = X
+        self.estimator_name = estimator_name
         self.sample_weight = sample_weight
         self.total_weight = total_weight
         self.n_positive = n_positive
@@ -242,7 +251,7 @@ class DaskSource:
     def _map(self, method, *args):
         call = dask.delayed(_run_pass, pure=True)
         return [
-            call(method, self.n_jobs, x, w, *args)
+            call(method, self.n_jobs, self.estimator_name, x, w, *args)
             for x, w in zip(self._x, self._w, strict=True)
         ]
 
@@ -251,31 +260,35 @@ class DaskSource:
 
     # -------------------------------------------------------------- passes
 
-    def em_pass(self, params, covariance_type):
-        return self._summed("em_pass", params, covariance_type)
+    def stats_pass(self, params, log_weights=None, entropy=False):
+        return self._summed("stats_pass", params, log_weights, entropy)
 
-    def mean_variance(self):
-        return mean_variance(self)
+    def mean_feature_variance(self):
+        return mean_feature_variance(self)
 
-    def nearest_stats(self, centers, covariance_type):
-        return self._summed("nearest_stats", centers, covariance_type)
+    def mean_and_covariance(self):
+        return mean_and_covariance(self)
 
-    def seeded_stats(self, centers, indices, covariance_type):
+    def nearest_stats(self, centers, ctype):
+        return self._summed("nearest_stats", centers, ctype)
+
+    def seeded_stats(self, centers, indices, ctype):
         indices = np.asarray(indices, dtype=np.int64)
         call = dask.delayed(_run_pass, pure=True)
         parts = [
-            call("seeded_stats", self.n_jobs, x, w, centers, indices - start,
-                 covariance_type)
+            call("seeded_stats", self.n_jobs, self.estimator_name, x, w, centers,
+                 indices - start, ctype)
             for x, w, start in zip(self._x, self._w, self._starts, strict=True)
         ]
         return dask.compute(_tree_sum(parts, _add))[0]
 
-    def random_stats(self, n_components, covariance_type, random_state, window_rows):
+    def random_stats(self, n_components, ctype, random_state, window_rows):
         centers = np.repeat(self.rows([0]), n_components, axis=0)
         seeds = random_state.randint(np.iinfo(np.int32).max, size=len(self._x))
         call = dask.delayed(_random_in_chunk, pure=True)
         parts = [
-            call(self.n_jobs, x, w, centers, covariance_type, int(seed), window_rows)
+            call(self.n_jobs, self.estimator_name, x, w, centers, ctype, int(seed),
+                 window_rows)
             for x, w, seed in zip(self._x, self._w, seeds, strict=True)
         ]
         return dask.compute(_tree_sum(parts, _add))[0]
@@ -296,11 +309,22 @@ class DaskSource:
     def rows(self, indices):
         indices = np.asarray(indices, dtype=np.int64)
         rows = np.asarray(self.X[indices].compute(), dtype=np.float64)
-        _assert_all_finite(rows, input_name="X", estimator_name="GaussianMixture")
+        _assert_all_finite(rows, input_name="X", estimator_name=self.estimator_name)
         return np.ascontiguousarray(rows.reshape(len(indices), self.n_features))
 
-    def evaluate(self, params, covariance_type, mode):
-        return _evaluate(self.X, params, covariance_type, mode, self.n_jobs)
+    def subset(self, indices):
+        weights = None
+        if self.sample_weight is not None:
+            # np.asarray computes the dask selection
+            weights = np.asarray(self.sample_weight[indices], dtype=np.float64)
+            if not np.any(weights > 0):
+                return None
+        return ArraySource(self.rows(indices), weights,
+                           estimator_name=self.estimator_name)
+
+    def predict_pass(self, params, mode, log_weights=None):
+        return lazy_prediction(self.X, params, mode, log_weights, np.float64,
+                               self.n_jobs, self.estimator_name)
 
     # ------------------------------------------------------- k-means passes
 
@@ -319,8 +343,8 @@ class DaskSource:
         for j in chunks:
             mine = owner == j
             before = ends[j - 1] if j > 0 else 0.0
-            parts.append(call(self.n_jobs, self._x[j], self._w[j], chosen,
-                              draws[mine] - before))
+            parts.append(call(self.n_jobs, self.estimator_name, self._x[j],
+                              self._w[j], chosen, draws[mine] - before))
         found = np.empty(draws.shape[0], dtype=np.int64)
         for j, local in zip(chunks, dask.compute(*parts), strict=True):
             found[owner == j] = local + self._starts[j]
@@ -335,33 +359,33 @@ class DaskSource:
     def kmeans_farthest(self, centers, n_wanted):
         call = dask.delayed(_farthest_in_chunk, pure=True)
         parts = dask.compute(*[
-            call(self.n_jobs, int(start), x, w, centers, n_wanted)
+            call(self.n_jobs, self.estimator_name, int(start), x, w, centers,
+                 n_wanted)
             for x, w, start in zip(self._x, self._w, self._starts, strict=True)
         ])
         values = np.concatenate([p[0] for p in parts])
         rows = np.concatenate([p[1] for p in parts])
-        return _kmeans.merge_farthest(values, rows, n_wanted)
+        return _kmeans_passes.merge_farthest(values, rows, n_wanted)
 
 
-def _evaluate(X, params, covariance_type, mode, n_jobs):
-    """Lazy per-row output of ``mode`` on a dask array, chunked like X's rows."""
+def lazy_prediction(X, params, mode, log_weights, dtype, n_jobs, estimator_name):
+    """Lazy per-row output of ``mode`` on a dask array, chunked like X's rows:
+    labels (int64), or log-densities and responsibilities in ``dtype``."""
+    args = (params, mode, log_weights, dtype, n_jobs, estimator_name)
     if mode == PROBA:
         n_components = params.means.shape[0]
         return X.map_blocks(
-            _evaluate_chunk, params, covariance_type, mode, n_jobs,
-            dtype=np.float64, chunks=(X.chunks[0], (n_components,)),
-            meta=np.empty((0, 0), dtype=np.float64),
+            _predict_chunk, *args, dtype=dtype,
+            chunks=(X.chunks[0], (n_components,)), meta=np.empty((0, 0), dtype=dtype),
         )
-    dtype = np.int64 if mode == LABELS else np.float64
+    dtype = np.int64 if mode == LABELS else dtype
     return X.map_blocks(
-        _evaluate_chunk, params, covariance_type, mode, n_jobs, dtype=dtype,
-        drop_axis=1, meta=np.empty((0,), dtype=dtype),
+        _predict_chunk, *args, dtype=dtype, drop_axis=1,
+        meta=np.empty((0,), dtype=dtype),
     )
 
 
-def evaluate_lazily(estimator, X, mode):
-    """``predict`` / ``predict_proba`` / ``score_samples`` of a fitted estimator on
-    a dask array, as a dask array (nothing is computed)."""
-    X = _check_dask_X(estimator, X, reset=False, min_samples=1)
-    return _evaluate(X, estimator._fitted_params(), estimator.covariance_type, mode,
-                     estimator.n_jobs)
+def check_dask_X(estimator, X):
+    """Shape, dtype and feature checks of a dask array to predict on (NaN and
+    infinity are checked chunk by chunk as the prediction is computed)."""
+    return _check_dask_X(estimator, X, reset=False, min_samples=1)

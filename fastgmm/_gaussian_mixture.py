@@ -1,50 +1,22 @@
 """``GaussianMixture``: scikit-learn's estimator, fitted by compiled one-pass EM.
 
-The class validates, initialises and runs the EM loop; every per-point
-computation happens in ``_kernels`` through ``_passes``.
+The shared fit driver (``_base.BaseMixture``) runs validation, initialisation and
+the iterations; this class says what EM does with the statistics: the M-step
+(with the recovery of degenerate components), the log-likelihood as the
+objective, and the user's initial weights, means and precisions.
 """
 
-import warnings
-from numbers import Integral, Real
-from time import perf_counter
-
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import _fit_context
 
-from ._kernels.common import LABELS, PROBA, SCORE
-from ._kmeans import kmeans, kmeans_plusplus
-from ._params import (
-    Params,
-    covariances_from_precisions_cholesky,
-    n_parameters,
-    precisions_cholesky_from_covariances,
-    precisions_cholesky_from_precisions,
-    precisions_from_cholesky,
-)
+from ._base import BaseMixture
+from ._params import Params
 from ._recovery import recover_degenerate
-from ._sources import ArraySource, check_sample_weight, is_dask_array, is_memory_mapped
 from ._stats import m_step
-from ._validation import check_means, check_precisions, check_weights, numba_threads
-
-# Rows of random responsibilities drawn at a time by init_params='random', so the
-# initialisation never holds an N x K array.
-_RANDOM_INIT_ROWS = 65536
+from ._validation import check_means, check_precisions, check_weights
 
 
-def _native_byte_order(X):
-    """X with its floats in native byte order (big-endian float32 stays float32
-    rather than becoming float64 in scikit-learn's validation)."""
-    dtype = getattr(X, "dtype", None)
-    if isinstance(X, np.ndarray) and dtype.kind == "f" and not dtype.isnative:
-        return X.astype(dtype.newbyteorder("="))
-    return X
-
-
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation, compiled.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
@@ -89,8 +61,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     warm_start : bool, default=False
         Start each ``fit`` from the previous solution (``n_init`` is then ignored).
     verbose : int, default=0
-        1 prints each initialisation and iteration; 2 also the time per iteration
-        and the change of the lower bound.
+        Progress on standard output. 1: every ``verbose_interval``-th iteration
+        with its lower bound, its change and the time since the previous
+        message, and at the end of each initialisation whether it converged, its
+        time and its lower bound. 2: also a line at the start of each
+        initialisation.
     verbose_interval : int, default=10
         Iterations between two messages.
     n_jobs : int, default=None
@@ -123,7 +98,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_iter_ : int
     lower_bound_ : float
         Mean log-likelihood of the training data at the best initialisation's last
-        E-step.
+        E-step (a float32 for float32 data, as in scikit-learn).
     lower_bounds_ : list of float
         The lower bound at every iteration of the best initialisation.
     n_features_in_ : int
@@ -136,9 +111,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     Notes
     -----
-    float32 input gives float32 attributes; statistics are always accumulated in
-    float64. The first call of each kernel compiles it (a few seconds); the
-    compiled code is cached on disk and reused by later processes.
+    float32 input gives float32 attributes, ``lower_bound_``, ``score_samples``,
+    ``predict_proba`` and ``score``, as scikit-learn does; statistics are always
+    accumulated in float64. The first call of each kernel compiles it (a few
+    seconds); the compiled code is cached on disk and reused by later processes.
 
     Every way of fitting runs the same kernels over pieces of the data and adds
     the pieces' sufficient statistics:
@@ -148,7 +124,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     * A memory map (``np.load(path, mmap_mode='r')``, ``np.memmap``) is read
       block by block and never copied; NaN and infinity are looked for block by
       block during the first pass. Extra memory: about 16 bytes per row of one
-      block (64 MiB at most, see ``_sources.STREAM_BLOCK_BYTES``) for the
+      segment (64 MiB at most, see ``_sources.STREAM_SEGMENT_BYTES``) for the
       k-means initialisation. The fit is bitwise the fit of the same rows in
       memory.
     * :meth:`partial_fit` runs stepwise online EM, one batch per call.
@@ -173,29 +149,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [
-            StrOptions({"kmeans", "k-means++", "random", "random_from_data"})
-        ],
+        **BaseMixture._parameter_constraints,
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
-        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
-        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
     }
 
     def __init__(
@@ -237,198 +194,74 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
 
-    # ------------------------------------------------------------------ fitting
+    # ---------------------------------------------------- what EM supplies
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the parameters with the EM algorithm.
-
-        Fits ``n_init`` times and keeps the parameters with the largest lower
-        bound. Each run iterates until the lower bound gains less than ``tol`` or
-        ``max_iter`` iterations; a :class:`~sklearn.exceptions.ConvergenceWarning`
-        is raised when the best run did not converge.
-
-        Parameters
-        ----------
-        X : array-like, memory map or dask array of shape (n_samples, n_features)
-            A NumPy memory map (``np.memmap``, ``np.load(path, mmap_mode='r')``)
-            is read block by block and never copied; a dask array is fitted on its
-            cluster (see Notes).
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample: a sample of integer weight w counts
-            as w copies of it, a sample of weight 0 as no sample. None means all
-            ones.
-
-        Returns
-        -------
-        self : GaussianMixture
-        """
-        self._fit(X, sample_weight, predict=False)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most likely component of each sample.
-
-        A final E-step under the fitted parameters makes the labels equal
-        ``fit(X).predict(X)`` for any ``max_iter`` and ``tol``.
-
-        Parameters
-        ----------
-        X : array-like, memory map or dask array of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : ndarray (dask array for a dask ``X``) of shape (n_samples,)
-        """
-        return self._fit(X, sample_weight, predict=True)
-
-    def _fit(self, X, sample_weight, predict):
-        self.__dict__.pop("_online_stats", None)
-        self.__dict__.pop("n_steps_", None)
-        source = self._fit_source(X, sample_weight, reset=True)
-        with numba_threads(self.n_jobs, source.n_rows):
-            params = self._fit_source_em(source)
-            if predict:
-                return source.evaluate(params, self.covariance_type, LABELS)
-        return None
-
-    def _fit_source(self, X, sample_weight, reset):
-        """Validate ``X`` and ``sample_weight`` (before any kernel runs) and wrap
-        them in the source that feeds the passes."""
-        if is_dask_array(X):
-            from ._dask import dask_source
-
-            source = dask_source(self, X, sample_weight, reset=reset)
-        else:
-            if is_memory_mapped(X):
-                X = self._validate_memory_map(X, reset=reset, min_samples=2)
-                streamed = True
-            else:
-                X = validate_data(
-                    self, _native_byte_order(X), dtype=[np.float64, np.float32],
-                    ensure_min_samples=2, reset=reset,
-                )
-                X = np.ascontiguousarray(X)
-                streamed = False
-            weights = check_sample_weight(sample_weight, X.shape[0])
-            source = ArraySource(X, weights, streamed=streamed)
-        if source.n_positive < self.n_components:
-            what = "n_samples" if sample_weight is None else \
-                "the number of samples of positive weight"
-            raise ValueError(
-                f"Expected {what} >= n_components but got "
-                f"n_components = {self.n_components}, {what} = {source.n_positive}"
-            )
-        return source
-
-    def _validate_memory_map(self, X, reset, min_samples=1):
-        """scikit-learn's checks of shape, dtype and feature count without reading
-        the data: finiteness is checked block by block inside the passes."""
-        X = validate_data(
-            self, X, dtype=None, ensure_all_finite=False, reset=reset, copy=False,
-            ensure_min_samples=min_samples,
-        )
-        if X.dtype.kind not in "biuf":
-            raise ValueError(
-                f"A memory-mapped X must hold numbers, got dtype {X.dtype}; convert "
-                "the file to float64 or float32."
-            )
-        return X
-
-    def _fit_source_em(self, source):
-        """Initialise and run EM ``n_init`` times on ``source``; set the fitted
-        attributes from the best run and return its parameters."""
-        initial = self._checked_initial_values(source.n_features)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        random_state = check_random_state(self.random_state)
-        best = None
-        self._variance = None
-        for init in range(n_init):
-            self._report_init_begin(init)
-            if do_init:
-                params = self._initial_params(source, random_state, initial)
-                lower_bound = -np.inf
-            else:
-                params = self._fitted_params()
-                lower_bound = self.lower_bound_
-            run = self._run_em(source, params, lower_bound)
-            if best is None or run["lower_bound"] > best["lower_bound"] or (
-                best["lower_bound"] == -np.inf
-            ):
-                best = run
-        if not best["converged"] and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different "
-                "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        self._set_fitted(best["params"], source.dtype)
-        self.converged_ = best["converged"]
-        self.n_iter_ = best["n_iter"]
-        self.lower_bound_ = best["lower_bound"]
-        self.lower_bounds_ = best["lower_bounds"]
-        return best["params"]
-
-    def _run_em(self, source, params, lower_bound):
-        """One EM run from ``params``; returns its outcome as a dict."""
-        lower_bounds = []
-        converged = False
-        n_iter = 0
-        self._iter_clock = perf_counter()
-        for n_iter in range(1, self.max_iter + 1):
-            previous = lower_bound
-            stats = source.em_pass(params, self.covariance_type)
-            lower_bound = stats.loglik / stats.weight
-            params = self._maximise(m_step(stats, self.reg_covar), source)
-            lower_bounds.append(lower_bound)
-            change = lower_bound - previous
-            self._report_iteration(n_iter, lower_bound, change)
-            if abs(change) < self.tol:
-                converged = True
-                break
-        if self.max_iter > 0:
-            self._report_init_end(lower_bound, converged)
-        else:
-            lower_bound = -np.inf
+    def _check_initial_values(self, n_features):
+        """Validated float64 copies of the user's initial values (the estimator's
+        own parameters are left untouched)."""
+        k = self.n_components
         return {
-            "params": params,
-            "lower_bound": lower_bound,
-            "lower_bounds": lower_bounds,
-            "converged": converged,
-            "n_iter": n_iter,
+            "weights": None if self.weights_init is None
+            else check_weights(self.weights_init, k),
+            "means": None if self.means_init is None
+            else check_means(self.means_init, k, n_features),
+            "precisions": None if self.precisions_init is None
+            else check_precisions(self.precisions_init, self.covariance_type, k,
+                                  n_features),
         }
 
-    def _maximise(self, params, source):
+    def _initialise(self, source, random_state, initial):
+        ctype = self._covariance
+        if any(value is None for value in initial.values()):
+            stats = self._initial_stats(source, random_state)
+            params = m_step(stats, self.reg_covar, normalise_weights=False)
+        else:
+            params = Params(ctype, None, None, None, None)
+        if initial["weights"] is not None:
+            params.weights = initial["weights"]
+        if initial["means"] is not None:
+            params.means = initial["means"]
+        if initial["precisions"] is None:
+            return self._with_factors(params, source)
+        return params.with_precisions(initial["precisions"])
+
+    def _update(self, stats, source, initial=False):
+        """The M-step, with factors (see ``_with_factors``)."""
+        return self._with_factors(m_step(stats, self.reg_covar), source)
+
+    def _with_factors(self, params, source):
         """Attach precision factors to M-step parameters, recovering components
         whose covariance is not positive definite (see ``_recovery``)."""
-        factors, failed = precisions_cholesky_from_covariances(
-            params.covariances, self.covariance_type
-        )
+        factors, failed = self._covariance.cholesky_from_covariances(params.covariances)
         if failed.any():
             params, factors = recover_degenerate(
-                params, failed, self.covariance_type, lambda: self._data_scale(source)
+                params, failed, lambda: self._data_scale(source)
             )
         params.precisions_cholesky = factors
         return params
 
-    def _mean_variance(self, source):
-        """Mean feature variance of the data, computed at most once per fit (the
-        k-means tolerance and the recovery's floor both use it)."""
-        if self._variance is None:
-            self._variance = source.mean_variance()
-        return self._variance
+    def _pass_params(self, state):
+        return state, None
 
-    def _data_scale(self, source):
-        """Mean feature variance of the data, or 1 when the data are constant."""
-        variance = self._mean_variance(source)
-        return variance if variance > 0 else 1.0
+    def _objective(self, stats, state):
+        return stats.loglik / stats.weight
+
+    def _fitted_state(self):
+        """The fitted attributes as float64 ``Params`` (they may have been edited)."""
+        return Params(
+            self._covariance,
+            np.asarray(self.weights_, dtype=np.float64),
+            np.asarray(self.means_, dtype=np.float64),
+            np.asarray(self.covariances_, dtype=np.float64),
+            np.asarray(self.precisions_cholesky_, dtype=np.float64),
+        )
+
+    def _set_fitted(self, state, dtype):
+        self.weights_ = state.weights.astype(dtype)
+        self.means_ = state.means.astype(dtype)
+        self.covariances_ = state.covariances.astype(dtype)
+        self.precisions_cholesky_ = state.precisions_cholesky.astype(dtype)
+        self.precisions_ = state.precisions.astype(dtype)
 
     # ------------------------------------------------------------ online EM
 
@@ -461,225 +294,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
-        fitted = hasattr(self, "converged_")
-        cov_type = self.covariance_type
-        source = self._fit_source(X, sample_weight, reset=not fitted)
-        with numba_threads(self.n_jobs, source.n_rows):
-            if not fitted:
-                params = self._fit_source_em(source)
-            else:
-                params = self._fitted_params()
-            self._variance = None
-            stats = source.em_pass(params, cov_type)
-            batch = stats.scaled(1.0 / stats.weight)
-            running = getattr(self, "_online_stats", None)
-            if running is None:
-                self.n_steps_ = 1
-            else:
-                self.n_steps_ += 1
-                step = (self.n_steps_ + self.learning_offset) ** -self.learning_decay
-                running = running.scaled(1.0 - step) + batch.scaled(step)
-                params = self._maximise(m_step(running, self.reg_covar), source)
-                # keep the running statistics around the new means (s1 ~ 0)
-                batch = running.shifted(params.means)
-                self._set_fitted(params, source.dtype)
-            self._online_stats = batch
-            self.lower_bound_ = stats.loglik / stats.weight
-        return self
+        return self._online_step(X, sample_weight)
 
-    # ----------------------------------------------------------- initialisation
-
-    def _checked_initial_values(self, n_features):
-        """Validated float64 copies of the user's initial values (the estimator's
-        own parameters are left untouched)."""
-        k = self.n_components
-        return {
-            "weights": None if self.weights_init is None
-            else check_weights(self.weights_init, k),
-            "means": None if self.means_init is None
-            else check_means(self.means_init, k, n_features),
-            "precisions": None if self.precisions_init is None
-            else check_precisions(self.precisions_init, self.covariance_type, k,
-                                  n_features),
-        }
-
-    def _initial_params(self, source, random_state, initial):
-        cov_type = self.covariance_type
-        if any(value is None for value in initial.values()):
-            stats = self._initial_stats(source, random_state)
-            params = m_step(stats, self.reg_covar, normalise_weights=False)
-        else:
-            params = Params(None, None, None, None)
-        if initial["weights"] is not None:
-            params.weights = initial["weights"]
-        if initial["means"] is not None:
-            params.means = initial["means"]
-        if initial["precisions"] is None:
-            return self._maximise(params, source)
-        params.precisions_cholesky = precisions_cholesky_from_precisions(
-            initial["precisions"], cov_type
-        )
-        params.covariances = covariances_from_precisions_cholesky(
-            params.precisions_cholesky, cov_type
-        )
-        return params
-
-    def _initial_stats(self, source, random_state):
-        """Statistics of the initial responsibilities chosen by ``init_params``
-        (weighted: zero-weight samples are never chosen as seeds)."""
-        k = self.n_components
-        cov_type = self.covariance_type
-        if self.init_params == "kmeans":
-            centers = kmeans(source, k, random_state,
-                             column_variance=self._mean_variance(source))
-            return source.nearest_stats(centers, cov_type)
-        if self.init_params == "random":
-            return source.random_stats(k, cov_type, random_state, _RANDOM_INIT_ROWS)
-        if self.init_params == "random_from_data":
-            indices = source.random_rows(k, random_state)
-            centers = source.rows(indices)
-        else:
-            centers, indices = kmeans_plusplus(source, k, random_state)
-        return source.seeded_stats(centers, indices, cov_type)
-
-    # ------------------------------------------------------------ parameters
-
-    def _fitted_params(self):
-        """The fitted attributes as float64 ``Params`` (they may have been edited)."""
-        return Params(
-            np.asarray(self.weights_, dtype=np.float64),
-            np.asarray(self.means_, dtype=np.float64),
-            np.asarray(self.covariances_, dtype=np.float64),
-            np.asarray(self.precisions_cholesky_, dtype=np.float64),
-        )
-
-    def _set_fitted(self, params, dtype):
-        self.weights_ = params.weights.astype(dtype)
-        self.means_ = params.means.astype(dtype)
-        self.covariances_ = params.covariances.astype(dtype)
-        self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype)
-        self.precisions_ = precisions_from_cholesky(
-            params.precisions_cholesky, self.covariance_type
-        ).astype(dtype)
-
-    # ------------------------------------------------------------- prediction
-
-    def _evaluate(self, X, mode):
-        check_is_fitted(self)
-        if is_dask_array(X):
-            from ._dask import evaluate_lazily
-
-            return evaluate_lazily(self, X, mode)
-        if is_memory_mapped(X):
-            source = ArraySource(self._validate_memory_map(X, reset=False), None,
-                                 streamed=True)
-        else:
-            X = validate_data(self, _native_byte_order(X), reset=False,
-                              dtype=[np.float64, np.float32])
-            source = ArraySource(np.ascontiguousarray(X))
-        with numba_threads(self.n_jobs, source.n_rows):
-            return source.evaluate(self._fitted_params(), self.covariance_type, mode)
-
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-        """
-        return self._evaluate(X, SCORE)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of ``X`` under the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        log_likelihood : float
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def predict(self, X):
-        """The most likely component of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return self._evaluate(X, LABELS)
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-        """
-        return self._evaluate(X, PROBA)
-
-    def sample(self, n_samples=1):
-        """Draw samples from the fitted mixture.
-
-        Uses ``random_state`` exactly as scikit-learn does, so both libraries draw
-        the same samples from the same parameters.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-            The component of each sample.
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool):
-            raise TypeError(
-                f"n_samples must be an integer, got {type(n_samples).__name__}."
-            )
-        if n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples}. The sampling requires "
-                "at least one sample."
-            )
-        rng = check_random_state(self.random_state)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        counts = rng.multinomial(n_samples, weights / weights.sum())
-        means = np.asarray(self.means_, dtype=np.float64)
-        covariances = np.asarray(self.covariances_, dtype=np.float64)
-        n_features = means.shape[1]
-        if self.covariance_type == "full":
-            parts = [rng.multivariate_normal(m, c, int(n))
-                     for m, c, n in zip(means, covariances, counts, strict=True)]
-        elif self.covariance_type == "tied":
-            parts = [rng.multivariate_normal(m, covariances, int(n))
-                     for m, n in zip(means, counts, strict=True)]
-        else:
-            parts = [m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
-                     for m, c, n in zip(means, covariances, counts, strict=True)]
-        labels = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        return np.vstack(parts), labels
+    # ---------------------------------------------------------- model choice
 
     def _n_parameters(self):
-        return n_parameters(self.n_components, self.means_.shape[1],
-                            self.covariance_type)
+        return self._covariance.n_parameters(self.n_components, self.means_.shape[1])
+
+    def _total_log_likelihood(self, X):
+        scores = self.score_samples(X)
+        n = scores.shape[0]
+        return float(np.mean(scores, dtype=np.float64)) * n, n
 
     def bic(self, X):
         """Bayesian information criterion on ``X`` (lower is better).
@@ -692,9 +317,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         bic : float
         """
-        scores = self.score_samples(X)
-        n = scores.shape[0]
-        return -2.0 * float(np.mean(scores)) * n + self._n_parameters() * np.log(n)
+        log_likelihood, n = self._total_log_likelihood(X)
+        return -2.0 * log_likelihood + self._n_parameters() * np.log(n)
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better).
@@ -707,48 +331,5 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         aic : float
         """
-        scores = self.score_samples(X)
-        n = scores.shape[0]
-        return -2.0 * float(np.mean(scores)) * n + 2 * self._n_parameters()
-
-    def save(self, path):
-        """Write the fitted model to a portable ``.npz`` file (no pickle inside).
-
-        Read it back with :func:`fastgmm.load`.
-
-        Parameters
-        ----------
-        path : str or path-like
-        """
-        from ._persistence import save_model
-
-        save_model(self, path)
-
-    # --------------------------------------------------------------- progress
-
-    # Progress goes to standard output, as scikit-learn's does: verbose=1 prints
-    # every ``verbose_interval``-th iteration with its lower bound, change and
-    # time, and each initialisation's outcome; verbose=2 also announces each
-    # initialisation (restart) and its total time.
-
-    def _report_init_begin(self, init):
-        if self.verbose >= 2:
-            print(f"Initialization {init}")
-        self._init_clock = perf_counter()
-        self._iter_clock = self._init_clock
-
-    def _report_iteration(self, n_iter, lower_bound, change):
-        if self.verbose < 1 or n_iter % self.verbose_interval:
-            return
-        now = perf_counter()
-        print(f"  Iteration {n_iter}\t lower bound {lower_bound:.6f}\t change "
-              f"{change:.6g}\t time {now - self._iter_clock:.4f}s")
-        self._iter_clock = now
-
-    def _report_init_end(self, lower_bound, converged):
-        if self.verbose < 1:
-            return
-        status = "converged" if converged else "did not converge"
-        elapsed = perf_counter() - self._init_clock
-        print(f"Initialization {status}. time lapse {elapsed:.5f}s\t lower bound "
-              f"{lower_bound:.5f}.")
+        log_likelihood, _ = self._total_log_likelihood(X)
+        return -2.0 * log_likelihood + 2 * self._n_parameters()

@@ -1,115 +1,137 @@
-"""One pass over a source's rows: the glue between the estimator and the kernels.
+"""One pass over an in-memory or memory-mapped source: the glue between the fit
+driver and the kernels.
 
 Each function takes an ``ArraySource`` (``_sources``), allocates one output slot
-per chunk of the source's partition, lets each block's kernel call fill the
+per chunk of the source's partition, lets each segment's kernel call fill the
 slots of its chunks, and sums the slots in chunk order at the end, so the result
-does not depend on how the rows were grouped into blocks. Nothing is validated
-here (the estimator has); nothing of size N x K is allocated.
+does not depend on how the rows were grouped into segments. Nothing is validated
+here (the estimator has); nothing of size N x K is allocated. ``DaskSource``
+runs these same functions on each dask chunk and adds the results.
 """
 
 import numpy as np
 
 from ._config import chunk_layout
+from ._covariance import COVARIANCE_TYPES, covariance_type
 from ._kernels import em
-from ._params import KERNEL_KIND, Params, kernel_params
+from ._kernels.kinds import LABELS, PROBA, RESPONSIBILITIES, RESPONSIBILITIES_ENTROPY
+from ._params import Params, kernel_params
 from ._stats import SufficientStats, m_step
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
+_DIAG = COVARIANCE_TYPES["diag"]
+_FULL = COVARIANCE_TYPES["full"]
 
 
-def _slots(n_chunks, n_components, n_features, covariance_type):
-    if covariance_type == "full":
-        s2_shape = (n_chunks, n_components, n_features, n_features)
-    elif covariance_type == "tied":
-        s2_shape = (n_chunks, 1, n_features, n_features)
-    else:
-        s2_shape = (n_chunks, n_components, 1, n_features)
+def _slots(n_chunks, n_components, n_features, ctype):
     return (
         np.empty((n_chunks, n_components)),
         np.empty((n_chunks, n_components, n_features)),
-        np.empty(s2_shape),
+        np.empty(ctype.slot_shape(n_chunks, n_components, n_features)),
     )
 
 
-def em_pass(source, params, covariance_type):
-    """E-step under ``params`` fused with the statistics for the M-step."""
-    kp = kernel_params(params, covariance_type)
-    s0, s1, s2 = _slots(source.n_chunks, kp.means.shape[0], source.n_features,
-                        covariance_type)
+def stats_pass(source, params, log_weights=None, entropy=False):
+    """The E-step under ``params`` fused with the statistics of the update.
+
+    ``log_weights`` (K,): the per-component term added to the Gaussian
+    log-densities (default: log of ``params.weights``, EM's). With ``entropy``,
+    the statistics also carry sum_n w_n sum_k r_nk log r_nk (variational Bayes).
+    """
+    ctype = params.covariance_type
+    kp = kernel_params(params, log_weights)
+    s0, s1, s2 = _slots(source.n_chunks, kp.means.shape[0], source.n_features, ctype)
     loglik = np.empty(source.n_chunks)
-    for b in source.blocks():
-        c = slice(b.chunk_start, b.chunk_stop)
-        em.accumulate(kp.kind, b.X, b.weights, kp.means, kp.factor, kp.log_norm,
-                      kp.aux, kp.shift, source.chunk_rows, s0[c], s1[c], s2[c],
-                      loglik[c])
+    chunk_entropy = np.zeros(source.n_chunks)
+    mode = RESPONSIBILITIES_ENTROPY if entropy else RESPONSIBILITIES
+    for seg in source.segments():
+        c = slice(seg.chunk_start, seg.chunk_stop)
+        em.accumulate(kp.kind, mode, seg.X, seg.weights, kp.means, kp.factor,
+                      kp.log_norm, kp.aux, kp.shift, source.chunk_rows, s0[c], s1[c],
+                      s2[c], loglik[c], chunk_entropy[c])
     return SufficientStats.from_chunks(
-        covariance_type, s0, s1, s2, kp.means, kp.shift, loglik, source.total_weight,
+        ctype, s0, s1, s2, kp.means, kp.shift, loglik, source.total_weight,
+        chunk_entropy,
     )
 
 
-def mean_variance(source):
+def _one_component(source, ctype):
+    """A one-component model of unit precision centred on the first row."""
+    first = source.rows([0])
+    factor = np.eye(source.n_features)[None] if ctype is _FULL else \
+        np.ones((1, source.n_features))
+    return Params(ctype, np.ones(1), first, None, factor)
+
+
+def mean_feature_variance(source):
     """Mean of the features' (weighted) variances, in one pass of a one-component
     diagonal model: k-means' tolerance scale and the recovery's variance floor.
-    Works for any source with ``rows`` and ``em_pass`` (in memory, streamed, Dask)."""
-    first = source.rows([0])
-    one = Params(np.ones(1), first, None, np.ones((1, source.n_features)))
-    stats = source.em_pass(one, "diag")
+    Works for any source (in memory, streamed, Dask)."""
+    stats = source.stats_pass(_one_component(source, _DIAG))
     return float(m_step(stats, 0.0).covariances.mean())
 
 
-def _assigned(source, centers, covariance_type, seeds=None):
+def mean_and_covariance(source):
+    """The data's (weighted) mean (D,) and covariance (D, D) around it, divided by
+    the total weight, in one pass of a one-component full model (the priors of
+    variational Bayes default to them)."""
+    stats = source.stats_pass(_one_component(source, _FULL))
+    fitted = m_step(stats, 0.0)
+    return fitted.means[0], fitted.covariances[0]
+
+
+def _assigned(source, centers, ctype, seeds=None):
     """Statistics around the shifts ``centers`` with every row assigned to its
     nearest center, or with only row ``seeds[k]`` assigned to component k."""
     centers = np.ascontiguousarray(centers, dtype=np.float64)
     n_components = centers.shape[0]
-    s0, s1, s2 = _slots(source.n_chunks, n_components, source.n_features,
-                        covariance_type)
+    s0, s1, s2 = _slots(source.n_chunks, n_components, source.n_features, ctype)
     tied_shift = centers.mean(axis=0)
     no_resp = np.empty((0, n_components))
-    for b in source.blocks(scratch_bytes_per_row=16):
-        c = slice(b.chunk_start, b.chunk_stop)
-        # seeds relative to the block; outside it they fall outside [0, rows)
-        block_seeds = NO_SEEDS if seeds is None else seeds - b.start
-        em.accumulate_assigned(KERNEL_KIND[covariance_type], b.X, b.weights,
-                               block_seeds, no_resp, centers, tied_shift,
-                               source.chunk_rows, s0[c], s1[c], s2[c])
+    for seg in source.segments(scratch_bytes_per_row=16):
+        c = slice(seg.chunk_start, seg.chunk_stop)
+        # seeds relative to the segment; outside it they fall outside [0, rows)
+        segment_seeds = NO_SEEDS if seeds is None else seeds - seg.start
+        em.accumulate_assigned(ctype.kernel_kind, seg.X, seg.weights, segment_seeds,
+                               no_resp, centers, tied_shift, source.chunk_rows,
+                               s0[c], s1[c], s2[c])
     return SufficientStats.from_chunks(
-        covariance_type, s0, s1, s2, centers, tied_shift, np.zeros(1),
-        source.total_weight,
+        ctype, s0, s1, s2, centers, tied_shift, np.zeros(1), source.total_weight,
     )
 
 
-def nearest_stats(source, centers, covariance_type):
+def nearest_stats(source, centers, ctype):
     """Statistics with every row assigned to its nearest center (the labels of
-    k-means' final assignment step), computed block by block."""
-    return _assigned(source, centers, covariance_type)
+    k-means' final assignment step), computed segment by segment."""
+    return _assigned(source, centers, covariance_type(ctype))
 
 
-def seeded_stats(source, centers, indices, covariance_type):
+def seeded_stats(source, centers, indices, ctype):
     """Statistics with row ``indices[k]`` assigned to component k and every other
     row to none (the 'k-means++' and 'random_from_data' initialisations)."""
-    return _assigned(source, centers, covariance_type,
+    return _assigned(source, centers, covariance_type(ctype),
                      seeds=np.asarray(indices, dtype=np.int64))
 
 
-def resp_stats(X, weights, centers, covariance_type, resp):
-    """Statistics of one in-memory block ``X`` (its own partition) under soft
+def resp_stats(X, weights, centers, ctype, resp):
+    """Statistics of one in-memory array ``X`` (its own partition) under soft
     responsibilities ``resp`` (N, K), around the shifts ``centers``."""
+    ctype = covariance_type(ctype)
     centers = np.ascontiguousarray(centers, dtype=np.float64)
     n_rows, n_features = X.shape
     n_chunks, chunk_rows = chunk_layout(n_rows)
-    s0, s1, s2 = _slots(n_chunks, centers.shape[0], n_features, covariance_type)
+    s0, s1, s2 = _slots(n_chunks, centers.shape[0], n_features, ctype)
     tied_shift = centers.mean(axis=0)
     resp = np.ascontiguousarray(resp, dtype=np.float64)
-    em.accumulate_assigned(KERNEL_KIND[covariance_type], X, weights, NO_SEEDS, resp,
-                           centers, tied_shift, chunk_rows, s0, s1, s2)
+    em.accumulate_assigned(ctype.kernel_kind, X, weights, NO_SEEDS, resp, centers,
+                           tied_shift, chunk_rows, s0, s1, s2)
     total = float(n_rows) if weights.shape[0] == 0 else float(weights.sum())
     return SufficientStats.from_chunks(
-        covariance_type, s0, s1, s2, centers, tied_shift, np.zeros(1), total,
+        ctype, s0, s1, s2, centers, tied_shift, np.zeros(1), total,
     )
 
 
-def random_stats(source, n_components, covariance_type, random_state, window_rows):
+def random_stats(source, n_components, ctype, random_state, window_rows):
     """Statistics under random responsibilities (init_params='random'), drawn
     ``window_rows`` rows at a time so no N x K array is ever held."""
     centers = np.repeat(source.rows([0]), n_components, axis=0)
@@ -117,29 +139,30 @@ def random_stats(source, n_components, covariance_type, random_state, window_row
     for _, X, weights in source.windows(window_rows):
         resp = random_state.uniform(size=(X.shape[0], n_components))
         resp /= resp.sum(axis=1)[:, None]
-        stats = resp_stats(X, weights, centers, covariance_type, resp) + stats
+        stats = resp_stats(X, weights, centers, ctype, resp) + stats
     return stats
 
 
-def evaluate(source, params, covariance_type, mode):
-    """Per-row output of ``mode`` (SCORE: (N,), LABELS: (N,) int64, PROBA: (N, K))."""
-    kp = kernel_params(params, covariance_type)
+def predict_pass(source, params, mode, log_weights=None):
+    """Per-row output of ``mode`` (SCORE: (N,), LABELS: (N,) int64, PROBA: (N, K)),
+    in float64; ``log_weights`` as in ``stats_pass``."""
+    kp = kernel_params(params, log_weights)
     n_rows = source.n_rows
     n_components = kp.means.shape[0]
-    if mode == em.PROBA:
+    if mode == PROBA:
         values = np.empty((n_rows, n_components))
-    elif mode == em.SCORE:
-        values = np.empty((n_rows, 1))
-    else:
+    elif mode == LABELS:
         values = np.empty((0, 1))
-    labels = np.empty(n_rows if mode == em.LABELS else 0, dtype=np.int64)
-    for b in source.blocks():
-        rows = slice(b.start, b.stop)
-        em.evaluate(kp.kind, mode, b.X, kp.means, kp.factor, kp.log_norm, kp.aux,
-                    kp.shift, values[rows] if mode != em.LABELS else values,
-                    labels[rows] if mode == em.LABELS else labels)
-    if mode == em.LABELS:
+    else:
+        values = np.empty((n_rows, 1))
+    labels = np.empty(n_rows if mode == LABELS else 0, dtype=np.int64)
+    for seg in source.segments():
+        rows = slice(seg.start, seg.stop)
+        em.predict_rows(kp.kind, mode, seg.X, kp.means, kp.factor, kp.log_norm,
+                        kp.aux, kp.shift, values[rows] if mode != LABELS else values,
+                        labels[rows] if mode == LABELS else labels)
+    if mode == LABELS:
         return labels
-    if mode == em.SCORE:
-        return values[:, 0]
-    return values
+    if mode == PROBA:
+        return values
+    return values[:, 0]

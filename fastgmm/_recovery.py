@@ -21,8 +21,6 @@ import warnings
 
 import numpy as np
 
-from ._params import precisions_cholesky_from_covariances
-
 FLOOR_RELATIVE = 1e-6
 EMPTY_MASS = 1e-8
 MAX_FLOOR_STEPS = 12
@@ -32,30 +30,10 @@ class DegenerateComponentWarning(UserWarning):
     """A component's covariance was not positive definite and was repaired."""
 
 
-def _add_to_diagonal(covariances, k, value, covariance_type):
-    if covariance_type == "full":
-        covariances[k].flat[:: covariances.shape[-1] + 1] += value
-    elif covariance_type == "tied":
-        covariances.flat[:: covariances.shape[-1] + 1] += value
-    else:
-        covariances[k] += value
-
-
-def _component_variance(covariances, k, covariance_type):
-    """Covariance of component k as a full matrix."""
-    if covariance_type == "full":
-        return covariances[k]
-    if covariance_type == "tied":
-        return covariances
-    if covariance_type == "diag":
-        return np.diag(covariances[k])
-    return np.eye(1) * covariances[k]
-
-
-def _split_heaviest(params, k, covariance_type):
+def _split_heaviest(params, k):
     """Re-seed empty component k by splitting the heaviest component in two."""
     heavy = int(np.argmax(params.weights))
-    cov = _component_variance(params.covariances, heavy, covariance_type)
+    cov = params.covariance_type.component_matrix(params.covariances, heavy)
     values, vectors = np.linalg.eigh(cov)
     n_features = params.means.shape[1]
     if cov.shape[0] == 1:
@@ -69,38 +47,36 @@ def _split_heaviest(params, k, covariance_type):
     params.weights[k] = params.weights[k] + half
     params.weights[heavy] = half
     params.weights /= params.weights.sum()
-    if covariance_type != "tied":
+    if params.covariance_type.name != "tied":
         params.covariances[k] = params.covariances[heavy]
 
 
-def recover_degenerate(params, failed, covariance_type, data_scale):
+def recover_degenerate(params, failed, data_scale):
     """Repair the components marked in ``failed``; return ``(params, factors)``.
 
     ``data_scale`` is a callable giving the data's mean feature variance (only
     called when needed, as it may cost a pass over the data).
     """
     params = params.copy()
+    ctype = params.covariance_type
+    tied = ctype.name == "tied"
     repaired_empty, floored = [], []
-    if covariance_type != "tied":
+    if not tied:
         for k in np.flatnonzero(failed):
             emptied = params.weights[k] < EMPTY_MASS
             if emptied and params.weights.max() >= 2 * EMPTY_MASS:
-                _split_heaviest(params, k, covariance_type)
+                _split_heaviest(params, k)
                 repaired_empty.append(int(k))
-    factors, failed = precisions_cholesky_from_covariances(
-        params.covariances, covariance_type
-    )
+    factors, failed = ctype.cholesky_from_covariances(params.covariances)
     floor = FLOOR_RELATIVE * data_scale() if failed.any() else 0.0
     for _ in range(MAX_FLOOR_STEPS):
         if not failed.any():
             break
         for k in np.flatnonzero(failed):
-            _add_to_diagonal(params.covariances, k, floor, covariance_type)
+            ctype.add_to_diagonal(params.covariances, k, floor)
             if int(k) not in floored:
                 floored.append(int(k))
-        factors, failed = precisions_cholesky_from_covariances(
-            params.covariances, covariance_type
-        )
+        factors, failed = ctype.cholesky_from_covariances(params.covariances)
         floor *= 10.0
     if failed.any():
         raise ValueError(
@@ -113,7 +89,7 @@ def recover_degenerate(params, failed, covariance_type, data_scale):
         what.append(f"component(s) {repaired_empty} lost all their points and were "
                     "re-seeded by splitting the heaviest component")
     if floored:
-        who = "the tied covariance" if covariance_type == "tied" else \
+        who = "the tied covariance" if tied else \
             f"component(s) {floored}"
         what.append(f"{who} collapsed (singular covariance) and got a variance floor "
                     "of 1e-6 x the data's variance")

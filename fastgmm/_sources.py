@@ -1,48 +1,119 @@
-"""Where the rows of a fit come from: an in-memory array or a memory-mapped file.
+"""Where the rows of a fit come from: the ``DataSource`` interface, and its
+in-memory and memory-mapped implementation ``ArraySource``.
 
-Every pass over the data (``_passes``) walks an ``ArraySource`` block by block.
-A block is a run of whole chunks of the partition ``_config.chunk_layout`` gives
-for *all* the rows, and each kernel call writes the per-chunk slots of its
-chunks. Slots are summed in chunk order once the pass is over, so the result
-does not depend on how chunks are grouped into blocks: a memory-mapped fit read
-block by block is bitwise equal to the fit of the same rows in memory.
+Words used throughout fastgmm, one per concept:
+
+* **kernel block**: the ``BLOCK_ROWS`` (256) rows a kernel holds transposed at a
+  time (``_kernels``);
+* **chunk**: one of at most ``MAX_CHUNKS`` runs of rows fixed by the number of
+  rows alone (``_config.chunk_layout``); each chunk is reduced by one thread into
+  its own slot, and slots are summed in chunk order;
+* **segment**: a run of whole chunks handed to one kernel call (``Segment``): all
+  the rows of an in-memory array, a bounded part of a memory-mapped file;
+* **window**: a fixed number of rows, not aligned with chunks, for the few
+  passes that run in order (random initial responsibilities, k-means++' running
+  mass);
+* **dask chunk**: a piece of a dask array, a source of its own on a worker
+  (``_dask``).
+
+Every pass over the data (``_passes``, ``_kmeans_passes``) walks an
+``ArraySource`` segment by segment and each kernel call writes the slots of its
+chunks, so the result does not depend on how chunks are grouped into segments: a
+memory-mapped fit read segment by segment is bitwise equal to the fit of the
+same rows in memory.
 
 * An in-memory array has been validated (finite, float32/float64, C-contiguous)
-  before it gets here and is one block.
+  before it gets here and is one segment.
 * A memory-mapped array (``np.memmap``, ``np.load(..., mmap_mode='r')``) is read
-  block by block: each block is a view of the mapping (copied only when the file
-  is not C-ordered float32/float64) and is checked for NaN and infinity just
-  before its first kernel, so X is never copied, not even to validate it. Per-row
-  scratch (k-means labels and distances) is bounded by ``STREAM_BLOCK_BYTES`` per
-  block.
-
-Each Dask chunk is validated on its worker and passed as an in-memory
-``ArraySource`` (``_dask``).
+  segment by segment: each is a view of the mapping (copied only when the file is
+  not C-ordered float32/float64) and is checked for NaN and infinity just before
+  its first kernel, so X is never copied, not even to validate it. Per-row
+  scratch (k-means labels and distances) is bounded by ``STREAM_SEGMENT_BYTES``
+  per segment.
 """
 
 from dataclasses import dataclass
 from numbers import Real
+from typing import Protocol
 
 import numba
 import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import _assert_all_finite
 
-from . import _kmeans, _passes
+from . import _kmeans_passes, _passes
 from ._config import chunk_layout
 
 NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
-# Per-row scratch a streamed block may hold at once (k-means labels, distances,
-# cumulative masses, a converted copy of the block): 64 MiB, about 4 million rows
-# of k-means scratch. A block is never smaller than one chunk.
-STREAM_BLOCK_BYTES = 64 * 2**20
+# Per-row scratch a streamed segment may hold at once (k-means labels, distances,
+# cumulative masses, a converted copy of the segment): 64 MiB, about 4 million
+# rows of k-means scratch. A segment is never smaller than one chunk.
+STREAM_SEGMENT_BYTES = 64 * 2**20
 
 _KERNEL_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
+class DataSource(Protocol):
+    """What the fit driver, the initialisations and the estimators need of the
+    data, whatever holds it: ``ArraySource`` (in memory, memory-mapped) and
+    ``_dask.DaskSource`` implement it. Statistics come back summed over all rows;
+    nothing per row does, except from ``predict_pass``.
+    """
+
+    n_rows: int
+    n_features: int
+    dtype: np.dtype
+    sample_weight: object  # None, an (N,) float64 array, or a dask array
+    total_weight: float
+    n_positive: int
+    cache: dict  # scratch the k-means passes keep between calls
+
+    def stats_pass(self, params, log_weights=None, entropy=False):
+        """``SufficientStats`` of one E-step (``_passes.stats_pass``)."""
+
+    def mean_feature_variance(self) -> float:
+        """Mean of the features' weighted variances."""
+
+    def mean_and_covariance(self):
+        """The weighted mean (D,) and covariance (D, D) of the rows."""
+
+    def nearest_stats(self, centers, ctype):
+        """Statistics with every row assigned to its nearest center."""
+
+    def seeded_stats(self, centers, indices, ctype):
+        """Statistics with only row ``indices[k]`` assigned, to component k."""
+
+    def random_stats(self, n_components, ctype, random_state, window_rows):
+        """Statistics under random responsibilities from ``random_state``."""
+
+    def random_rows(self, n_wanted, random_state):
+        """Distinct row indices drawn proportionally to the weights."""
+
+    def rows(self, indices):
+        """Rows ``indices`` as a float64 (m, D) array, checked for finiteness."""
+
+    def predict_pass(self, params, mode, log_weights=None):
+        """Per-row log-densities, labels or responsibilities (``kinds``)."""
+
+    def kmeans_mass_total(self, chosen) -> float:
+        """k-means++: total sampling mass (see ``_kmeans``)."""
+
+    def kmeans_locate(self, chosen, draws):
+        """k-means++: rows where the running mass reaches each draw."""
+
+    def kmeans_potentials(self, chosen, candidates):
+        """k-means++: the potential after adding each candidate."""
+
+    def kmeans_sums(self, centers):
+        """Lloyd: weighted sums and masses of the rows nearest each center."""
+
+    def kmeans_farthest(self, centers, n_wanted):
+        """Lloyd: the positive-weight rows farthest from their centers."""
+
+
 @dataclass
-class Block:
+class Segment:
     """Rows ``start:stop`` of a source, ready for a kernel: ``X`` C-contiguous
     float32/float64 and finite; ``weights`` their sample weights or an empty array
     (all ones); chunks ``chunk_start:chunk_stop`` of the source's partition."""
@@ -57,23 +128,26 @@ class Block:
 
 
 class ArraySource:
-    """The rows of a fit, handed to the kernels in blocks of whole chunks.
+    """A ``DataSource`` over a NumPy array or memory map, handed to the kernels in
+    segments of whole chunks.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
         Validated C-contiguous float32/float64 array (``streamed=False``), or any
         2-D numeric array, typically a memory map (``streamed=True``), converted
-        and checked for finiteness block by block.
+        and checked for finiteness segment by segment.
     sample_weight : ndarray of shape (n_samples,) float64, or None
         Validated weights (``check_sample_weight``); None means all ones.
     streamed : bool
-        Whether to read X block by block with bounded scratch (memory maps)
-        rather than as one resident block.
+        Whether to read X segment by segment with bounded scratch (memory maps)
+        rather than as one resident segment.
     """
 
-    def __init__(self, X, sample_weight=None, *, streamed=False):
+    def __init__(self, X, sample_weight=None, *, streamed=False,
+                 estimator_name="GaussianMixture"):
         self.X = X
+        self.estimator_name = estimator_name
         self.sample_weight = sample_weight
         self.n_rows, self.n_features = X.shape
         self.streamed = streamed
@@ -95,9 +169,9 @@ class ArraySource:
         # k-means scratch kept between passes, only when X is resident (see _kmeans)
         self.cache = {}
 
-    # ------------------------------------------------------------------ blocks
+    # ---------------------------------------------------------------- segments
 
-    def _chunks_per_block(self, scratch_bytes_per_row):
+    def _chunks_per_segment(self, scratch_bytes_per_row):
         if not self.streamed:
             return self.n_chunks
         row_bytes = scratch_bytes_per_row
@@ -106,30 +180,31 @@ class ArraySource:
         threads = numba.get_num_threads()
         if row_bytes == 0:
             if self._checked:
-                # a view of the file, no scratch, nothing to check: one block
+                # a view of the file, no scratch, nothing to check: one segment
                 return self.n_chunks
             # check each part of the file just before the kernels read it
             return max(1, min(self.n_chunks, threads))
-        by_memory = STREAM_BLOCK_BYTES // (row_bytes * self.chunk_rows)
+        by_memory = STREAM_SEGMENT_BYTES // (row_bytes * self.chunk_rows)
         return int(max(1, min(self.n_chunks, threads, by_memory)))
 
-    def blocks(self, scratch_bytes_per_row=0, only=None):
-        """Yield the source's ``Block`` objects in row order.
+    def segments(self, scratch_bytes_per_row=0, only=None):
+        """Yield the source's ``Segment`` objects in row order.
 
         ``scratch_bytes_per_row`` is the per-row scratch the caller will allocate
-        for each block; streamed blocks are sized so it stays within
-        ``STREAM_BLOCK_BYTES`` (the same value always gives the same blocks).
-        ``only``: the indices of the blocks wanted (default: all).
+        for each segment; streamed segments are sized so it stays within
+        ``STREAM_SEGMENT_BYTES`` (the same value always gives the same segments).
+        ``only``: the indices of the segments wanted (default: all).
         """
-        per_block = self._chunks_per_block(scratch_bytes_per_row)
-        for index, chunk_start in enumerate(range(0, self.n_chunks, per_block)):
+        per_segment = self._chunks_per_segment(scratch_bytes_per_row)
+        for index, chunk_start in enumerate(range(0, self.n_chunks, per_segment)):
             if only is not None and index not in only:
                 continue
-            chunk_stop = min(self.n_chunks, chunk_start + per_block)
+            chunk_stop = min(self.n_chunks, chunk_start + per_segment)
             start = chunk_start * self.chunk_rows
             stop = min(self.n_rows, chunk_stop * self.chunk_rows)
-            yield Block(index, self._rows_ready(start, stop), self.weights(start, stop),
-                        start, stop, chunk_start, chunk_stop)
+            yield Segment(index, self._rows_ready(start, stop),
+                          self.weights(start, stop), start, stop, chunk_start,
+                          chunk_stop)
         if only is None:
             self._checked = True
 
@@ -147,14 +222,14 @@ class ArraySource:
         return self.sample_weight[start:stop]
 
     def _rows_ready(self, start, stop):
-        block = self.X[start:stop]
+        rows = self.X[start:stop]
         if self._needs_copy:
-            block = np.ascontiguousarray(block, dtype=self.dtype)
+            rows = np.ascontiguousarray(rows, dtype=self.dtype)
         else:
-            block = np.asarray(block)  # a plain view of a memory map
+            rows = np.asarray(rows)  # a plain view of a memory map
         if not self._checked:
-            _assert_all_finite(block, input_name="X", estimator_name="GaussianMixture")
-        return block
+            _assert_all_finite(rows, input_name="X", estimator_name=self.estimator_name)
+        return rows
 
     def random_rows(self, n_wanted, random_state):
         """Distinct rows drawn at random, proportionally to their weights."""
@@ -167,47 +242,61 @@ class ArraySource:
         """Rows ``indices`` as a float64 (m, D) array (checked for finiteness)."""
         rows = np.asarray(self.X[np.asarray(indices, dtype=np.int64)], dtype=np.float64)
         if not self._checked:
-            _assert_all_finite(rows, input_name="X", estimator_name="GaussianMixture")
+            _assert_all_finite(rows, input_name="X", estimator_name=self.estimator_name)
         return np.ascontiguousarray(rows)
+
+    def subset(self, indices):
+        """An in-memory source of rows ``indices`` with their weights, or None
+        when their weights are all zero."""
+        weights = None
+        if self.sample_weight is not None:
+            weights = np.asarray(self.sample_weight[indices], dtype=np.float64)
+            if not np.any(weights > 0):
+                return None
+        return ArraySource(self.rows(indices), weights,
+                           estimator_name=self.estimator_name)
 
 
     # ------------------------------------------------------ passes (see _passes)
 
-    def em_pass(self, params, covariance_type):
-        return _passes.em_pass(self, params, covariance_type)
+    def stats_pass(self, params, log_weights=None, entropy=False):
+        return _passes.stats_pass(self, params, log_weights, entropy)
 
-    def mean_variance(self):
-        return _passes.mean_variance(self)
+    def mean_feature_variance(self):
+        return _passes.mean_feature_variance(self)
 
-    def nearest_stats(self, centers, covariance_type):
-        return _passes.nearest_stats(self, centers, covariance_type)
+    def mean_and_covariance(self):
+        return _passes.mean_and_covariance(self)
 
-    def seeded_stats(self, centers, indices, covariance_type):
-        return _passes.seeded_stats(self, centers, indices, covariance_type)
+    def nearest_stats(self, centers, ctype):
+        return _passes.nearest_stats(self, centers, ctype)
 
-    def random_stats(self, n_components, covariance_type, random_state, window_rows):
-        return _passes.random_stats(self, n_components, covariance_type,
-                                    random_state, window_rows)
+    def seeded_stats(self, centers, indices, ctype):
+        return _passes.seeded_stats(self, centers, indices, ctype)
 
-    def evaluate(self, params, covariance_type, mode):
-        return _passes.evaluate(self, params, covariance_type, mode)
+    def random_stats(self, n_components, ctype, random_state, window_rows):
+        return _passes.random_stats(self, n_components, ctype, random_state,
+                                    window_rows)
 
-    # ----------------------------------------------- k-means passes (see _kmeans)
+    def predict_pass(self, params, mode, log_weights=None):
+        return _passes.predict_pass(self, params, mode, log_weights)
+
+    # ----------------------------------------- k-means passes (see _kmeans_passes)
 
     def kmeans_mass_total(self, chosen):
-        return _kmeans.array_mass_total(self, chosen)
+        return _kmeans_passes.mass_total(self, chosen)
 
     def kmeans_locate(self, chosen, draws):
-        return _kmeans.array_locate(self, chosen, draws)
+        return _kmeans_passes.locate(self, chosen, draws)
 
     def kmeans_potentials(self, chosen, candidates):
-        return _kmeans.array_potentials(self, chosen, candidates)
+        return _kmeans_passes.potentials(self, chosen, candidates)
 
     def kmeans_sums(self, centers):
-        return _kmeans.array_sums(self, centers)
+        return _kmeans_passes.lloyd_sums(self, centers)
 
     def kmeans_farthest(self, centers, n_wanted):
-        return _kmeans.array_farthest(self, centers, n_wanted)
+        return _kmeans_passes.farthest(self, centers, n_wanted)
 
 
 def is_memory_mapped(X):

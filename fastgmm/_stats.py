@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._covariance import covariance_type as as_covariance_type
 from ._params import Params
 
 # scikit-learn adds this to every component's mass so empty components divide safely.
@@ -30,6 +31,7 @@ class SufficientStats:
 
     Attributes
     ----------
+    covariance_type : CovarianceType (a name is accepted and converted).
     s0 : (K,) responsibility mass per component.
     s1 : (K, D) first moment around ``centers``.
     s2 : full (K, D, D) / tied (D, D) / diag and spherical (K, D) second moment,
@@ -37,9 +39,10 @@ class SufficientStats:
     centers : (K, D) per-component shifts; tied_shift : (D,).
     loglik : sum of w log p(x) under the parameters of the pass.
     weight : sum of w (the number of points when unweighted).
+    entropy : sum of w sum_k r_k log r_k (passes that ask for it; else 0).
     """
 
-    covariance_type: str
+    covariance_type: object
     s0: np.ndarray
     s1: np.ndarray
     s2: np.ndarray
@@ -47,6 +50,10 @@ class SufficientStats:
     tied_shift: np.ndarray
     loglik: float
     weight: float
+    entropy: float = 0.0
+
+    def __post_init__(self):
+        self.covariance_type = as_covariance_type(self.covariance_type)
 
     def __add__(self, other):
         """Statistics of the union of two disjoint pieces of data.
@@ -56,10 +63,10 @@ class SufficientStats:
         """
         if other is None:
             return self
-        if self.covariance_type != other.covariance_type:
+        if self.covariance_type is not other.covariance_type:
             raise ValueError(
                 "statistics of different covariance types do not add: "
-                f"{self.covariance_type!r} and {other.covariance_type!r}"
+                f"{self.covariance_type.name!r} and {other.covariance_type.name!r}"
             )
         if not (
             np.array_equal(self.centers, other.centers)
@@ -75,12 +82,13 @@ class SufficientStats:
             self.tied_shift,
             self.loglik + other.loglik,
             self.weight + other.weight,
+            self.entropy + other.entropy,
         )
 
     def scaled(self, factor):
-        """The statistics with every sum (masses, moments, log-likelihood, weight)
-        multiplied by ``factor``: the statistics of the same data with every
-        sample weight multiplied by ``factor``."""
+        """The statistics with every sum (masses, moments, log-likelihood, weight,
+        entropy) multiplied by ``factor``: the statistics of the same data with
+        every sample weight multiplied by ``factor``."""
         factor = float(factor)
         return SufficientStats(
             self.covariance_type,
@@ -91,6 +99,7 @@ class SufficientStats:
             self.tied_shift,
             self.loglik * factor,
             self.weight * factor,
+            self.entropy * factor,
         )
 
     def shifted(self, centers, tied_shift=None):
@@ -112,51 +121,25 @@ class SufficientStats:
         if tied_shift is None:
             tied_shift = centers.mean(axis=0)
         tied_shift = np.asarray(tied_shift, dtype=np.float64)
-        d = self.centers - centers
-        s0, s1 = self.s0, self.s1
-        new_s1 = s1 + s0[:, None] * d
-        if self.covariance_type == "full":
-            cross = s1[:, :, None] * d[:, None, :]
-            new_s2 = (
-                self.s2 + cross + np.swapaxes(cross, 1, 2)
-                + s0[:, None, None] * d[:, :, None] * d[:, None, :]
-            )
-        elif self.covariance_type == "tied":
-            e = self.tied_shift - tied_shift
-            first = (s1 + s0[:, None] * (self.centers - self.tied_shift)).sum(axis=0)
-            cross = first[:, None] * e[None, :]
-            new_s2 = self.s2 + cross + cross.T + s0.sum() * np.outer(e, e)
-        else:
-            new_s2 = self.s2 + 2.0 * s1 * d + s0[:, None] * d**2
+        new_s1 = self.s1 + self.s0[:, None] * (self.centers - centers)
+        new_s2 = self.covariance_type.shifted_second_moment(self, centers, tied_shift)
         return SufficientStats(
-            self.covariance_type, s0.copy(), new_s1, new_s2, centers.copy(),
-            tied_shift.copy(), self.loglik, self.weight,
+            self.covariance_type, self.s0.copy(), new_s1, new_s2, centers.copy(),
+            tied_shift.copy(), self.loglik, self.weight, self.entropy,
         )
 
     __radd__ = __add__
 
     @classmethod
     def from_chunks(cls, covariance_type, s0, s1, s2, centers, tied_shift, loglik,
-                    weight):
+                    weight, entropy=None):
         """Sum the per-chunk slots of a kernel's output in chunk order and unpack
         the second moment into its documented shape (symmetric for full and tied)."""
-        s0 = s0.sum(axis=0)
-        s1 = s1.sum(axis=0)
-        s2 = s2.sum(axis=0)
-        if covariance_type == "full":
-            s2 = _symmetric_from_lower(s2)
-        elif covariance_type == "tied":
-            s2 = _symmetric_from_lower(s2[0])
-        else:
-            s2 = s2[:, 0, :]
-        return cls(covariance_type, s0, s1, s2, centers, tied_shift,
-                   float(np.sum(loglik)), float(weight))
-
-
-def _symmetric_from_lower(lower):
-    """Fill the upper triangle of (..., D, D) from the lower one."""
-    upper = np.swapaxes(np.tril(lower, -1), -1, -2)
-    return np.tril(lower) + upper
+        ctype = as_covariance_type(covariance_type)
+        return cls(ctype, s0.sum(axis=0), s1.sum(axis=0),
+                   ctype.second_moment_from_slots(s2.sum(axis=0)), centers,
+                   tied_shift, float(np.sum(loglik)), float(weight),
+                   0.0 if entropy is None else float(np.sum(entropy)))
 
 
 def m_step(stats, reg_covar, normalise_weights=True):
@@ -169,39 +152,14 @@ def m_step(stats, reg_covar, normalise_weights=True):
     n_k / sum n_k, or n_k / weight when ``normalise_weights`` is False (scikit-learn's
     initialisation). Returns a ``Params`` whose precision factors are not yet set.
     """
-    covariance_type = stats.covariance_type
     nk = stats.s0 + MASS_EPS
-    s1 = stats.s1
-    delta = s1 / nk[:, None]
+    delta = stats.s1 / nk[:, None]
     means = stats.centers + delta
-    n_features = means.shape[1]
-
-    if covariance_type == "full":
-        cross = s1[:, :, None] * delta[:, None, :]
-        scatter = (
-            stats.s2 - cross - np.swapaxes(cross, 1, 2)
-            + stats.s0[:, None, None] * delta[:, :, None] * delta[:, None, :]
-        )
-        covariances = scatter / nk[:, None, None]
-        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
-    elif covariance_type == "tied":
-        shift = stats.tied_shift
-        # first moments of each component around the common shift, and the new
-        # means' offsets from it
-        g = s1 + stats.s0[:, None] * (stats.centers - shift)
-        e = means - shift
-        cross = g.T @ e
-        scatter = stats.s2 - cross - cross.T + (stats.s0[:, None] * e).T @ e
-        covariances = scatter / nk.sum()
-        covariances.flat[:: n_features + 1] += reg_covar
-    else:
-        scatter = stats.s2 - 2.0 * s1 * delta + stats.s0[:, None] * delta**2
-        covariances = scatter / nk[:, None] + reg_covar
-        if covariance_type == "spherical":
-            covariances = covariances.mean(axis=1)
-
+    covariances = stats.covariance_type.covariances_from_stats(
+        stats, means, delta, nk, reg_covar
+    )
     if normalise_weights:
         weights = nk / nk.sum()
     else:
         weights = nk / stats.weight
-    return Params(weights, means, covariances, None)
+    return Params(stats.covariance_type, weights, means, covariances, None)

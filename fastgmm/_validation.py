@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from ._config import chunk_layout
+from ._covariance import covariance_type as as_covariance_type
 
 
 def _as_float_array(value, name, ndim):
@@ -63,18 +64,10 @@ def check_means(means, n_components, n_features):
     return means
 
 
-_PRECISION_SHAPES = {
-    "full": lambda k, d: (k, d, d),
-    "tied": lambda k, d: (d, d),
-    "diag": lambda k, d: (k, d),
-    "spherical": lambda k, d: (k,),
-}
-
-
 def check_precisions(precisions, covariance_type, n_components, n_features):
     """Validated copy of ``precisions_init``: the shape of ``covariance_type``,
     symmetric positive definite (full, tied) or positive (diag, spherical)."""
-    shape = _PRECISION_SHAPES[covariance_type](n_components, n_features)
+    shape = as_covariance_type(covariance_type).shape(n_components, n_features)
     precisions = _as_float_array(precisions, "precisions_init", len(shape))
     _check_shape(precisions, shape, f"precisions_init ({covariance_type})")
     if covariance_type in ("diag", "spherical"):

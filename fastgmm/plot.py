@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._covariance import covariance_type as covariance_type_named
+
 __all__ = [
     "component_covariances",
     "plot_criterion",
@@ -19,8 +21,6 @@ __all__ = [
     "plot_ellipses",
     "plot_lower_bound",
 ]
-
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 def _pyplot():
@@ -67,24 +67,14 @@ def component_covariances(
     """
     c = np.asarray(covariances, dtype=np.float64)
     k, d = n_components, n_features
-    expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
-    if covariance_type not in expected:
+    ctype = covariance_type_named(covariance_type)
+    expected = ctype.shape(k, d)
+    if c.shape != expected:
         raise ValueError(
-            f"covariance_type must be one of {_COVARIANCE_TYPES}, "
-            f"got {covariance_type!r}."
+            f"{ctype.name} covariances of {k} components in {d} features must "
+            f"have shape {expected}, got {c.shape}."
         )
-    if c.shape != expected[covariance_type]:
-        raise ValueError(
-            f"{covariance_type} covariances of {k} components in {d} features must "
-            f"have shape {expected[covariance_type]}, got {c.shape}."
-        )
-    if covariance_type == "full":
-        return c.copy()
-    if covariance_type == "tied":
-        return np.broadcast_to(c, (k, d, d)).copy()
-    if covariance_type == "diag":
-        return np.stack([np.diag(row) for row in c])
-    return c[:, None, None] * np.eye(d)
+    return ctype.full_matrices(c, k, d)
 
 
 def _mixture(model, means, covariances, covariance_type, weights):

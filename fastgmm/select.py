@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._covariance import NAMES
+from ._covariance import covariance_type as covariance_type_named
+
 __all__ = ["Candidate", "SelectionResult", "n_parameters", "select"]
 
 logger = logging.getLogger(__name__)
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+COVARIANCE_TYPES = NAMES
 CRITERIA = ("bic", "aic")
 
 
@@ -44,19 +47,8 @@ def n_parameters(n_components: int, n_features: int, covariance_type: str) -> in
         ``K * D`` (diag) or ``K`` (spherical). This is the count scikit-learn's
         ``bic`` and ``aic`` use.
     """
-    k, d = int(n_components), int(n_features)
-    covariance = {
-        "full": k * d * (d + 1) // 2,
-        "tied": d * (d + 1) // 2,
-        "diag": k * d,
-        "spherical": k,
-    }
-    if covariance_type not in covariance:
-        raise ValueError(
-            f"covariance_type must be one of {COVARIANCE_TYPES}, "
-            f"got {covariance_type!r}."
-        )
-    return covariance[covariance_type] + k * d + k - 1
+    return covariance_type_named(covariance_type).n_parameters(int(n_components),
+                                                               int(n_features))
 
 
 @dataclass(frozen=True)

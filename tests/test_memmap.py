@@ -34,12 +34,12 @@ def _data(n=12_000, seed=0):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of one chunk, so even a small file is read in many blocks."""
-    monkeypatch.setattr(sources, "STREAM_BLOCK_BYTES", 1)
+    monkeypatch.setattr(sources, "STREAM_SEGMENT_BYTES", 1)
 
 
 def test_small_blocks_really_split_the_file(small_blocks):
     source = sources.ArraySource(np.zeros((30_000, 3)), streamed=True)
-    assert len(list(source.blocks(scratch_bytes_per_row=16))) >= 5
+    assert len(list(source.segments(scratch_bytes_per_row=16))) >= 5
 
 
 def _read_only(X):
@@ -116,7 +116,7 @@ def test_block_size_does_not_change_the_fit(tmp_path, monkeypatch):
     mapped = _mapped(tmp_path, X)
     fits = []
     for block_bytes in [1, 200_000, 2**40]:
-        monkeypatch.setattr(sources, "STREAM_BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(sources, "STREAM_SEGMENT_BYTES", block_bytes)
         fits.append(GaussianMixture(3, random_state=0, max_iter=10).fit(mapped))
     _assert_same_fit(fits[0], fits[1])
     _assert_same_fit(fits[0], fits[2])

@@ -14,14 +14,16 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .._config import JIT
-
-FULL, TIED, DIAG = 0, 1, 2
-"""Kernel kind codes. ``spherical`` runs as ``DIAG`` with one precision per
-component (``factor`` of shape (K, 1, 1))."""
-
-SCORE, LABELS, PROBA = 0, 1, 2
-"""What ``evaluate`` writes per row: log p(x), the most likely component, or the
-responsibilities."""
+from .kinds import (  # noqa: F401  (re-exported for the drivers)
+    DIAG,
+    FULL,
+    LABELS,
+    PROBA,
+    RESPONSIBILITIES,
+    RESPONSIBILITIES_ENTROPY,
+    SCORE,
+    TIED,
+)
 
 # A term exp(t) with t below this is dropped: exp(-50) ~ 2e-22 cannot change a sum
 # that holds a term equal to 1 (the maximum), even added up over 10^5 components.
@@ -81,35 +83,55 @@ def exp_nonpositive(t):
 
 
 @njit(**JIT)
-def normalise_rows(logp, n_rows, lse, total, per_point_log):
+def _shifted_exp(value, top):
+    """``(exp(t), max(t, NEGLIGIBLE_LOG))`` for t = value - top, with exp(t) = 0
+    when t is at most NEGLIGIBLE_LOG (or -inf, also when top is -inf)."""
+    t = value - top if top > -np.inf else -np.inf
+    e = exp_nonpositive(max(t, NEGLIGIBLE_LOG))
+    return (e if t > NEGLIGIBLE_LOG else 0.0), max(t, NEGLIGIBLE_LOG)
+
+
+@njit(**JIT)
+def normalise_rows(logp, n_rows, lse, total, per_point_log, entropy=False):
     """Turn weighted log-densities into responsibilities, in place.
 
     ``logp`` is (K, BLOCK_ROWS): column i holds log w_k + log N(x_i | k) for
     i < n_rows (components along rows, so every loop here runs over points and
-    vectorises). On return it holds the responsibilities. ``total`` is (2,
-    BLOCK_ROWS) scratch. With ``per_point_log``, ``lse[i]`` = log p(x_i); without
-    it, ``lse[i]`` is the largest term m_i and ``total[0, i]`` =
-    sum_k exp(term - m_i), so that log p(x_i) = m_i + log total[0, i]
-    and a caller needing only the sum over points can take one log per group of
-    points. Terms more than 50 below a point's maximum become exactly 0. A point
-    whose every term is -inf (impossible under the model) gets zero
-    responsibilities and log p = -inf (total 0).
+    vectorises). On return it holds the responsibilities. ``total`` is (3,
+    BLOCK_ROWS) scratch (2 rows suffice without ``entropy``). With
+    ``per_point_log``, ``lse[i]`` = log p(x_i); without it, ``lse[i]`` is the
+    largest term m_i and ``total[0, i]`` = sum_k exp(term - m_i), so that
+    log p(x_i) = m_i + log total[0, i] and a caller needing only the sum over
+    points can take one log per group of points. Terms more than 50 below a
+    point's maximum become exactly 0. A point whose every term is -inf
+    (impossible under the model) gets zero responsibilities and log p = -inf
+    (total 0). With ``entropy``, ``total[2, i]`` = sum_k e_k t_k, where
+    t_k = term_k - m_i and e_k = exp(t_k), for ``block_entropy``.
     """
     n_components = logp.shape[0]
     for i in range(n_rows):
         lse[i] = logp[0, i]
         total[0, i] = 0.0
+    if entropy:
+        for i in range(n_rows):
+            total[2, i] = 0.0
     for k in range(1, n_components):
         for i in range(n_rows):
             lse[i] = max(lse[i], logp[k, i])
-    for k in range(n_components):
-        for i in range(n_rows):
-            top = lse[i]
-            t = logp[k, i] - top if top > -np.inf else -np.inf
-            e = exp_nonpositive(max(t, NEGLIGIBLE_LOG))
-            e = e if t > NEGLIGIBLE_LOG else 0.0
-            logp[k, i] = e
-            total[0, i] += e
+    # two copies of the loop, so that the one EM runs has no branch inside
+    if entropy:
+        for k in range(n_components):
+            for i in range(n_rows):
+                e, t = _shifted_exp(logp[k, i], lse[i])
+                logp[k, i] = e
+                total[0, i] += e
+                total[2, i] += e * t
+    else:
+        for k in range(n_components):
+            for i in range(n_rows):
+                e, _ = _shifted_exp(logp[k, i], lse[i])
+                logp[k, i] = e
+                total[0, i] += e
     inverse = total[1]
     for i in range(n_rows):
         inverse[i] = 1.0 / total[0, i] if total[0, i] > 0.0 else 0.0
@@ -146,6 +168,22 @@ def block_log_likelihood(lse, total, n_rows, sample_weight, start):
             result += lse[i]
             product *= total[0, i]
         result += np.log(product)
+    return result
+
+
+@njit(**JIT)
+def block_entropy(total, n_rows, sample_weight, start):
+    """sum_i w_i sum_k r_ik log r_ik from ``normalise_rows(..., entropy=True)``.
+
+    With S_i = total[0, i] and r_ik = e_ik / S_i, sum_k r_ik log r_ik =
+    (sum_k e_ik t_ik) / S_i - log S_i, so no log is taken per component.
+    """
+    result = 0.0
+    for i in range(n_rows):
+        s = total[0, i]
+        if s > 0.0:
+            h = total[2, i] / s - np.log(s)
+            result += h * row_weight(sample_weight, start + i)
     return result
 
 

@@ -15,9 +15,11 @@ from .common import (
     FULL,
     LABELS,
     PROBA,
+    RESPONSIBILITIES_ENTROPY,
     SCORE,
     TIED,
     argmax_rows,
+    block_entropy,
     block_log_likelihood,
     normalise_rows,
     transpose_block,
@@ -54,39 +56,48 @@ def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means
 
 
 @njit(**PARALLEL_JIT)
-def accumulate(kind, X, sample_weight, means, factor, log_norm, aux, shift,
-               chunk_rows, s0, s1, s2, loglik):
+def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift,
+               chunk_rows, s0, s1, s2, loglik, entropy):
     """E-step and statistics in one pass: per chunk c, add into slot c.
 
     X (N, D) float32/float64 C-contiguous; sample_weight (N,) or (0,) for ones;
     means (K, D); factor and aux as the kernel of ``kind`` reads them; shift (D,);
     outputs s0 (C, K), s1 (C, K, D), s2 (C, K2, D2, D), loglik (C,) are overwritten
-    with each chunk's sums (loglik = sum of weight * log p(x)).
+    with each chunk's sums (loglik = sum of weight * log p(x), where p is the sum
+    over k of exp(log-density + log_norm)). ``mode`` (``kinds``): with
+    RESPONSIBILITIES_ENTROPY, entropy (C,) gets each chunk's
+    sum of weight * sum_k r_k log r_k; otherwise it is left alone.
     """
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     n_chunks = s0.shape[0]
+    with_entropy = mode == RESPONSIBILITIES_ENTROPY
     for c in prange(n_chunks):
         s0[c] = 0.0
         s1[c] = 0.0
         s2[c] = 0.0
         logp = np.empty((n_components, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty((2, BLOCK_ROWS))
+        row_sums = np.empty((3, BLOCK_ROWS))
         work = np.empty((work_rows(n_features), BLOCK_ROWS))
         idx = np.empty(BLOCK_ROWS, dtype=np.int64)
         total = 0.0
+        chunk_entropy = 0.0
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
             transpose_block(X, start, n, work)
             _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
                             logp, work)
-            normalise_rows(logp, n, lse, row_sums, False)
+            normalise_rows(logp, n, lse, row_sums, False, with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+            if with_entropy:
+                chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
             _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
                              shift, s0[c], s1[c], s2[c], work, idx)
         loglik[c] = total
+        if with_entropy:
+            entropy[c] = chunk_entropy
 
 
 @njit(**PARALLEL_JIT)
@@ -138,7 +149,7 @@ def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
 
 
 @njit(**PARALLEL_JIT)
-def evaluate(kind, mode, X, means, factor, log_norm, aux, shift, values, labels):
+def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, labels):
     """Prediction pass, writing only its output.
 
     mode SCORE: values[:, 0] = log p(x); LABELS: labels = argmax_k of the weighted

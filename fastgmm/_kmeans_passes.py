@@ -1,0 +1,174 @@
+"""The k-means passes of an ``ArraySource`` (in memory or memory-mapped), which
+``ArraySource.kmeans_*`` call; ``_kmeans`` drives them (its docstring says what
+each computes), ``_dask`` runs them on every dask chunk.
+
+They do exactly the arithmetic of one resident pass (running sums continue
+across segments), so a memory-mapped file gives the same centers as the array in
+memory. Per-row scratch: the distances to the chosen centers, kept between
+passes when X is resident and recomputed segment by segment when it is streamed
+(K²/2 distance evaluations per row over the seeding instead of K, and no array
+of length N).
+"""
+
+import numpy as np
+
+from ._kernels import kmeans as kernels
+
+
+def _closest(source, seg, chosen):
+    """Squared distance of each row of ``seg`` to its nearest center in
+    ``chosen``, computed in the order of the resident algorithm (the first center,
+    then one update per later center) so the values never depend on the segments.
+    Resident sources keep the array and apply only the new centers next time."""
+    key = ("closest", seg.index)
+    cached = source.cache.get(key) if not source.streamed else None
+    if cached is not None and cached[0].shape[0] <= chosen.shape[0] and (
+        np.array_equal(cached[0], chosen[: cached[0].shape[0]])
+    ):
+        done, closest = cached
+    else:
+        done = chosen[:1]
+        closest = np.empty(seg.stop - seg.start)
+        kernels.sq_dist_to_point(seg.X, np.ascontiguousarray(done), closest)
+    for j in range(done.shape[0], chosen.shape[0]):
+        kernels.update_closest(seg.X, np.ascontiguousarray(chosen[j : j + 1]),
+                               closest)
+    if not source.streamed:
+        source.cache[key] = (chosen.copy(), closest)
+    return closest
+
+
+# The running sum of the sampling mass is taken over windows of this many rows,
+# each continuing the previous one's total: bitwise one running sum over all rows
+# (np.cumsum adds in order), with scratch of one window instead of N.
+MASS_WINDOW = 1 << 16
+
+
+def _segment_closest(source, seg, chosen):
+    return None if chosen is None else _closest(source, seg, chosen)
+
+
+def _running_mass(source, seg, closest, lo, hi, carry):
+    """Running sum of the sampling mass over rows lo..hi-1 of ``seg``,
+    continuing ``carry``; ``closest`` is the segment's squared distances (None: the
+    mass is the weight)."""
+    if closest is None:
+        mass = seg.weights[lo:hi].copy()
+    elif source.sample_weight is None:
+        mass = closest[lo:hi].copy()
+    else:
+        mass = closest[lo:hi] * seg.weights[lo:hi]
+    mass[0] += carry
+    return np.cumsum(mass, out=mass)
+
+
+def mass_total(source, chosen):
+    carry = 0.0
+    windows = []  # (segment index, first row, end row within it, carry)
+    for seg in source.segments(scratch_bytes_per_row=16):
+        closest = _segment_closest(source, seg, chosen)
+        n_rows = seg.stop - seg.start
+        for lo in range(0, n_rows, MASS_WINDOW):
+            hi = min(n_rows, lo + MASS_WINDOW)
+            windows.append((seg.index, lo, hi, carry))
+            carry = float(_running_mass(source, seg, closest, lo, hi, carry)[-1])
+    source.cache["mass windows"] = windows
+    return carry
+
+
+def locate(source, chosen, draws):
+    """Rows whose running mass first reaches each draw (searchsorted 'left'),
+    clipped to the last row. Needs the ``mass_total`` of the same
+    ``chosen`` just before; recomputes only the windows holding a draw."""
+    windows = source.cache.pop("mass windows")
+    found = np.full(draws.shape[0], source.n_rows - 1, dtype=np.int64)
+    window_ends = np.array([w[3] for w in windows[1:]] + [np.inf])
+    owner = np.searchsorted(window_ends, draws, side="left")
+    wanted = sorted({int(w) for w in owner})
+    segments = {windows[w][0] for w in wanted}
+    for seg in source.segments(scratch_bytes_per_row=16, only=segments):
+        closest = _segment_closest(source, seg, chosen)
+        for w in wanted:
+            index, lo, hi, carry = windows[w]
+            if index != seg.index:
+                continue
+            mine = owner == w
+            running = _running_mass(source, seg, closest, lo, hi, carry)
+            local = np.searchsorted(running, draws[mine], side="left")
+            found[mine] = np.minimum(seg.start + lo + local, source.n_rows - 1)
+    return found
+
+
+def potentials(source, chosen, candidates):
+    candidates = np.ascontiguousarray(candidates, dtype=np.float64)
+    potentials = np.empty((source.n_chunks, candidates.shape[0]))
+    for seg in source.segments(scratch_bytes_per_row=8):
+        closest = _closest(source, seg, chosen)
+        kernels.candidate_potentials(
+            seg.X, seg.weights, closest, candidates, source.chunk_rows,
+            potentials[seg.chunk_start : seg.chunk_stop],
+        )
+    return potentials.sum(axis=0)
+
+
+def _lloyd_segment(source, seg, centers, sums, counts):
+    n_rows = seg.stop - seg.start
+    labels = np.empty(n_rows, dtype=np.int64)
+    closest = np.empty(n_rows)
+    c = slice(seg.chunk_start, seg.chunk_stop)
+    changed = np.empty(seg.chunk_stop - seg.chunk_start, dtype=np.int64)
+    kernels.lloyd_step(seg.X, seg.weights, centers, source.chunk_rows, labels,
+                       closest, sums[c], counts[c], changed)
+    return closest
+
+
+def lloyd_sums(source, centers):
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    n_clusters, n_features = centers.shape
+    sums = np.empty((source.n_chunks, n_clusters, n_features))
+    counts = np.empty((source.n_chunks, n_clusters))
+    for seg in source.segments(scratch_bytes_per_row=16):
+        closest = _lloyd_segment(source, seg, centers, sums, counts)
+        if not source.streamed:
+            source.cache["lloyd"] = (centers.copy(), seg.index, closest)
+    return sums.sum(axis=0), counts.sum(axis=0)
+
+
+def farthest(source, centers, n_wanted):
+    """The ``n_wanted`` positive-weight rows farthest from their nearest center,
+    farthest first (ties: the later row first)."""
+    return merge_farthest(*farthest_candidates(source, centers, n_wanted),
+                          n_wanted)
+
+
+def farthest_candidates(source, centers, n_wanted):
+    """``(distances, rows)`` of each seg's ``n_wanted`` farthest positive-weight
+    rows: the candidates ``merge_farthest`` chooses from."""
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    n_clusters, n_features = centers.shape
+    resident = source.cache.get("lloyd")
+    values, rows = [], []
+    for seg in source.segments(scratch_bytes_per_row=16):
+        if resident is not None and resident[1] == seg.index and np.array_equal(
+            resident[0], centers
+        ):
+            closest = resident[2]
+        else:
+            closest = _lloyd_segment(
+                source, seg, centers,
+                np.empty((source.n_chunks, n_clusters, n_features)),
+                np.empty((source.n_chunks, n_clusters)),
+            )
+        candidates = np.flatnonzero(seg.weights > 0) if seg.weights.size else None
+        segment_values = closest if candidates is None else closest[candidates]
+        order = np.argsort(segment_values, kind="stable")[::-1][:n_wanted]
+        local = order if candidates is None else candidates[order]
+        values.append(segment_values[order])
+        rows.append(seg.start + local)
+    return np.concatenate(values), np.concatenate(rows)
+
+
+def merge_farthest(values, rows, n_wanted):
+    """The ``n_wanted`` rows of largest value, ties broken by the larger row."""
+    order = np.lexsort((rows, values))[::-1][:n_wanted]
+    return rows[order]
