@@ -2,14 +2,13 @@
 
 Results go to stdout; progress and errors go to stderr. An error is one line
 and a non-zero exit status (2 for bad arguments, 1 for anything else), never a
-traceback.
+traceback. What ``fastgmm demo`` runs lives in :mod:`fastgmm.demo`.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import math
 import os
 import sys
@@ -19,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from fastgmm._terminal import progress_on_stderr, to_stderr
+from fastgmm.demo import DEFAULT_PICTURE, MIN_SAMPLES, run_demo
+
 __all__ = ["main"]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 DATA_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
-DEMO_PNG = "fastgmm-demo.png"
 
 
 class CommandError(Exception):
@@ -39,10 +40,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -82,7 +79,7 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def _n_jobs(text: str) -> int:
+def _thread_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -232,26 +229,6 @@ def _check_output(path: str | None, suffixes: tuple[str, ...], what: str) -> Non
         raise CommandError(f"{path}: is a directory")
 
 
-@contextlib.contextmanager
-def _progress(enabled: bool):
-    """Route the estimator's verbose output and fastgmm's log to stderr."""
-    logger = logging.getLogger("fastgmm")
-    if not enabled:
-        yield
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-
-
 def _load_model(path: str):
     import fastgmm
 
@@ -320,7 +297,10 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument(
-        "--n-jobs", type=_n_jobs, default=None, help="threads (default: all cores)"
+        "--n-jobs",
+        type=_thread_count,
+        default=None,
+        help="threads (default: all cores)",
     )
     p.add_argument(
         "-q", "--quiet", action="store_true", help="no progress messages on stderr"
@@ -339,7 +319,7 @@ def _estimator_params(args) -> dict:
     }
 
 
-def _check_samples(X, k: int, path: str) -> None:
+def _check_enough_samples(X, k: int, path: str) -> None:
     if k > X.shape[0]:
         raise CommandError(
             f"{path} has {X.shape[0]} samples, fewer than the {k} components asked for"
@@ -355,13 +335,13 @@ def _run_fit(args) -> int:
     _check_output(args.output, (".npz",), "model files")
     start = time.perf_counter()
     X = load_data(args.data)
-    _check_samples(X, args.n_components, args.data)
+    _check_enough_samples(X, args.n_components, args.data)
     if not args.quiet:
-        _log(
+        to_stderr(
             f"read {args.data}: {X.shape[0]:,} x {X.shape[1]} {X.dtype} "
             f"({time.perf_counter() - start:.2f} s)"
         )
-        _log(f"fitting {args.n_components} {args.covariance} components ...")
+        to_stderr(f"fitting {args.n_components} {args.covariance} components ...")
     model = GaussianMixture(
         n_components=args.n_components,
         covariance_type=args.covariance,
@@ -369,7 +349,7 @@ def _run_fit(args) -> int:
         **_estimator_params(args),
     )
     start = time.perf_counter()
-    with _progress(not args.quiet):
+    with progress_on_stderr(not args.quiet):
         model.fit(X)
     seconds = time.perf_counter() - start
     _print_model(model, X.shape[0], X.shape[1], seconds)
@@ -420,15 +400,15 @@ def _run_select(args) -> int:
 
     _check_output(args.output, (".npz",), "model files")
     _check_output(args.plot, (".png", ".pdf", ".svg"), "plots")
-    plt = _plt_or_error() if args.plot else None  # before the fits, not after
+    plt = _pyplot_or_error() if args.plot else None  # before the fits, not after
     X = load_data(args.data)
-    _check_samples(X, max(args.k), args.data)
+    _check_enough_samples(X, max(args.k), args.data)
     if not args.quiet:
-        _log(
+        to_stderr(
             f"read {args.data}: {X.shape[0]:,} x {X.shape[1]} {X.dtype}; fitting "
             f"{len(args.k) * len(args.covariance)} candidates ..."
         )
-    with _progress(not args.quiet):
+    with progress_on_stderr(not args.quiet):
         result = select(
             X,
             n_components=args.k,
@@ -455,7 +435,7 @@ def _run_select(args) -> int:
     return 0
 
 
-def _plt_or_error():
+def _pyplot_or_error():
     try:
         import matplotlib
 
@@ -471,226 +451,26 @@ def _plt_or_error():
 # ---------------------------------------------------------------- demo
 
 
-def demo_mixture(n_samples: int, seed: int = 0):
-    """The demo's mixture: five rotated, elongated components in 2-D.
-
-    Returns ``(X, labels, weights, means, covariances)`` with ``X`` of shape
-    (n_samples, 2), drawn with ``numpy.random.default_rng(seed)``.
-    """
-    weights = np.array([0.30, 0.25, 0.20, 0.15, 0.10])
-    means = np.array([[-4.0, -2.0], [3.0, -3.0], [0.0, 4.0], [-6.5, 5.0], [6.0, 3.5]])
-    scales = np.array([[2.0, 0.6], [1.0, 1.0], [1.5, 0.5], [0.8, 1.8], [1.2, 0.4]])
-    angles = np.radians([30.0, 0.0, -45.0, 15.0, 70.0])
-    covariances = np.empty((5, 2, 2))
-    for k, (s, a) in enumerate(zip(scales, angles, strict=True)):
-        rotation = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        covariances[k] = rotation @ np.diag(s**2) @ rotation.T
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(len(weights), size=n_samples, p=weights)
-    noise = rng.standard_normal((n_samples, 2))
-    factors = np.linalg.cholesky(covariances)
-    X = means[labels] + np.einsum("nij,nj->ni", factors[labels], noise)
-    return X, labels, weights, means, covariances
-
-
-def _shared_start(X, n_components: int, seed: int):
-    """Weights, means and precisions from k-means on a 20,000-point subsample.
-
-    Both estimators start EM here, so their times compare the same work.
-    """
-    from sklearn.cluster import KMeans
-
-    rng = np.random.default_rng(seed)
-    sub = X[rng.choice(X.shape[0], size=min(X.shape[0], 20_000), replace=False)]
-    labels = KMeans(n_components, n_init=3, random_state=seed).fit_predict(sub)
-    weights = np.bincount(labels, minlength=n_components) / labels.size
-    means = np.stack([sub[labels == k].mean(axis=0) for k in range(n_components)])
-    precisions = np.stack(
-        [
-            np.linalg.inv(np.cov(sub[labels == k], rowvar=False) + 1e-6 * np.eye(2))
-            for k in range(n_components)
-        ]
-    )
-    return weights, means, precisions
-
-
-def _match(true_means, fitted_means):
-    """Fitted component index for each true component (closest means overall)."""
-    from scipy.optimize import linear_sum_assignment
-
-    cost = np.linalg.norm(true_means[:, None, :] - fitted_means[None, :, :], axis=2)
-    _, columns = linear_sum_assignment(cost)
-    return columns
-
-
 def _run_demo(args) -> int:
-    from fastgmm import GaussianMixture
-
-    if args.n_samples < 100:
-        raise CommandError("--n-samples must be at least 100")
-    plt = None
-    if not args.no_plot:
-        _check_output(args.output, (".png", ".pdf", ".svg"), "the picture")
+    if args.n_samples < MIN_SAMPLES:
+        raise CommandError(f"--n-samples must be at least {MIN_SAMPLES}")
+    picture = None if args.no_plot else args.output
+    if picture is not None:
+        _check_output(picture, (".png", ".pdf", ".svg"), "the picture")
         try:
-            plt = _plt_or_error()
+            _pyplot_or_error()
         except CommandError:
-            _log('no picture without matplotlib: pip install "fastgmm[plot]"')
-
-    n = args.n_samples
-    start = time.perf_counter()
-    X, _, true_w, true_mu, true_cov = demo_mixture(n, seed=args.seed)
-    k = true_w.size
-    print(
-        f"data: {n:,} points in 2-D from a mixture of {k} Gaussians "
-        f"(seed {args.seed}, made in {time.perf_counter() - start:.2f} s)"
+            to_stderr('no picture without matplotlib: pip install "fastgmm[plot]"')
+            picture = None
+    run_demo(
+        args.n_samples,
+        seed=args.seed,
+        compare_sklearn=not args.no_sklearn,
+        picture=picture,
+        n_jobs=args.n_jobs,
+        progress=not args.quiet,
     )
-
-    # Pay Numba's compilation (cached on disk after the first run) before timing.
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # two iterations do not converge; fine here
-        GaussianMixture(k, max_iter=2, random_state=0, n_jobs=args.n_jobs).fit(X[:2000])
-    warm = time.perf_counter() - start
-    _log(f"warm-up fit on 2,000 points (pays any first-run compilation): {warm:.1f} s")
-
-    weights, means, precisions = _shared_start(X, k, args.seed)
-    start_params = {
-        "weights_init": weights,
-        "means_init": means,
-        "precisions_init": precisions,
-        "max_iter": 300,
-        "tol": 1e-3,
-    }
-    verbose = 0 if args.quiet else 2
-
-    _log("fitting with fastgmm ...")
-    model = GaussianMixture(k, verbose=verbose, n_jobs=args.n_jobs, **start_params)
-    start = time.perf_counter()
-    with _progress(not args.quiet):
-        model.fit(X)
-    fast_seconds = time.perf_counter() - start
-
-    reference, sk_seconds = None, None
-    if not args.no_sklearn:
-        from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
-
-        _log("fitting with scikit-learn from the same start ...")
-        reference = SklearnGaussianMixture(k, verbose=verbose, **start_params)
-        start = time.perf_counter()
-        with _progress(not args.quiet):
-            reference.fit(X)
-        sk_seconds = time.perf_counter() - start
-
-    order = _match(true_mu, model.means_)
-    print()
-    print("true vs recovered parameters (fastgmm):")
-    print(
-        f"{'':>3} {'weight':>15}  {'mean':>27}  {'sd along x, y':>27}  "
-        f"{'correlation':>15}"
-    )
-    for t, f in enumerate(order):
-        tc, fc = true_cov[t], np.asarray(model.covariances_[f], dtype=float)
-        tsd, fsd = np.sqrt(np.diag(tc)), np.sqrt(np.diag(fc))
-        tr, fr = tc[0, 1] / (tsd[0] * tsd[1]), fc[0, 1] / (fsd[0] * fsd[1])
-        print(
-            f"{t:>3} {true_w[t]:>6.3f} -> {model.weights_[f]:<6.3f}  "
-            f"({true_mu[t, 0]:5.2f}, {true_mu[t, 1]:5.2f}) -> "
-            f"({model.means_[f, 0]:5.2f}, {model.means_[f, 1]:5.2f})  "
-            f"({tsd[0]:5.2f}, {tsd[1]:5.2f}) -> ({fsd[0]:5.2f}, {fsd[1]:5.2f})  "
-            f"{tr:6.3f} -> {fr:<6.3f}"
-        )
-    mean_error = np.abs(model.means_[order] - true_mu).max()
-    cov_error = np.abs(np.asarray(model.covariances_)[order] - true_cov).max()
-    print(
-        f"largest error: means {mean_error:.4f}, covariance entries {cov_error:.4f}"
-        f" (sampling error shrinks as 1/sqrt(n))"
-    )
-
-    print()
-    print(
-        f"fit time, EM from the same start (k-means on 20,000 of the points), "
-        f"{n:,} points, K={k} full, tol 1e-3:"
-    )
-    for name, fitted, seconds in (
-        ("fastgmm", model, fast_seconds),
-        ("scikit-learn", reference, sk_seconds),
-    ):
-        if fitted is None:
-            continue
-        status = "converged" if fitted.converged_ else "not converged"
-        print(
-            f"  {name:<13} {seconds:8.2f} s  {fitted.n_iter_:4d} EM iterations, "
-            f"{status}, lower bound {fitted.lower_bound_:.6f}"
-        )
-    if reference is not None:
-        print(
-            f"  speed-up {sk_seconds / fast_seconds:.1f}x; lower bounds differ by "
-            f"{abs(model.lower_bound_ - reference.lower_bound_):.2e}"
-        )
-    if plt is not None:
-        _demo_figure(
-            plt,
-            X,
-            model,
-            reference,
-            true_mu,
-            true_cov,
-            fast_seconds,
-            sk_seconds,
-            args.output,
-        )
-        print(f"\npicture written to {args.output}")
     return 0
-
-
-def _demo_figure(plt, X, model, reference, true_mu, true_cov, fast_s, sk_s, path):
-    from fastgmm.plot import plot_ellipses, plot_lower_bound
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5))
-    rng = np.random.default_rng(1)
-    shown = X[rng.choice(X.shape[0], size=min(X.shape[0], 20_000), replace=False)]
-    left.scatter(
-        shown[:, 0],
-        shown[:, 1],
-        s=1,
-        c=model.predict(shown),
-        cmap="tab10",
-        vmin=0,
-        vmax=9,
-        alpha=0.4,
-        rasterized=True,
-    )
-    plot_ellipses(
-        ax=left,
-        means=true_mu,
-        covariances=true_cov,
-        n_std=2,
-        colors="black",
-        linestyle="--",
-        linewidth=2,
-        show_means=False,
-        label="true (2 sd)",
-    )
-    plot_ellipses(
-        model, ax=left, n_std=2, colors="red", linewidth=1.2, label="fastgmm (2 sd)"
-    )
-    left.set_aspect("equal", adjustable="datalim")
-    left.legend(loc="upper left")
-    left.set_title(f"{X.shape[0]:,} points (20,000 drawn), coloured by fastgmm")
-    plot_lower_bound(model, ax=right, label=f"fastgmm {fast_s:.2f} s", linewidth=2.5)
-    if reference is not None:
-        plot_lower_bound(
-            reference,
-            ax=right,
-            label=f"scikit-learn {sk_s:.2f} s",
-            linestyle="--",
-            color="black",
-        )
-        right.set_title("EM from the same start: same path, different speed")
-    right.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------- parser
@@ -821,12 +601,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-sklearn", action="store_true", help="skip the scikit-learn comparison"
     )
     demo.add_argument(
-        "--output", default=DEMO_PNG, metavar="PNG", help=f"picture ({DEMO_PNG})"
+        "--output",
+        default=DEFAULT_PICTURE,
+        metavar="PNG",
+        help=f"picture ({DEFAULT_PICTURE})",
     )
     demo.add_argument("--no-plot", action="store_true", help="draw no picture")
     demo.add_argument("--seed", type=int, default=0, help="data seed (0)")
     demo.add_argument(
-        "--n-jobs", type=_n_jobs, default=None, help="threads (default: all cores)"
+        "--n-jobs",
+        type=_thread_count,
+        default=None,
+        help="threads (default: all cores)",
     )
     demo.add_argument(
         "-q", "--quiet", action="store_true", help="no progress messages on stderr"
@@ -849,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and argument errors
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
-        _log(
+        to_stderr(
             "fastgmm: error: choose a command: fit, predict, select or demo "
             "(see 'fastgmm --help')"
         )
@@ -857,25 +643,27 @@ def main(argv: list[str] | None = None) -> int:
     prog = f"fastgmm {args.command}"
 
     def one_line_warning(message, category, *_args, **_kwargs):
-        _log(f"{prog}: warning: {category.__name__}: {_one_line(message)}")
+        to_stderr(f"{prog}: warning: {category.__name__}: {_one_line(message)}")
 
     try:
         with warnings.catch_warnings():
             warnings.showwarning = one_line_warning
             return args.run(args)
     except CommandError as exc:
-        _log(f"{prog}: error: {exc}")
+        to_stderr(f"{prog}: error: {exc}")
     except KeyboardInterrupt:
-        _log(f"{prog}: interrupted")
+        to_stderr(f"{prog}: interrupted")
         return 130
     except BrokenPipeError:  # e.g. 'fastgmm predict ... | head': not an error
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
     except MemoryError:
-        _log(f"{prog}: error: out of memory; try a smaller file or fewer components")
+        to_stderr(
+            f"{prog}: error: out of memory; try a smaller file or fewer components"
+        )
     except Exception as exc:  # never a traceback: one line naming the problem
-        _log(f"{prog}: error: {type(exc).__name__}: {_one_line(exc)}")
+        to_stderr(f"{prog}: error: {type(exc).__name__}: {_one_line(exc)}")
     return 1
 
 

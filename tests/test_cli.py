@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm.cli import demo_mixture, main, parse_components
+from fastgmm.cli import main, parse_components
+from fastgmm.demo import demo_mixture, run_demo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -246,6 +247,21 @@ def test_demo_without_sklearn_or_picture(capsys, tmp_path):
     assert code == 0, err
     assert "fastgmm" in out and "scikit-learn " not in out
     assert not list(tmp_path.iterdir())
+
+
+def test_run_demo_from_python(capsys, tmp_path):
+    png = tmp_path / "demo.png"
+    run_demo(3000, compare_sklearn=False, picture=str(png), progress=False)
+    out, err = capsys.readouterr()
+    assert "true vs recovered parameters" in out and "scikit-learn " not in out
+    assert f"picture written to {png}" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Initialization" not in err  # progress=False: no iterations shown
+
+
+def test_run_demo_rejects_too_few_samples():
+    with pytest.raises(ValueError, match="at least 100"):
+        run_demo(99, picture=None)
 
 
 def test_demo_mixture_is_seeded_and_shaped():
