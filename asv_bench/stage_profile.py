@@ -18,7 +18,7 @@ import numpy as np
 from fastgmm._config import BLOCK_ROWS
 from fastgmm._kernels import common, em
 from fastgmm._params import Params, kernel_params, precisions_cholesky_from_precisions
-from fastgmm.bench import make_mixture
+from harness.data import make_mixture
 
 STAGES = ("transpose", "+ log-density", "+ normalise", "+ statistics")
 

@@ -15,82 +15,36 @@ EM (``partial_fit``) and Dask, each timed against the in-memory fit it replaces.
 Every timed fit starts from given ``weights_init``/``means_init``/``precisions_init``
 and runs exactly ``N_ITER`` iterations (``tol=0``), so timings do not depend on
 convergence; ``setup`` pays Numba compilation first. Sizes are small so that
-``asv run --quick`` stays short on a 2-core machine; run this file as a script
-(``python asv_bench/benchmarks/bench_scale.py --full``) for the full-size figures
-(40M x 4 memory map, 1M x 8 Dask fit with K = 8, 1M streamed points).
+``asv run --quick`` stays short on a 2-core machine; run this module from
+``asv_bench/`` (``python -m benchmarks.bench_scale --full``) for the full-size
+figures (40M x 4 memory map, 1M x 8 Dask fit with K = 8, 1M streamed points).
+Data and initial parameters come from ``harness.data.make_mixture`` (full
+covariances).
 """
 
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import warnings
 
 import numpy as np
 
+from harness.data import make_mixture, write_mixture_file
+from harness.fitting import quiet_fit
+from harness.memory import peak_anon_growth
+
 N_ITER = 5
 
 
-def make_mixture(n_samples, n_features, n_components, seed=0):
-    """Points of a mixture of well-spread Gaussians, and initial parameters near
-    the truth (equal weights, perturbed means, unit precisions)."""
-    rng = np.random.RandomState(seed)
-    centers = rng.randn(n_components, n_features) * 4.0
-    labels = rng.randint(n_components, size=n_samples)
-    X = rng.randn(n_samples, n_features) + centers[labels]
-    init = dict(
-        weights_init=np.full(n_components, 1.0 / n_components),
-        means_init=centers + 0.3 * rng.randn(n_components, n_features),
-        precisions_init=np.repeat(np.eye(n_features)[None], n_components, axis=0),
-    )
-    return X, init
-
-
 def model(init, **kwargs):
+    """An unfitted fastgmm model that runs ``N_ITER`` iterations from ``init``."""
     from fastgmm import GaussianMixture
 
     settings = dict(tol=0.0, max_iter=N_ITER, **init)
     settings.update(kwargs)
     return GaussianMixture(len(init["weights_init"]), **settings)
-
-
-def quiet_fit(estimator, X, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return estimator.fit(X, **kwargs)
-
-
-def rss_anon_bytes():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-    raise OSError("no RssAnon in /proc/self/status")
-
-
-def peak_anon_growth(function, interval=0.002):
-    """Run ``function()``; return (peak anonymous resident bytes above the start,
-    result), sampling /proc/self/status every ``interval`` seconds."""
-    start = rss_anon_bytes()
-    peak = [start]
-    done = threading.Event()
-
-    def watch():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_anon_bytes())
-            time.sleep(interval)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        result = function()
-    finally:
-        done.set()
-        watcher.join()
-    peak[0] = max(peak[0], rss_anon_bytes())
-    return peak[0] - start, result
 
 
 def spread(client, D):
@@ -244,7 +198,8 @@ _MEMMAP_CHILD = r"""
 import sys, time, json, warnings
 import numpy as np
 sys.path.insert(0, sys.argv[4])
-from bench_scale import peak_anon_growth, quiet_fit
+from harness.fitting import quiet_fit
+from harness.memory import peak_anon_growth
 from fastgmm import GaussianMixture
 path, mode, out = sys.argv[1], sys.argv[2], sys.argv[3]
 small = np.load(path, mmap_mode="r")[:20000]
@@ -265,21 +220,6 @@ print(json.dumps({"seconds": elapsed, "peak_anon_growth": growth,
 """
 
 
-def _write_mixture_file(path, n_samples, n_features, n_components, rows=1_000_000):
-    """Write a mixture to a .npy file piece by piece (never all in memory)."""
-    rng = np.random.RandomState(0)
-    centers = rng.randn(n_components, n_features) * 4.0
-    out = np.lib.format.open_memmap(
-        path, mode="w+", dtype=np.float64, shape=(n_samples, n_features)
-    )
-    for start in range(0, n_samples, rows):
-        n = min(rows, n_samples - start)
-        labels = rng.randint(n_components, size=n)
-        out[start : start + n] = rng.randn(n, n_features) + centers[labels]
-    out.flush()
-    del out
-
-
 def measure_memmap(n_samples=40_000_000, n_features=4, directory=None):
     import json
     import subprocess
@@ -287,14 +227,14 @@ def measure_memmap(n_samples=40_000_000, n_features=4, directory=None):
     directory = tempfile.mkdtemp(prefix="fastgmm-memmap-", dir=directory)
     try:
         path = os.path.join(directory, "X.npy")
-        _write_mixture_file(path, n_samples, n_features, 4)
+        write_mixture_file(path, n_samples, n_features, 4)
         size = os.path.getsize(path)
-        here = os.path.dirname(os.path.abspath(__file__))
+        asv_bench = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         results = {}
         for mode in ["memmap", "in_memory"]:
             out = os.path.join(directory, mode)
             child = subprocess.run(
-                [sys.executable, "-c", _MEMMAP_CHILD, path, mode, out, here],
+                [sys.executable, "-c", _MEMMAP_CHILD, path, mode, out, asv_bench],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -346,13 +286,10 @@ def measure_weighted(n_samples=1_000_000, n_features=4, n_components=4):
 
 
 def measure_partial_fit(n_samples=1_000_000, batch=10_000):
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests"))
-    from test_partial_fit import _mixture
-
     from fastgmm import GaussianMixture
 
-    X = _mixture(n_samples, 6, n_features=3)
-    held_out = _mixture(200_000, 7, n_features=3)
+    points, _ = make_mixture(n_samples + 200_000, 3, 5, seed=6)
+    X, held_out = points[:n_samples], points[n_samples:]
     start = time.perf_counter()
     full = quiet_fit(GaussianMixture(5, random_state=0, tol=1e-6, max_iter=1000), X)
     batch_s = time.perf_counter() - start

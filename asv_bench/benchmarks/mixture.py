@@ -5,7 +5,7 @@ covariance type, so one ``asv run`` times all three on the same data:
 
 - ``fastgmm``: ``fastgmm.GaussianMixture``;
 - ``sklearn``: ``sklearn.mixture.GaussianMixture``;
-- ``numpy``: the textbook EM of ``fastgmm._numpy_em`` (N x K responsibilities,
+- ``numpy``: the textbook EM of ``harness.numpy_em`` (N x K responsibilities,
   Cholesky solves), the baseline a careful NumPy user would write.
 
 All three start from the same ``weights_init``/``means_init``/``precisions_init``
@@ -15,7 +15,7 @@ all three initial values are given (``init_params="random_from_data"``, its chea
 ``setup`` pays Numba compilation with small fits before anything is timed.
 
 Sizes are kept small so that ``asv run --python=same --quick`` finishes in minutes on
-a 2-core machine; ``python -m fastgmm.bench`` measures the full-size cases.
+a 2-core machine; ``python asv_bench/compare.py`` measures the full-size cases.
 
 Set ``FASTGMM_BENCH_STANDIN=sklearn`` to let scikit-learn stand in for fastgmm (to
 try the suite itself).
@@ -23,18 +23,18 @@ try the suite itself).
 
 import time
 
-from fastgmm.bench import (
-    SETTLE_SECONDS,
+from harness import COVARIANCE_TYPES
+from harness.data import make_mixture
+from harness.fitting import (
+    IMPLEMENTATIONS,
     fit_model,
-    make_mixture,
-    peak_rss_growth,
     predict,
     score_samples,
     warm_up,
 )
+from harness.memory import peak_rss_growth
+from harness.timing import SETTLE_SECONDS
 
-IMPLEMENTATIONS = ["fastgmm", "sklearn", "numpy"]
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 #: EM iterations of every timed fit.
 N_ITER = 3
 PARAM_NAMES = [
@@ -61,7 +61,7 @@ class _Mixture:
         # Compiles fastgmm's kernels (or loads them from Numba's cache) before timing.
         warm_up(implementation, self.X, self.init, covariance_type)
         # Let the BLAS threads woken by the data generation go idle: spinning, they
-        # slow a fit that follows at once (see fastgmm.bench.SETTLE_SECONDS).
+        # slow a fit that follows at once (see harness.timing.SETTLE_SECONDS).
         time.sleep(SETTLE_SECONDS)
 
     def _fit(self, implementation, covariance_type):
@@ -72,11 +72,11 @@ class Fit(_Mixture):
     """``fit`` with ``N_ITER`` EM iterations, ``tol=0``, from the shared start."""
 
     params = (
-        IMPLEMENTATIONS,
+        list(IMPLEMENTATIONS),
         [10_000, 50_000],
         [2, 16],
         [3, 16],
-        COVARIANCE_TYPES,
+        list(COVARIANCE_TYPES),
     )
 
     def time_fit(self, implementation, n_samples, n_features, n_components, cov):
@@ -91,11 +91,11 @@ class FitMemory(_Mixture):
     """
 
     params = (
-        IMPLEMENTATIONS,
+        list(IMPLEMENTATIONS),
         [50_000],
         [16],
         [16],
-        COVARIANCE_TYPES,
+        list(COVARIANCE_TYPES),
     )
 
     def peakmem_fit(self, implementation, n_samples, n_features, n_components, cov):
@@ -120,11 +120,11 @@ class Predict(_Mixture):
     """``predict`` and ``score_samples`` of a model fitted from the shared start."""
 
     params = (
-        IMPLEMENTATIONS,
+        list(IMPLEMENTATIONS),
         [50_000],
         [2, 16],
         [16],
-        COVARIANCE_TYPES,
+        list(COVARIANCE_TYPES),
     )
 
     def setup(

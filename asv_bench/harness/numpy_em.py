@@ -13,7 +13,7 @@ how much of fastgmm's speed comes from avoiding what a careful NumPy user would 
 
 The parametrisation follows scikit-learn's (``weights``, ``means``, ``precisions`` in
 the shapes that ``precisions_init`` takes), so the three implementations in the
-benchmarks start from the same numbers. It is not used by the estimator.
+benchmarks start from the same numbers.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
 from scipy.special import logsumexp
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from . import COVARIANCE_TYPES
 
 
 @dataclass
@@ -102,12 +102,21 @@ def _log_densities_axis_aligned(X, means, covariances, covariance_type):
     return -0.5 * (n_features * np.log(2.0 * np.pi) + log_det + mahalanobis)
 
 
-def e_step(X, mixture):
-    """Return (mean log-likelihood, (N, K) responsibilities)."""
+def weighted_log_densities(X, mixture):
+    """Return log pi_k + log N(x_n | mu_k, Sigma_k) as an (N, K) array."""
     weighted = log_gaussian_densities(
-        X, mixture.means, mixture.covariances, mixture.covariance_type
+        np.asarray(X, dtype=np.float64),
+        mixture.means,
+        mixture.covariances,
+        mixture.covariance_type,
     )
     weighted += np.log(mixture.weights)
+    return weighted
+
+
+def e_step(X, mixture):
+    """Return (mean log-likelihood, (N, K) responsibilities)."""
+    weighted = weighted_log_densities(X, mixture)
     log_norm = logsumexp(weighted, axis=1)
     resp = np.exp(weighted - log_norm[:, np.newaxis])
     return log_norm.mean(), resp
@@ -192,23 +201,9 @@ def fit_em(
 
 def score_samples(X, mixture):
     """Return the (N,) log-likelihood of each point, as ``score_samples`` does."""
-    weighted = log_gaussian_densities(
-        np.asarray(X, dtype=np.float64),
-        mixture.means,
-        mixture.covariances,
-        mixture.covariance_type,
-    )
-    weighted += np.log(mixture.weights)
-    return logsumexp(weighted, axis=1)
+    return logsumexp(weighted_log_densities(X, mixture), axis=1)
 
 
 def predict(X, mixture):
     """Return the (N,) index of the most probable component of each point."""
-    weighted = log_gaussian_densities(
-        np.asarray(X, dtype=np.float64),
-        mixture.means,
-        mixture.covariances,
-        mixture.covariance_type,
-    )
-    weighted += np.log(mixture.weights)
-    return weighted.argmax(axis=1)
+    return weighted_log_densities(X, mixture).argmax(axis=1)

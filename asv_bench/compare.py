@@ -1,10 +1,11 @@
 """Compare fastgmm with scikit-learn and a plain NumPy EM; print the result as Markdown.
 
-Run ``python -m fastgmm.bench`` for the full comparison (about half an hour on a 2-core
-machine, most of it spent waiting for scikit-learn and NumPy), ``python -m fastgmm.bench
---quick`` for a smoke run with smaller data (a minute or two), and ``--help`` for the
-options. The report goes to standard output (and to ``--markdown PATH``); progress goes
-to standard error.
+Run ``python asv_bench/compare.py`` for the full comparison (about half an hour on a
+2-core machine, most of it spent waiting for scikit-learn and NumPy), ``python
+asv_bench/compare.py --quick`` for a smoke run with smaller data (a minute or two), and
+``--help`` for the options. The report goes to standard output (and to ``--markdown
+PATH``); progress goes to standard error. fastgmm must be importable (installed, for
+example with ``pip install -e .``); the shared ``harness`` is found next to this file.
 
 What is measured, and how
 -------------------------
@@ -16,9 +17,9 @@ What is measured, and how
   ``max_iter=1+n`` and takes the difference divided by ``n``. The median over repeats
   is reported, and the implementations take turns within each repeat, so a slow moment
   on a shared machine hits all of them alike; each timed call waits
-  ``SETTLE_SECONDS`` first, so that the previous implementation's spinning BLAS or
-  OpenMP threads do not steal the cores. Numba compilation is paid by untimed
-  fits before timing. scikit-learn runs its initialisation even when all three
+  ``harness.timing.SETTLE_SECONDS`` first, so that the previous implementation's
+  spinning BLAS or OpenMP threads do not steal the cores. Numba compilation is paid by
+  untimed fits before timing. scikit-learn runs its initialisation even when all three
   ``*_init`` are given; ``init_params="random_from_data"`` is used as its cheapest form
   (it cancels out of the per-iteration figure anyway).
 - **Peak memory beyond X.** Each (case, implementation) runs in a fresh subprocess that
@@ -31,7 +32,7 @@ What is measured, and how
   blocks go back to the system when freed instead of hiding in the heap. A second fit
   under ``tracemalloc`` gives the peak of the allocations Python can see (NumPy arrays,
   not Numba's runtime arrays), shown in the details for comparison.
-- The NumPy baseline is :mod:`fastgmm._numpy_em`, the textbook vectorised EM.
+- The NumPy baseline is :mod:`harness.numpy_em`, the textbook vectorised EM.
 
 Timings on a shared or small machine are provisional; the ratios measured side by side
 in one process are what the comparison is about.
@@ -41,30 +42,33 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import datetime
-import gc
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from fastgmm import _numpy_em
-
-IMPLEMENTATIONS = ("fastgmm", "sklearn", "numpy")
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-
-#: Set to "sklearn" to let scikit-learn stand in for fastgmm (to try the benchmarks
-#: themselves before the estimator exists). The reports say so in their headers.
-STANDIN_ENV = "FASTGMM_BENCH_STANDIN"
+from harness.data import make_mixture
+from harness.fitting import (
+    IMPLEMENTATIONS,
+    STANDIN_ENV,
+    fit_model,
+    lower_bound,
+    make_estimator,
+    predict,
+    quiet,
+    score_samples,
+    standin,
+    thread_limits,
+    warm_up,
+)
+from harness.memory import peak_rss_growth, peak_traced_growth
+from harness.timing import median_seconds, time_per_iteration
 
 
 @dataclass(frozen=True)
@@ -120,298 +124,7 @@ def _count(n: int) -> str:
     return str(n)
 
 
-# --------------------------------------------------------------------------- data
-
-
-def make_mixture(
-    n_samples,
-    n_features,
-    n_components,
-    covariance_type="full",
-    seed=0,
-    dtype=np.float64,
-):
-    """Draw a synthetic mixture and the initial parameters all implementations share.
-
-    The components have covariances of the given type with eigenvalues in [0.5, 1.5];
-    their means are spread so that two of them lie about 4 standard deviations apart
-    (overlapping a little, as real clusters do, rather than so far apart that every
-    responsibility is 0 or 1). The initial parameters are the true ones disturbed: equal
-    weights, means moved by a fraction of the spread, covariances inflated by 1.5.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features) and the given dtype
-    init : dict with ``weights_init``, ``means_init`` and ``precisions_init`` (float64,
-        in the shape scikit-learn takes for ``covariance_type``)
-    """
-    rng = np.random.default_rng(seed)
-    d, k = n_features, n_components
-    spread = 4.0 / np.sqrt(2.0 * d)
-    means = rng.normal(0.0, spread, size=(k, d))
-    weights = rng.dirichlet(np.full(k, 5.0))
-
-    def random_covariance():
-        q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-        return (q * rng.uniform(0.5, 1.5, size=d)) @ q.T
-
-    if covariance_type == "full":
-        covariances = np.stack([random_covariance() for _ in range(k)])
-    elif covariance_type == "tied":
-        covariances = np.broadcast_to(random_covariance(), (k, d, d))
-    elif covariance_type == "diag":
-        covariances = np.stack([np.diag(rng.uniform(0.5, 1.5, d)) for _ in range(k)])
-    elif covariance_type == "spherical":
-        covariances = np.stack([rng.uniform(0.5, 1.5) * np.eye(d) for _ in range(k)])
-    else:
-        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}")
-
-    labels = rng.choice(k, size=n_samples, p=weights)
-    X = np.empty((n_samples, d), dtype=dtype)
-    for j in range(k):
-        rows = np.flatnonzero(labels == j)
-        factor = np.linalg.cholesky(covariances[j])
-        X[rows] = rng.standard_normal((rows.size, d)) @ factor.T + means[j]
-
-    inflated = 1.5 * covariances
-    if covariance_type == "full":
-        precisions = np.linalg.inv(inflated)
-    elif covariance_type == "tied":
-        precisions = np.linalg.inv(inflated[0])
-    elif covariance_type == "diag":
-        precisions = 1.0 / np.diagonal(inflated, axis1=1, axis2=2)
-    else:
-        precisions = 1.0 / inflated[:, 0, 0]
-    init = {
-        "weights_init": np.full(k, 1.0 / k),
-        "means_init": means + rng.normal(0.0, 0.25 * spread, size=(k, d)),
-        "precisions_init": precisions,
-    }
-    return X, init
-
-
-# ------------------------------------------------------------------ implementations
-
-
-def standin() -> bool:
-    """Whether scikit-learn stands in for fastgmm (see ``STANDIN_ENV``)."""
-    return os.environ.get(STANDIN_ENV, "") == "sklearn"
-
-
-def make_estimator(implementation, **params):
-    """Return an unfitted ``GaussianMixture``; ``implementation`` is fastgmm or sklearn.
-
-    ``n_jobs`` is passed to fastgmm only; scikit-learn's threads are those of its BLAS
-    and OpenMP pools (limit them with threadpoolctl).
-    """
-    if implementation == "sklearn" or (implementation == "fastgmm" and standin()):
-        from sklearn.mixture import GaussianMixture
-
-        params.pop("n_jobs", None)
-        return GaussianMixture(**params)
-    if implementation == "fastgmm":
-        from fastgmm import GaussianMixture
-
-        return GaussianMixture(**params)
-    raise ValueError(f"no estimator for implementation {implementation!r}")
-
-
-@contextlib.contextmanager
-def quiet():
-    """Silence the ConvergenceWarning that ``tol=0`` and a fixed ``max_iter`` imply."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", message=".*did not converge.*")
-        yield
-
-
-def fit_model(
-    implementation,
-    X,
-    init,
-    covariance_type,
-    max_iter,
-    n_jobs=None,
-):
-    """Fit ``max_iter`` EM iterations with ``tol=0`` from ``init``; return the model.
-
-    For "numpy" the model is a :class:`fastgmm._numpy_em.NumpyMixture`.
-    """
-    if implementation == "numpy":
-        return _numpy_em.fit_em(
-            X,
-            init["weights_init"],
-            init["means_init"],
-            init["precisions_init"],
-            covariance_type,
-            n_iter=max_iter,
-        )
-    estimator = make_estimator(
-        implementation,
-        n_components=len(init["weights_init"]),
-        covariance_type=covariance_type,
-        tol=0.0,
-        max_iter=max_iter,
-        init_params="random_from_data",
-        random_state=0,
-        n_jobs=n_jobs,
-        **init,
-    )
-    with quiet():
-        return estimator.fit(X)
-
-
-def predict(implementation, model, X):
-    if implementation == "numpy":
-        return _numpy_em.predict(X, model)
-    return model.predict(X)
-
-
-def score_samples(implementation, model, X):
-    if implementation == "numpy":
-        return _numpy_em.score_samples(X, model)
-    return model.score_samples(X)
-
-
-def lower_bound(implementation, model):
-    return model.lower_bound if implementation == "numpy" else model.lower_bound_
-
-
-def warm_up(implementation, X, init, covariance_type, n_jobs=None):
-    """Pay Numba compilation (and lazy imports) with small fits and predictions."""
-    small = X[: min(len(X), 2_000)]
-    model = fit_model(implementation, small, init, covariance_type, 2, n_jobs)
-    predict(implementation, model, small)
-    score_samples(implementation, model, small)
-
-
-# ------------------------------------------------------------------------ timing
-
-
-#: Pause before a timed call. OpenBLAS and OpenMP worker threads keep spinning for
-#: about 0.1 s after their last task; on a 2-core machine a fit that starts while
-#: the previous implementation's pool still spins runs several times slower
-#: (measured: a 50k x 2 x 3 fastgmm fit right after a NumPy EM fit took 40 ms, and
-#: 4 ms after a 0.1 s pause).
-SETTLE_SECONDS = 0.3
-
-
-def seconds(function, *args, settle=True, **kwargs):
-    """Return (wall seconds, result) of one call, after a garbage collection and,
-    with ``settle``, a pause that lets other thread pools go idle."""
-    gc.collect()
-    if settle:
-        time.sleep(SETTLE_SECONDS)
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - start, result
-
-
-def thread_limits(threads):
-    """Limit BLAS and OpenMP pools to ``threads`` (no limit when None)."""
-    if threads is None:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=threads)
-
-
-def time_per_iteration(fitters, n_iter, repeat, log):
-    """Median seconds per EM iteration of each fitter, by difference of two fits.
-
-    ``fitters`` maps a label to ``fit(max_iter) -> model``. Each repeat times every
-    fitter at ``max_iter=1`` and ``max_iter=1+n_iter`` in turn.
-
-    Returns
-    -------
-    dict label -> {"per_iter": median seconds, "runs": [...], "fit_1": median seconds of
-    fit(max_iter=1), "fit_n": median of fit(max_iter=1+n_iter), "model": last model}
-    """
-    out = {label: {"runs": [], "lo": [], "hi": []} for label in fitters}
-    for r in range(repeat):
-        for label, fit in fitters.items():
-            t_lo, _ = seconds(fit, 1)
-            t_hi, model = seconds(fit, 1 + n_iter)
-            entry = out[label]
-            entry["runs"].append((t_hi - t_lo) / n_iter)
-            entry["lo"].append(t_lo)
-            entry["hi"].append(t_hi)
-            entry["model"] = model
-            log(
-                f"    repeat {r + 1}/{repeat} {label:>14}: fit(1) {t_lo:.3f} s, "
-                f"fit({1 + n_iter}) {t_hi:.3f} s -> "
-                f"{entry['runs'][-1] * 1e3:.1f} ms/iter"
-            )
-    for entry in out.values():
-        entry["per_iter"] = statistics.median(entry["runs"])
-        entry["fit_1"] = statistics.median(entry["lo"])
-        entry["fit_n"] = statistics.median(entry["hi"])
-    return out
-
-
-def median_seconds(function, repeat):
-    times = []
-    result = None
-    for index in range(repeat):
-        # Settle before the series only: the calls after it meet the state that
-        # this implementation's own previous call left, as a user's loop would.
-        t, result = seconds(function, settle=index == 0)
-        times.append(t)
-    return statistics.median(times), result
-
-
 # ------------------------------------------------------------------------ memory
-
-
-def _status_kib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def release_free_memory():
-    """Collect garbage and hand free heap pages back to the system (glibc only)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def peak_rss_growth(function):
-    """Run ``function()``; return (peak resident bytes above the start, result).
-
-    Resets the kernel's high-water mark (``VmHWM``) through ``/proc/self/clear_refs``
-    (Linux >= 4.0), so the peak is that of this call alone; the start is the resident
-    set just before it. Raises OSError where that file cannot be written.
-    """
-    release_free_memory()
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-    start = _status_kib("VmRSS")
-    result = function()
-    peak = _status_kib("VmHWM")
-    return max(peak - start, 0) * 1024, result
-
-
-def peak_traced_growth(function):
-    """Run ``function()``; return (peak traced bytes above the start, result).
-
-    Only allocations that report to tracemalloc count: NumPy's, not Numba's runtime or
-    BLAS buffers.
-    """
-    release_free_memory()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        start, _ = tracemalloc.get_traced_memory()
-        result = function()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return max(peak - start, 0), result
 
 
 def _memory_child(spec):
@@ -477,8 +190,7 @@ def measure_memory(case, implementation, seed, threads, dtype="float64", log=pri
     env["MALLOC_MMAP_THRESHOLD_"] = str(256 * 1024)
     command = [
         sys.executable,
-        "-m",
-        "fastgmm.bench",
+        os.path.abspath(__file__),
         "--memory-child",
         json.dumps(spec),
     ]
@@ -549,7 +261,7 @@ def describe_machine(threads):
         f"- Threads for this run: {threads if threads else 'all'} "
         "(fastgmm `n_jobs`; BLAS/OpenMP limited with threadpoolctl when set)",
         f"- {datetime.datetime.now().isoformat(timespec='seconds')}, "
-        f"`{' '.join(['python -m fastgmm.bench', *sys.argv[1:]])}`",
+        f"`{' '.join(['python asv_bench/compare.py', *sys.argv[1:]])}`",
     ]
     return "\n".join(lines)
 
@@ -1059,7 +771,7 @@ def section_init(args, report, log):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m fastgmm.bench",
+        prog="python asv_bench/compare.py",
         description="Compare fastgmm with scikit-learn and a plain NumPy EM.",
     )
     keys = [case.key for case in TABLE_CASES]
