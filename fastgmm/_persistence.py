@@ -4,12 +4,14 @@ The file is a NumPy ``.npz`` archive (a zip of ``.npy`` members) holding only pl
 numeric and unicode arrays, so it can be read with ``np.load(path, allow_pickle=False)``
 by any NumPy on any platform, and reading it never runs code from the file.
 
-Members (format version 1)
---------------------------
+Members (format versions 1 and 2)
+---------------------------------
 ``format``
     0-d unicode, always ``"fastgmm.GaussianMixture"``.
 ``format_version``
-    0-d int64, ``1``.
+    0-d int64: ``2`` when the file holds the online state below, ``1`` otherwise
+    (so that a model never given to ``partial_fit`` stays readable by fastgmm
+    releases that read version 1 only).
 ``params``
     0-d unicode: a JSON object with the constructor parameters whose values are
     ``None``, booleans, numbers or strings. A ``numpy.random.RandomState`` given as
@@ -29,13 +31,22 @@ Members (format version 1)
     1-D float array.
 ``feature_names_in_``
     1-D unicode array, present when the model was fitted on a DataFrame.
+``n_steps_`` and ``online.<field>``
+    Version 2 only, and then all of them: the state of ``partial_fit``, its step
+    count (0-d int64) and its running statistics, one member per field of
+    ``_stats.SufficientStats`` (all float64): ``online.s0`` (K,), ``online.s1``
+    (K, D), ``online.s2`` (K, D, D) full / (D, D) tied / (K, D) diag and spherical,
+    ``online.centers`` (K, D), ``online.tied_shift`` (D,), 0-d ``online.loglik``
+    and ``online.weight``. A loaded model's next ``partial_fit`` gives bitwise
+    what the saved model's would.
 
 Loading checks the marker and version, that the members are exactly the expected
 ones, their dtypes and shapes against each other (read from the ``.npy`` headers
 before any data is read, so a forged header cannot make us allocate gigabytes), and
 the values: finite parameters, weights that sum to one, precision Cholesky factors
 that are upper triangular with a positive diagonal and consistent with
-``precisions_`` and ``covariances_``. Anything else raises ``ValueError``.
+``precisions_`` and ``covariances_``, finite online statistics with non-negative
+masses that sum to their weight. Anything else raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -52,10 +63,13 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._stats import SufficientStats
+
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save_model"]
 
 FORMAT_NAME = "fastgmm.GaussianMixture"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest version this module reads and writes
+_ONLINE_STATE_VERSION = 2  # the version that added partial_fit's state
 
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _ARRAY_PARAMS = ("weights_init", "means_init", "precisions_init")
@@ -77,6 +91,13 @@ _REQUIRED_MEMBERS = frozenset(
 _OPTIONAL_MEMBERS = frozenset(
     ["feature_names_in_", _RANDOM_STATE_KEY]
     + [_PARAM_ARRAY_PREFIX + name for name in _ARRAY_PARAMS]
+)
+_ONLINE_ARRAYS = ("s0", "s1", "s2", "centers", "tied_shift")
+_ONLINE_SCALARS = ("loglik", "weight")
+_ONLINE_PREFIX = "online."
+_ONLINE_MEMBERS = frozenset(
+    ["n_steps_"]
+    + [_ONLINE_PREFIX + field for field in _ONLINE_ARRAYS + _ONLINE_SCALARS]
 )
 # Text members are JSON or short names; anything larger is not one of our files.
 _MAX_TEXT_CHARS = 1_000_000
@@ -118,9 +139,11 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
             "n_features_in_",
         ],
     )
+    online = _encode_online_state(model)
+    version = _ONLINE_STATE_VERSION if online else 1
     members: dict[str, np.ndarray] = {
         "format": np.array(FORMAT_NAME),
-        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "format_version": np.array(version, dtype=np.int64),
     }
     members.update(_encode_params(model.get_params(deep=False)))
 
@@ -146,6 +169,7 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
     members["lower_bounds_"] = bounds
     if hasattr(model, "feature_names_in_"):
         members["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    members.update(online)
 
     # Never write a file that load() would refuse: fail here, where the cause is.
     params = json.loads(str(members["params"]))
@@ -263,6 +287,31 @@ def _encode_params(params: dict[str, Any]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _encode_online_state(model: Any) -> dict[str, np.ndarray]:
+    """The members holding ``partial_fit``'s state; none for a model without it."""
+    stats = getattr(model, "_online_stats", None)
+    steps = getattr(model, "n_steps_", None)
+    if stats is None and steps is None:
+        return {}
+    if stats is None or steps is None:
+        raise ValueError(
+            "Cannot save this model: it has partial_fit's step count n_steps_ "
+            "without its running statistics, or the reverse."
+        )
+    if stats.covariance_type != model.covariance_type:
+        raise ValueError(
+            "Cannot save this model: its partial_fit statistics are for "
+            f"covariance_type={stats.covariance_type!r}, the model's is "
+            f"{model.covariance_type!r}."
+        )
+    members = {"n_steps_": np.array(int(steps), dtype=np.int64)}
+    for field in _ONLINE_ARRAYS:
+        members[_ONLINE_PREFIX + field] = np.ascontiguousarray(getattr(stats, field))
+    for field in _ONLINE_SCALARS:
+        members[_ONLINE_PREFIX + field] = np.array(getattr(stats, field))
+    return members
+
+
 def _library_versions() -> dict[str, str]:
     from importlib import metadata
 
@@ -377,10 +426,16 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
     if version < 1:
         raise ValueError(f"{where} has an invalid format version {version}.")
 
-    missing = _REQUIRED_MEMBERS - present
+    required = _REQUIRED_MEMBERS
+    if version >= _ONLINE_STATE_VERSION:
+        required = required | _ONLINE_MEMBERS
+    missing = required - present
     if missing:
-        raise ValueError(f"{where} is incomplete: missing member(s) {sorted(missing)}.")
-    unexpected = present - _REQUIRED_MEMBERS - _OPTIONAL_MEMBERS
+        raise ValueError(
+            f"{where} is incomplete: missing member(s) {sorted(missing)} "
+            f"(format version {version})."
+        )
+    unexpected = present - required - _OPTIONAL_MEMBERS
     if unexpected:
         raise ValueError(
             f"{where} has unexpected member(s) {sorted(unexpected)}; it was not "
@@ -432,6 +487,16 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
         _check_header(headers, "feature_names_in_", (n_features,), "U", where)
     if _RANDOM_STATE_KEY in present:
         _check_header(headers, _RANDOM_STATE_KEY, (624,), "u", where)
+    if "n_steps_" in present:
+        _check_header(headers, "n_steps_", (), "iu", where)
+        shapes = _online_shapes(n_components, n_features, covariance_type)
+        for name, shape in shapes.items():
+            _check_header(headers, name, shape, "f", where)
+            if headers[name][1].itemsize != 8:
+                raise ValueError(
+                    f"{where}: member {name!r} has dtype {headers[name][1]}; "
+                    "partial_fit's statistics are float64."
+                )
     for name in _ARRAY_PARAMS:
         member = _PARAM_ARRAY_PREFIX + name
         if member in present:
@@ -532,6 +597,28 @@ def _expected_shapes(
     }
 
 
+def _online_shapes(
+    n_components: int, n_features: int, covariance_type: str
+) -> dict[str, tuple[int, ...]]:
+    """Shapes of the online-state statistics members (``SufficientStats``)."""
+    second_moment = {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components, n_features),
+    }[covariance_type]
+    shapes = {
+        "s0": (n_components,),
+        "s1": (n_components, n_features),
+        "s2": second_moment,
+        "centers": (n_components, n_features),
+        "tied_shift": (n_features,),
+        "loglik": (),
+        "weight": (),
+    }
+    return {_ONLINE_PREFIX + field: shape for field, shape in shapes.items()}
+
+
 def _check_header(headers, name: str, shape, kinds: str, where: str) -> None:
     actual_shape, dtype = headers[name]
     if actual_shape != tuple(shape):
@@ -599,6 +686,14 @@ def _build_model(members: dict[str, Any]):
     )
     if "feature_names_in_" in members:
         model.feature_names_in_ = members["feature_names_in_"].astype(object)
+    if "n_steps_" in members:
+        model.n_steps_ = int(members["n_steps_"])
+        online = {
+            field: members[_ONLINE_PREFIX + field]
+            for field in _ONLINE_ARRAYS + _ONLINE_SCALARS
+        }
+        online.update({field: float(online[field]) for field in _ONLINE_SCALARS})
+        model._online_stats = SufficientStats(params["covariance_type"], **online)
     return model
 
 
@@ -686,6 +781,48 @@ def _check_fitted_values(
         members["precisions_cholesky_"],
         covariance_type,
     )
+    if "n_steps_" in members:
+        _check_online_state(members, n_components, n_features, covariance_type)
+
+
+def _check_online_state(
+    members: dict[str, Any], n_components: int, n_features: int, covariance_type: str
+) -> None:
+    """partial_fit's statistics: float64 arrays of the right shapes, finite, with
+    non-negative masses that sum to the total weight, and a step count >= 1."""
+    if int(members["n_steps_"]) < 1:
+        raise ValueError(f"n_steps_ is {int(members['n_steps_'])}, expected >= 1.")
+    shapes = _online_shapes(n_components, n_features, covariance_type)
+    for name, shape in shapes.items():
+        array = members[name]
+        if array.shape != shape or array.dtype != np.float64:
+            raise ValueError(
+                f"{name} (partial_fit's statistics) has shape {array.shape} and dtype "
+                f"{array.dtype}, expected {shape} and float64."
+            )
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} (partial_fit's statistics) contains NaN or inf.")
+    masses = members[_ONLINE_PREFIX + "s0"]
+    total = float(masses.sum())
+    weight = float(members[_ONLINE_PREFIX + "weight"])
+    if np.any(masses < 0) or weight <= 0:
+        raise ValueError(
+            f"{_ONLINE_PREFIX}s0 and {_ONLINE_PREFIX}weight (partial_fit's "
+            "statistics) must be non-negative masses and a positive weight."
+        )
+    # Every point's responsibilities sum to one, so the masses sum to the weight.
+    if abs(total - weight) > 1e-8 * weight:
+        raise ValueError(
+            f"{_ONLINE_PREFIX}s0 (partial_fit's statistics) sums to {total!r}, "
+            f"not to {_ONLINE_PREFIX}weight {weight!r}."
+        )
+    if covariance_type in ("full", "tied"):
+        scatter = members[_ONLINE_PREFIX + "s2"]
+        asymmetry = np.abs(scatter - np.swapaxes(scatter, -1, -2)).max()
+        if asymmetry > 64 * np.finfo(np.float64).eps * np.abs(scatter).max():
+            raise ValueError(
+                f"{_ONLINE_PREFIX}s2 (partial_fit's statistics) is not symmetric."
+            )
 
 
 def _check_precisions(covariances, precisions, cholesky, covariance_type) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fastgmm import GaussianMixture
@@ -445,3 +446,76 @@ def test_invalid_precisions_init(fitted, entry, covariance_type, precisions, fra
             precisions_init=precisions,
         )
     assert_unchanged(before, precisions)
+
+
+# ----------------------------------------- scikit-learn's words for bad initial values
+
+
+def sklearn_error(**params):
+    """scikit-learn's own message for initial values it rejects."""
+    with pytest.raises(ValueError) as info:
+        SklearnGaussianMixture(n_components=2, **params).fit(make_data())
+    return str(info.value)
+
+
+# scikit-learn rejects these 3-d arrays in check_array ("Found array with dim 3, while
+# dim <= 2 is required."); fastgmm reports the wrong shape, which says what is expected.
+SKLEARN_SAYS_DIM = {"means_init-3-d"} | {
+    f"precisions_init-{c}-extra axis" for c in ("tied", "diag")
+}
+
+INITIAL_VALUE_CASES = [
+    pytest.param(param, covariance_type, value, id=f"{param}-{name}")
+    for param, covariance_type, name, value in (
+        [("weights_init", "full", name, np.array(v)) for name, v, _ in INVALID_WEIGHTS]
+        + [("means_init", "full", name, v) for name, v, _ in INVALID_MEANS]
+        + [("precisions_init", c[0], f"{c[0]}-{c[1]}", c[2])
+           for c in INVALID_PRECISIONS]
+    )
+    if f"{param}-{name}" not in SKLEARN_SAYS_DIM
+]
+
+
+@pytest.mark.parametrize("param, covariance_type, value", INITIAL_VALUE_CASES)
+def test_initial_value_errors_contain_sklearns_words(param, covariance_type, value):
+    expected = sklearn_error(covariance_type=covariance_type, **{param: value})
+    with pytest.raises(ValueError) as info:
+        GaussianMixture(
+            n_components=2, covariance_type=covariance_type, **{param: value}
+        ).fit(make_data())
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "param, covariance_type, value, message",
+    [
+        ("means_init", "full", np.zeros((3, 3)),
+         "The parameter 'means' should have the shape of (2, 3), but got (3, 3)"),
+        ("weights_init", "full", np.full((2, 1), 0.5),
+         "The parameter 'weights' should have the shape of (2,), but got (2, 1)"),
+        ("precisions_init", "full", np.ones((3, 3, 3)),
+         "The parameter 'full precision' should have the shape of (2, 3, 3), "
+         "but got (3, 3, 3)"),
+        ("precisions_init", "spherical", np.ones(3),
+         "The parameter 'spherical precision' should have the shape of (2,), "
+         "but got (3,)"),
+        ("weights_init", "full", np.array([0.3, 0.3]),
+         "The parameter 'weights' should be normalized, "
+         "but got sum(weights) = 0.60000"),
+        ("precisions_init", "tied", -np.eye(3),
+         "'tied precision' should be symmetric, positive-definite"),
+        ("precisions_init", "diag", -np.ones((2, 3)),
+         "'diag precision' should be positive"),
+    ],
+)
+def test_initial_value_errors_start_with_sklearns_text(
+    param, covariance_type, value, message
+):
+    """The texts code in the wild matches, verbatim at the start of the message;
+    fastgmm's note on which parameter was wrong comes after."""
+    with pytest.raises(ValueError) as info:
+        GaussianMixture(
+            n_components=2, covariance_type=covariance_type, **{param: value}
+        ).fit(make_data())
+    assert str(info.value).startswith(message)
+    assert param in str(info.value)

@@ -546,7 +546,8 @@ def test_wrong_version(saved_full, tmp_path, version):
 
 
 def test_newer_version_says_upgrade(saved_full, tmp_path):
-    path = altered(saved_full, tmp_path, set_member("format_version", 2))
+    newer = fastgmm._persistence.FORMAT_VERSION + 1
+    path = altered(saved_full, tmp_path, set_member("format_version", newer))
     with pytest.raises(ValueError, match="newer.*upgrade"):
         fastgmm.load(path)
 
@@ -721,5 +722,199 @@ def test_save_refuses_inconsistent_model(tmp_path):
     model.weights_ = model.weights_ * 2
     path = tmp_path / "model.npz"
     with pytest.raises(ValueError, match="weights_"):
+        model.save(path)
+    assert not path.exists()
+
+
+# ------------------------------------------------------ partial_fit's online state
+
+ONLINE_MEMBERS = [
+    "n_steps_",
+    "online.s0",
+    "online.s1",
+    "online.s2",
+    "online.centers",
+    "online.tied_shift",
+    "online.loglik",
+    "online.weight",
+]
+ONLINE_FIELDS = ["s0", "s1", "s2", "centers", "tied_shift", "loglik", "weight"]
+
+
+def batches(dtype=np.float64):
+    X = make_data(n_samples=240, dtype=dtype)
+    return X[:80], X[80:160], X[160:]
+
+
+def assert_bitwise(a, b, name):
+    a, b = np.asarray(a), np.asarray(b)
+    assert (a.dtype, a.shape) == (b.dtype, b.shape), name
+    assert a.tobytes() == b.tobytes(), name
+
+
+def assert_same_online_model(original, loaded):
+    """Same fitted arrays and online state, to the last bit."""
+    for name in [*FITTED_ARRAYS, "lower_bound_"]:
+        assert_bitwise(getattr(loaded, name), getattr(original, name), name)
+    assert loaded.n_steps_ == original.n_steps_
+    for field in ONLINE_FIELDS:
+        assert_bitwise(
+            getattr(loaded._online_stats, field),
+            getattr(original._online_stats, field),
+            field,
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_loaded_model_continues_partial_fit_bitwise(tmp_path, covariance_type, dtype):
+    first, second, third = batches(dtype)
+    model = GaussianMixture(n_components=3, covariance_type=covariance_type,
+                            random_state=0)
+    model.partial_fit(first).partial_fit(second)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = fastgmm.load(path)
+    assert_same_online_model(model, loaded)
+
+    model.partial_fit(third)
+    loaded.partial_fit(third)
+    assert model.n_steps_ == 3
+    assert_same_online_model(model, loaded)
+
+    # Without the saved state the next step starts afresh and lands elsewhere.
+    stateless = fastgmm.load(path)
+    del stateless._online_stats, stateless.n_steps_
+    stateless.partial_fit(third)
+    assert stateless.n_steps_ == 1
+    assert not np.array_equal(stateless.means_, model.means_)
+
+
+def test_online_state_after_fit_is_saved(tmp_path):
+    """partial_fit on a model fitted by fit() (one step so far) round trips too."""
+    first, second, third = batches()
+    model, _ = fit_model("diag")
+    model.partial_fit(first)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = fastgmm.load(path)
+    model.partial_fit(second).partial_fit(third)
+    loaded.partial_fit(second).partial_fit(third)
+    assert_same_online_model(model, loaded)
+
+
+def saved_members(model, path):
+    model.save(path)
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def test_model_never_partial_fitted_saves_no_online_state(tmp_path):
+    model, _ = fit_model("tied")
+    members = saved_members(model, tmp_path / "fitted.npz")
+    assert not set(ONLINE_MEMBERS) & set(members)
+    assert int(members["format_version"]) == 1  # readable by version-1 readers
+    loaded = fastgmm.load(tmp_path / "fitted.npz")
+    assert not hasattr(loaded, "_online_stats")
+    assert not hasattr(loaded, "n_steps_")
+
+    # fit() after partial_fit() discards the online state, and so does the file.
+    model.partial_fit(batches()[0])
+    assert int(saved_members(model, tmp_path / "online.npz")["format_version"]) == 2
+    model.fit(make_data())
+    members = saved_members(model, tmp_path / "refitted.npz")
+    assert not set(ONLINE_MEMBERS) & set(members)
+
+
+@pytest.fixture(scope="module")
+def saved_online(tmp_path_factory):
+    """A valid 'full' model file with partial_fit's state, and its members."""
+    first, second, _ = batches()
+    model = GaussianMixture(n_components=3, random_state=0)
+    model.partial_fit(first).partial_fit(second)
+    path = tmp_path_factory.mktemp("saved") / "online.npz"
+    members = saved_members(model, path)
+    assert set(ONLINE_MEMBERS) <= set(members)
+    return path, path.read_bytes(), members
+
+
+def test_unaltered_online_copy_loads(saved_online, tmp_path):
+    loaded = fastgmm.load(altered(saved_online, tmp_path, lambda members: None))
+    assert loaded.n_steps_ == 2
+
+
+@pytest.mark.parametrize("member", ONLINE_MEMBERS)
+def test_missing_online_member(saved_online, tmp_path, member):
+    path = altered(saved_online, tmp_path, lambda members: members.pop(member))
+    with pytest.raises(ValueError, match=rf"missing member.*{member}"):
+        fastgmm.load(path)
+
+
+def test_online_state_in_a_version_1_file_is_unexpected(saved_online, tmp_path):
+    path = altered(saved_online, tmp_path, set_member("format_version", 1))
+    with pytest.raises(ValueError, match=r"unexpected member.*online\.s0"):
+        fastgmm.load(path)
+
+
+def _change(name, make):
+    def change(members):
+        members[name] = make(members[name].copy())
+
+    return change
+
+
+def _asymmetric(s2):
+    s2[0, 0, 1] += 0.1 * np.abs(s2).max()
+    return s2
+
+
+def _flat_set(value, index=0):
+    def make(array):
+        array.flat[index] = value
+        return array
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (_change("online.s0", lambda a: a[:-1]), r"online\.s0.*shape"),
+        (_change("online.s1", lambda a: a[:, :-1]), r"online\.s1.*shape"),
+        (_change("online.s2", lambda a: a[:, 0]), r"online\.s2.*shape"),
+        (_change("online.centers", lambda a: a.T[:2]), r"online\.centers.*shape"),
+        (_change("online.tied_shift", lambda a: a[None]), r"online\.tied_shift"),
+        (_change("online.weight", lambda a: a[None]), r"online\.weight.*shape"),
+        (_change("online.s1", lambda a: a.astype(np.float32)), r"online\.s1.*float64"),
+        (_change("online.centers", lambda a: a.astype(np.int64)), r"online\.centers"),
+        (_change("online.loglik", lambda a: a.astype(str)), r"online\.loglik"),
+        (_change("n_steps_", lambda a: a.astype(np.float64)), "n_steps_"),
+        (_change("n_steps_", lambda a: np.array([a])), "n_steps_"),
+        (set_member("n_steps_", 0), "n_steps_"),
+        (_change("online.s1", _flat_set(np.nan)), r"online\.s1 .*NaN"),
+        (_change("online.s2", _flat_set(np.inf)), r"online\.s2 .*inf"),
+        (_change("online.centers", _flat_set(-np.inf)), r"online\.centers .*inf"),
+        (set_member("online.loglik", np.nan), r"online\.loglik .*NaN"),
+        (_change("online.s0", _flat_set(-0.1)), r"online\.s0.*non-negative"),
+        (set_member("online.weight", 0.0), r"online\.weight.*positive"),
+        (_change("online.s0", lambda a: a * 1.5), r"online\.s0.*sums to"),
+        (_change("online.s2", _asymmetric), r"online\.s2.*not symmetric"),
+    ],
+)
+def test_tampered_online_state(saved_online, tmp_path, change, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        fastgmm.load(altered(saved_online, tmp_path, change))
+
+
+def test_save_refuses_inconsistent_online_state(tmp_path):
+    model = GaussianMixture(n_components=3, random_state=0)
+    model.partial_fit(batches()[0])
+    path = tmp_path / "model.npz"
+    model._online_stats.s1 = model._online_stats.s1.copy()
+    model._online_stats.s1[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Cannot save.*online\.s1"):
+        model.save(path)
+    del model._online_stats
+    with pytest.raises(ValueError, match="Cannot save.*n_steps_"):
         model.save(path)
     assert not path.exists()
