@@ -77,14 +77,13 @@ class Priors:
 
 
 def _positive(value, name):
-    """``value`` as a float when it is a number in (0, inf), with scikit-learn's
+    """Check that ``value`` is a number in (0, inf), with scikit-learn's
     parameter-validation message otherwise (NaN included)."""
     if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
         raise ValueError(
             f"The '{name}' parameter of BayesianGaussianMixture must be None or a "
             f"float in the range (0.0, inf). Got {value!r} instead."
         )
-    return value
 
 
 def _prior_array(value, name, shape, label):

@@ -136,7 +136,6 @@ USER_COVARIANCE_PRIOR = {
 @pytest.mark.parametrize("user_priors", [False, True])
 def test_priors_and_update_match_sklearn(problem, covariance_type, prior_type,
                                          user_priors):
-    X, resp, centers = problem
     priors = {}
     if user_priors:
         priors = dict(USER_PRIORS,
