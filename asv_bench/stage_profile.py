@@ -2,7 +2,7 @@
 
     python asv_bench/stage_profile.py [full|tied|diag|spherical] [N] [D] [K]
 
-Runs the kernels of one ``em.accumulate`` block loop in a plain (non-parallel)
+Runs the kernels of one ``em.accumulate`` kernel-block loop in a plain (non-parallel)
 compiled loop, adding one stage at a time: the transpose of each block, the
 log-densities, the normalisation to responsibilities, the statistics. Each line
 is the best of five passes over all N rows; the difference to the line above is
@@ -17,7 +17,8 @@ import numpy as np
 
 from fastgmm._config import BLOCK_ROWS
 from fastgmm._kernels import common, em
-from fastgmm._params import Params, kernel_params, precisions_cholesky_from_precisions
+from fastgmm._covariance import covariance_type as covariance_type_named
+from fastgmm._params import Params, kernel_params
 from harness.data import make_mixture
 
 STAGES = ("transpose", "+ log-density", "+ normalise", "+ statistics")
@@ -56,10 +57,9 @@ def main(argv):
     covariance_type = argv[0] if argv else "diag"
     n, d, k = (int(v) for v in (argv[1:4] if len(argv) >= 4 else (1_000_000, 16, 16)))
     X, init = make_mixture(n, d, k, covariance_type, seed=0)
-    factors = precisions_cholesky_from_precisions(init["precisions_init"],
-                                                  covariance_type)
-    kp = kernel_params(Params(init["weights_init"], init["means_init"], None, factors),
-                       covariance_type)
+    start = Params(covariance_type_named(covariance_type), init["weights_init"],
+                   init["means_init"], None, None)
+    kp = kernel_params(start.with_precisions(init["precisions_init"]))
     args = (kp.kind, X, kp.means, kp.factor, kp.log_norm, kp.aux, kp.shift)
     print(f"{n:,} x {d} x {k} {covariance_type}, one thread, ms per pass")
     previous = 0.0

@@ -78,6 +78,8 @@ class CovarianceType:
 
     name: str
     kernel_kind: int
+    # whether covariances are stored as matrices (full, tied) or as variances
+    stores_matrices = False
 
     def __repr__(self):
         return f"CovarianceType({self.name!r})"
@@ -99,6 +101,10 @@ class CovarianceType:
         (scikit-learn's count)."""
         k, d = n_components, n_features
         return int(self.n_covariance_parameters(k, d) + k * d + k - 1)
+
+    def second_moment_shape(self, n_components, n_features):
+        """Shape of ``SufficientStats.s2``."""
+        return (n_components, n_features)
 
     def slot_shape(self, n_chunks, n_components, n_features):
         """Shape of the kernels' per-chunk second-moment slots."""
@@ -176,12 +182,16 @@ class CovarianceType:
 class Full(CovarianceType):
     name = "full"
     kernel_kind = FULL
+    stores_matrices = True
 
     def shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
+
+    def second_moment_shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
 
     def slot_shape(self, n_chunks, n_components, n_features):
         return (n_chunks, n_components, n_features, n_features)
@@ -251,12 +261,16 @@ class Tied(CovarianceType):
 
     name = "tied"
     kernel_kind = TIED
+    stores_matrices = True
 
     def shape(self, n_components, n_features):
         return (n_features, n_features)
 
     def n_covariance_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
+
+    def second_moment_shape(self, n_components, n_features):
+        return (n_features, n_features)
 
     def slot_shape(self, n_chunks, n_components, n_features):
         return (n_chunks, 1, n_features, n_features)

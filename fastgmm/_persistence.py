@@ -63,6 +63,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._covariance import NAMES
+from ._covariance import covariance_type as as_covariance_type
 from ._stats import SufficientStats
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save_model"]
@@ -71,7 +73,7 @@ FORMAT_NAME = "fastgmm.GaussianMixture"
 FORMAT_VERSION = 2  # the newest version this module reads and writes
 _ONLINE_STATE_VERSION = 2  # the version that added partial_fit's state
 
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_COVARIANCE_TYPES = NAMES
 _ARRAY_PARAMS = ("weights_init", "means_init", "precisions_init")
 _RANDOM_STATE_KEY = "param.random_state.key"
 _PARAM_ARRAY_PREFIX = "param."
@@ -298,10 +300,10 @@ def _encode_online_state(model: Any) -> dict[str, np.ndarray]:
             "Cannot save this model: it has partial_fit's step count n_steps_ "
             "without its running statistics, or the reverse."
         )
-    if stats.covariance_type != model.covariance_type:
+    if stats.covariance_type.name != model.covariance_type:
         raise ValueError(
             "Cannot save this model: its partial_fit statistics are for "
-            f"covariance_type={stats.covariance_type!r}, the model's is "
+            f"covariance_type={stats.covariance_type.name!r}, the model's is "
             f"{model.covariance_type!r}."
         )
     members = {"n_steps_": np.array(int(steps), dtype=np.int64)}
@@ -582,12 +584,8 @@ def _decode_json(text: str, name: str, where: str) -> dict[str, Any]:
 def _expected_shapes(
     n_components: int, n_features: int, covariance_type: str
 ) -> dict[str, tuple[int, ...]]:
-    covariance_shape = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
+    covariance_shape = as_covariance_type(covariance_type).shape(n_components,
+                                                                 n_features)
     return {
         "weights_": (n_components,),
         "means_": (n_components, n_features),
@@ -601,12 +599,9 @@ def _online_shapes(
     n_components: int, n_features: int, covariance_type: str
 ) -> dict[str, tuple[int, ...]]:
     """Shapes of the online-state statistics members (``SufficientStats``)."""
-    second_moment = {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components, n_features),
-    }[covariance_type]
+    second_moment = as_covariance_type(covariance_type).second_moment_shape(
+        n_components, n_features
+    )
     shapes = {
         "s0": (n_components,),
         "s1": (n_components, n_features),
@@ -816,7 +811,7 @@ def _check_online_state(
             f"{_ONLINE_PREFIX}s0 (partial_fit's statistics) sums to {total!r}, "
             f"not to {_ONLINE_PREFIX}weight {weight!r}."
         )
-    if covariance_type in ("full", "tied"):
+    if as_covariance_type(covariance_type).stores_matrices:
         scatter = members[_ONLINE_PREFIX + "s2"]
         asymmetry = np.abs(scatter - np.swapaxes(scatter, -1, -2)).max()
         if asymmetry > 64 * np.finfo(np.float64).eps * np.abs(scatter).max():
@@ -832,7 +827,7 @@ def _check_precisions(covariances, precisions, cholesky, covariance_type) -> Non
     covariances = covariances.astype(np.float64)
     precisions = precisions.astype(np.float64)
     cholesky = cholesky.astype(np.float64)
-    if covariance_type in ("diag", "spherical"):
+    if not as_covariance_type(covariance_type).stores_matrices:
         if np.any(cholesky <= 0):
             raise ValueError("precisions_cholesky_ has non-positive entries.")
         if not np.allclose(precisions, cholesky**2, rtol=64 * eps, atol=0):

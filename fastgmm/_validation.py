@@ -85,7 +85,7 @@ def check_precisions(precisions, covariance_type, n_components, n_features):
     precisions = _checked_array(precisions, "precisions_init")
     _check_shape(precisions, shape, name, "precisions_init")
     precisions = precisions.astype(np.float64)
-    if covariance_type in ("diag", "spherical"):
+    if not as_covariance_type(covariance_type).stores_matrices:
         if np.any(precisions <= 0.0):
             raise ValueError(
                 f"'{name}' should be positive (from precisions_init, whose "

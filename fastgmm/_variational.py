@@ -25,18 +25,14 @@ from numbers import Real
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from ._params import (
-    Params,
-    kernel_params,
-    log_det_cholesky,
-    precisions_cholesky_from_covariances,
-    precisions_from_cholesky,
-)
+from ._covariance import NAMES
+from ._covariance import covariance_type as as_covariance_type
+from ._params import Params, kernel_params
 from ._stats import MASS_EPS, m_step
-from ._validation import _as_float_array, _check_shape
+from ._validation import _check_shape, _checked_array
 
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+COVARIANCE_TYPES = NAMES
 
 # scikit-learn's message when a precision factor cannot be computed.
 ILL_DEFINED_COVARIANCE = (
@@ -89,9 +85,9 @@ def _positive(value, name):
 def _prior_array(value, name, shape, label):
     """A float64 copy of a user array prior, finite and of ``shape``; the shape
     message is scikit-learn's, with ``label`` as the name it uses."""
-    array = _as_float_array(value, name, len(shape))
-    _check_shape(array, shape, label)
-    return array
+    array = _checked_array(value, name)
+    _check_shape(array, shape, label, name)
+    return array.astype(np.float64)
 
 
 def data_moments(stats):
@@ -113,7 +109,7 @@ def data_moments(stats):
     total_weight : float
         W = sum_n w_n (the number of points when unweighted).
     """
-    if stats.covariance_type != "full" or stats.s0.shape[0] != 1:
+    if stats.covariance_type.name != "full" or stats.s0.shape[0] != 1:
         raise ValueError("data_moments needs one-component 'full' statistics")
     mass = stats.s0[0]
     s1 = stats.s1[0]
@@ -330,7 +326,19 @@ class VariationalParams:
 
     def precisions(self, covariance_type):
         """``precisions_`` = U Uᵀ (diag, spherical: U²)."""
-        return precisions_from_cholesky(self.precisions_cholesky, covariance_type)
+        return as_covariance_type(covariance_type).precisions_from_cholesky(
+            self.precisions_cholesky
+        )
+
+    def gaussian_params(self, covariance_type, weights=None):
+        """``Params`` of the Gaussians whose log-densities, plus
+        ``expected_log_weights``, are the E-step's: means m_k and precisions
+        nu_k W_k (``weights`` default to ``weights()``)."""
+        return Params(
+            as_covariance_type(covariance_type),
+            self.weights() if weights is None else weights, self.means,
+            self.covariances, self.precisions_cholesky,
+        )
 
 
 def conjugate_update(stats, priors: Priors, covariance_type: str,
@@ -359,9 +367,9 @@ def conjugate_update(stats, priors: Priors, covariance_type: str,
         covariance is not positive definite (only possible with non-finite or
         enormous data: the prior keeps it positive definite otherwise).
     """
-    if stats.covariance_type != covariance_type:
+    if stats.covariance_type.name != covariance_type:
         raise ValueError(
-            f"statistics of a {stats.covariance_type!r} model given for a "
+            f"statistics of a {stats.covariance_type.name!r} model given for a "
             f"{covariance_type!r} update"
         )
     # nk (with scikit-learn's 10 eps), the means x̄_k and the regularised
@@ -418,9 +426,9 @@ def conjugate_update(stats, priors: Priors, covariance_type: str,
         )
         covariances /= degrees_of_freedom
 
-    precisions_cholesky, failed = precisions_cholesky_from_covariances(
-        covariances, covariance_type
-    )
+    precisions_cholesky, failed = as_covariance_type(
+        covariance_type
+    ).cholesky_from_covariances(covariances)
     if failed.any():
         raise ValueError(ILL_DEFINED_COVARIANCE)
     return VariationalParams(
@@ -488,16 +496,8 @@ def variational_kernel_params(vparams: VariationalParams, priors: Priors,
     """``_params.KernelParams`` whose per-component constants make the kernels'
     log w_k + log N(x | mean_k, precision_k) scikit-learn's
     ``_estimate_weighted_log_prob`` (E-step, predict, score_samples)."""
-    n_components = vparams.means.shape[0]
-    gaussian = Params(
-        np.ones(n_components), vparams.means, vparams.covariances,
-        vparams.precisions_cholesky,
-    )
-    kp = kernel_params(gaussian, covariance_type)
-    kp.log_norm = np.ascontiguousarray(
-        kp.log_norm + expected_log_weights(vparams, priors, covariance_type)
-    )
-    return kp
+    return kernel_params(vparams.gaussian_params(covariance_type),
+                         expected_log_weights(vparams, priors, covariance_type))
 
 
 def _log_wishart_norm(degrees_of_freedom, log_det_half_scale, n_features):
@@ -557,8 +557,8 @@ def lower_bound(entropy_sum: float, vparams: VariationalParams, priors: Priors,
     """
     n_components = vparams.means.shape[0]
     # log det of the Cholesky factor of W_k (not of nu_k W_k): 1/2 log |W_k|
-    log_det_half_scale = log_det_cholesky(
-        vparams.precisions_cholesky, covariance_type, n_features
+    log_det_half_scale = as_covariance_type(covariance_type).log_det_cholesky(
+        vparams.precisions_cholesky, n_features
     ) - 0.5 * n_features * np.log(vparams.degrees_of_freedom)
     log_wishart = _log_wishart_norm(
         vparams.degrees_of_freedom, log_det_half_scale, n_features

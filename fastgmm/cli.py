@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from fastgmm._covariance import NAMES
 from fastgmm._terminal import progress_on_stderr, to_stderr
 from fastgmm.demo import DEFAULT_PICTURE, MIN_SAMPLES, run_demo
 
 __all__ = ["main"]
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+COVARIANCE_TYPES = NAMES
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 DATA_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
 
