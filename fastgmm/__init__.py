@@ -1,7 +1,7 @@
 """fastgmm: Gaussian mixture models fitted by compiled, one-pass EM.
 
-``fastgmm.GaussianMixture`` is a drop-in replacement for
-``sklearn.mixture.GaussianMixture``.
+``fastgmm.GaussianMixture`` and ``fastgmm.BayesianGaussianMixture`` are drop-in
+replacements for scikit-learn's estimators of the same names.
 
 Importing fastgmm compiles nothing and loads nothing heavy: the public names are
 resolved on first use (PEP 562), so ``import fastgmm`` stays fast and scikit-learn
@@ -19,11 +19,14 @@ from .select import select
 __version__ = "0.1.0"
 
 _LAZY = {
+    "BayesianGaussianMixture": "fastgmm._bayesian_mixture",
     "GaussianMixture": "fastgmm._gaussian_mixture",
     "load": "fastgmm._persistence",
 }
 
-__all__ = ["GaussianMixture", "load", "select", "__version__"]
+__all__ = [
+    "BayesianGaussianMixture", "GaussianMixture", "load", "select", "__version__",
+]
 
 
 def __getattr__(name):

@@ -168,8 +168,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return self._fit(X, sample_weight, predict=True)
 
     def _fit(self, X, sample_weight, predict):
-        self.__dict__.pop("_online_stats", None)
-        self.__dict__.pop("n_steps_", None)
+        for online in ("_online_stats", "n_steps_", "_online_weight"):
+            self.__dict__.pop(online, None)
         source = self._fit_source(X, sample_weight, reset=True)
         with numba_threads(self.n_jobs, source.n_rows):
             state = self._fit_runs(source)
@@ -315,7 +315,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ``partial_fit`` of the estimators): the running statistics s, per unit of
         sample weight, move towards the batch's, s <- (1 - g) s + g s_t with
         g = (t + learning_offset)^-learning_decay, and the state is updated from
-        them."""
+        them. ``_online_weight`` is the total sample weight of the batches since
+        the last ``fit``."""
         fitted = hasattr(self, "converged_")
         source = self._fit_source(X, sample_weight, reset=not fitted)
         with numba_threads(self.n_jobs, source.n_rows):
@@ -326,8 +327,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
             running = getattr(self, "_online_stats", None)
             if running is None:
                 self.n_steps_ = 1
+                self._online_weight = stats.weight
             else:
                 self.n_steps_ += 1
+                self._online_weight = getattr(self, "_online_weight", 0.0) + stats.weight
                 step = (self.n_steps_ + self.learning_offset) ** -self.learning_decay
                 running = running.scaled(1.0 - step) + batch.scaled(step)
                 state = self._update_online(running, source)
