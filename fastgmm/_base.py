@@ -330,7 +330,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 self._online_weight = stats.weight
             else:
                 self.n_steps_ += 1
-                self._online_weight = getattr(self, "_online_weight", 0.0) + stats.weight
+                seen = getattr(self, "_online_weight", 0.0)
+                self._online_weight = seen + stats.weight
                 step = (self.n_steps_ + self.learning_offset) ** -self.learning_decay
                 running = running.scaled(1.0 - step) + batch.scaled(step)
                 state = self._update_online(running, source)
