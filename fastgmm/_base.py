@@ -426,7 +426,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         log_likelihood : float
         """
         scores = self.score_samples(X)
-        return self._as_output(np.mean(scores, dtype=np.float64), scores.dtype)
+        # scikit-learn's mean, in the scores' own type
+        return self._as_output(scores.mean(), scores.dtype)
 
     def predict(self, X):
         """The most likely component of each sample.

@@ -8,10 +8,13 @@ objective, and the user's initial weights, means and precisions.
 
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.utils.validation import validate_data
 
 from ._base import BaseMixture
 from ._params import Params
+from ._passes import resp_stats
 from ._recovery import recover_degenerate
+from ._sources import NO_WEIGHTS, ArraySource
 from ._stats import m_step
 from ._validation import check_means, check_precisions, check_weights
 
@@ -196,10 +199,11 @@ class GaussianMixture(BaseMixture):
 
     # ---------------------------------------------------- what EM supplies
 
-    def _check_initial_values(self, n_features):
+    def _check_initial_values(self, n_features, n_components=None):
         """Validated float64 copies of the user's initial values (the estimator's
-        own parameters are left untouched)."""
-        k = self.n_components
+        own parameters are left untouched) for ``n_components`` components
+        (default: the estimator's)."""
+        k = self.n_components if n_components is None else n_components
         return {
             "weights": None if self.weights_init is None
             else check_weights(self.weights_init, k),
@@ -211,12 +215,19 @@ class GaussianMixture(BaseMixture):
         }
 
     def _initialise(self, source, random_state, initial):
-        ctype = self._covariance
+        stats = None
         if any(value is None for value in initial.values()):
             stats = self._initial_stats(source, random_state)
-            params = m_step(stats, self.reg_covar, normalise_weights=False)
+        return self._initial_params(stats, initial, source)
+
+    def _initial_params(self, stats, initial, source):
+        """scikit-learn's initial parameters: the M-step of the initial
+        statistics (weights not normalised), replaced by the user's values where
+        given; no statistics are needed when all three are."""
+        if stats is None:
+            params = Params(self._covariance, None, None, None, None)
         else:
-            params = Params(ctype, None, None, None, None)
+            params = m_step(stats, self.reg_covar, normalise_weights=False)
         if initial["weights"] is not None:
             params.weights = initial["weights"]
         if initial["means"] is not None:
@@ -295,6 +306,40 @@ class GaussianMixture(BaseMixture):
         self : GaussianMixture
         """
         return self._online_step(X, sample_weight)
+
+    # -------------------------------------- scikit-learn's private interface
+
+    # scikit-learn's own tests, and code written against BaseMixture, call these.
+
+    def _get_parameters(self):
+        return (self.weights_, self.means_, self.covariances_,
+                self.precisions_cholesky_)
+
+    def _set_parameters(self, params):
+        """Set ``weights_``, ``means_``, ``covariances_`` and
+        ``precisions_cholesky_`` from ``params`` and ``precisions_`` from them,
+        as scikit-learn's method does."""
+        (self.weights_, self.means_, self.covariances_,
+         self.precisions_cholesky_) = params
+        factors = np.asarray(self.precisions_cholesky_)
+        self.precisions_ = self._covariance.precisions_from_cholesky(factors).astype(
+            factors.dtype, copy=False
+        )
+
+    def _initialize(self, X, resp):
+        """Set the initial parameters from responsibilities ``resp`` (N, K) of
+        ``X``, with the user's ``weights_init``, ``means_init`` and
+        ``precisions_init`` where given (scikit-learn's private method)."""
+        X = np.ascontiguousarray(validate_data(
+            self, X, dtype=[np.float64, np.float32], reset=False
+        ))
+        source = ArraySource(X)
+        centers = np.repeat(source.rows([0]), resp.shape[1], axis=0)
+        stats = resp_stats(X, NO_WEIGHTS, centers, self._covariance, resp)
+        # as scikit-learn's, sized by resp rather than by n_components
+        initial = self._check_initial_values(X.shape[1], resp.shape[1])
+        self._feature_variance = None
+        self._set_fitted(self._initial_params(stats, initial, source), X.dtype)
 
     # ---------------------------------------------------------- model choice
 
