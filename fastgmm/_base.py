@@ -132,7 +132,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ----------
         X : array-like, memory map or dask array of shape (n_samples, n_features)
             A NumPy memory map (``np.memmap``, ``np.load(path, mmap_mode='r')``)
-            is read block by block and never copied; a dask array is fitted on its
+            is read segment by segment and never copied; a dask array is fitted on its
             cluster.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
@@ -303,8 +303,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self._feature_variance = source.mean_feature_variance()
         return self._feature_variance
 
-    def _data_scale(self, source):
-        """Mean feature variance of the data, or 1 when the data are constant."""
+    def _positive_feature_variance(self, source):
+        """Mean feature variance of the data, or 1 when the data are constant (the
+        scale of the recovery's variance floor)."""
         variance = self._mean_feature_variance(source)
         return variance if variance > 0 else 1.0
 

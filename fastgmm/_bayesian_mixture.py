@@ -252,7 +252,7 @@ class BayesianGaussianMixture(BaseMixture):
             singular = not variances.mean() > 0
         if not singular:
             return covariance
-        floor = FLOOR_RELATIVE * self._data_scale(source)
+        floor = FLOOR_RELATIVE * self._positive_feature_variance(source)
         warnings.warn(
             "The data's covariance, the default covariance_prior, is singular "
             "(constant features or too few distinct samples); a variance floor of "

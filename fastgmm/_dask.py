@@ -234,13 +234,13 @@ class DaskSource:
             np.dtype(np.float64)
         sizes = np.asarray(X.chunks[0], dtype=np.int64)
         keep = np.flatnonzero(sizes > 0)
-        blocks = X.to_delayed()[:, 0]
-        self._x = [blocks[i] for i in keep]
+        chunk_tasks = X.to_delayed()[:, 0]
+        self._x = [chunk_tasks[i] for i in keep]
         if sample_weight is None:
             self._w = [None] * len(keep)
         else:
-            weight_blocks = sample_weight.to_delayed()
-            self._w = [weight_blocks[i] for i in keep]
+            weight_tasks = sample_weight.to_delayed()
+            self._w = [weight_tasks[i] for i in keep]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         self._starts = starts[keep]
         self._stops = starts[keep + 1]

@@ -125,10 +125,10 @@ class GaussianMixture(BaseMixture):
     * ``sample_weight``: each point counts with its weight (an integer weight w
       is w copies of the point, a zero weight removes it).
     * A memory map (``np.load(path, mmap_mode='r')``, ``np.memmap``) is read
-      block by block and never copied; NaN and infinity are looked for block by
-      block during the first pass. Extra memory: about 16 bytes per row of one
-      segment (64 MiB at most, see ``_sources.STREAM_SEGMENT_BYTES``) for the
-      k-means initialisation. The fit is bitwise the fit of the same rows in
+      segment by segment and never copied; NaN and infinity are looked for
+      segment by segment during the first pass. Extra memory: about 16 bytes
+      per row of one segment (64 MiB at most, see
+      ``_sources.STREAM_SEGMENT_BYTES``) for the k-means initialisation. The fit is bitwise the fit of the same rows in
       memory.
     * :meth:`partial_fit` runs stepwise online EM, one batch per call.
     * A dask array is fitted on the active Dask scheduler (a
@@ -246,7 +246,7 @@ class GaussianMixture(BaseMixture):
         factors, failed = self._covariance.cholesky_from_covariances(params.covariances)
         if failed.any():
             params, factors = recover_degenerate(
-                params, failed, lambda: self._data_scale(source)
+                params, failed, lambda: self._positive_feature_variance(source)
             )
         params.precisions_cholesky = factors
         return params

@@ -51,10 +51,10 @@ def _split_heaviest(params, k):
         params.covariances[k] = params.covariances[heavy]
 
 
-def recover_degenerate(params, failed, data_scale):
+def recover_degenerate(params, failed, feature_variance):
     """Repair the components marked in ``failed``; return ``(params, factors)``.
 
-    ``data_scale`` is a callable giving the data's mean feature variance (only
+    ``feature_variance`` is a callable giving the data's mean feature variance (only
     called when needed, as it may cost a pass over the data).
     """
     params = params.copy()
@@ -68,7 +68,7 @@ def recover_degenerate(params, failed, data_scale):
                 _split_heaviest(params, k)
                 repaired_empty.append(int(k))
     factors, failed = ctype.cholesky_from_covariances(params.covariances)
-    floor = FLOOR_RELATIVE * data_scale() if failed.any() else 0.0
+    floor = FLOOR_RELATIVE * feature_variance() if failed.any() else 0.0
     for _ in range(MAX_FLOOR_STEPS):
         if not failed.any():
             break
