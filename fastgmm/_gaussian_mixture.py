@@ -128,8 +128,8 @@ class GaussianMixture(BaseMixture):
       segment by segment and never copied; NaN and infinity are looked for
       segment by segment during the first pass. Extra memory: about 16 bytes
       per row of one segment (64 MiB at most, see
-      ``_sources.STREAM_SEGMENT_BYTES``) for the k-means initialisation. The fit is bitwise the fit of the same rows in
-      memory.
+      ``_sources.STREAM_SEGMENT_BYTES``) for the k-means initialisation. The
+      fit is bitwise the fit of the same rows in memory.
     * :meth:`partial_fit` runs stepwise online EM, one batch per call.
     * A dask array is fitted on the active Dask scheduler (a
       ``distributed.Client`` when one exists: a ``LocalCluster`` or a cluster of
