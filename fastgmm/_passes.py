@@ -109,8 +109,36 @@ def nearest_stats(source, centers, ctype):
 def seeded_stats(source, centers, indices, ctype):
     """Statistics with row ``indices[k]`` assigned to component k and every other
     row to none (the 'k-means++' and 'random_from_data' initialisations)."""
-    return _assigned(source, centers, covariance_type(ctype),
-                     seeds=np.asarray(indices, dtype=np.int64))
+    ctype = covariance_type(ctype)
+    stats = _assigned(source, centers, ctype,
+                      seeds=np.asarray(indices, dtype=np.int64))
+    if ctype.name == "tied":
+        stats = _with_unassigned_scatter(source, stats)
+    return stats
+
+
+def _with_unassigned_scatter(source, stats):
+    """scikit-learn's tied covariance from responsibilities is
+    (sum_n x xᵀ - sum_k n_k xbar_k xbar_kᵀ) / sum_k n_k, over *all* rows, also
+    those no component is responsible for (all but the seeds here), and so
+    depends on the origin. Add to the tied scatter (taken around c over all
+    rows) what makes ``m_step`` give that same start: with a = sum_n w (x - c),
+    b = sum_k n_k (xbar_k - c) and U the weight of the unassigned rows,
+    U c cᵀ + c (a - b)ᵀ + (a - b) cᵀ. The parts of disjoint rows add, so a dask
+    chunk's statistics can take theirs."""
+    c = stats.tied_shift
+    total = np.zeros(source.n_features)
+    for seg in source.segments():
+        if seg.weights.shape[0]:
+            total += seg.weights @ seg.X
+        else:
+            total += seg.X.sum(axis=0, dtype=np.float64)
+    a = total - stats.weight * c
+    b = (stats.s1 + stats.s0[:, None] * (stats.centers - c)).sum(axis=0)
+    cross = np.outer(c, a - b)
+    unassigned = stats.weight - stats.s0.sum()
+    stats.s2 = stats.s2 + unassigned * np.outer(c, c) + cross + cross.T
+    return stats
 
 
 def resp_stats(X, weights, centers, ctype, resp):
