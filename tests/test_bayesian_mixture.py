@@ -139,20 +139,12 @@ def agreement_figures(X=None):
 
 
 def _sklearn_agreement_cases():
+    # tied + random_from_data includes scikit-learn's tied start from one-hot
+    # seeds, which counts every row (see _passes._with_unassigned_scatter)
     for init_params in ("random", "random_from_data"):
         for covariance_type in COVARIANCE_TYPES:
             for prior_type in PRIOR_TYPES:
-                marks = ()
-                if init_params == "random_from_data" and covariance_type == "tied":
-                    marks = pytest.mark.xfail(strict=True, reason=(
-                        "not the same start: scikit-learn's tied covariance of "
-                        "one-hot seed responsibilities is (XᵀX - sum_k n_k x̄_k x̄_kᵀ) "
-                        "/ sum_k n_k, which assumes rows of resp sum to 1 and so "
-                        "depends on the origin; fastgmm's tied statistics are "
-                        "taken around the seeds' mean (the same in "
-                        "GaussianMixture, _passes.seeded_stats)"))
-                yield pytest.param(init_params, covariance_type, prior_type,
-                                   marks=marks)
+                yield init_params, covariance_type, prior_type
 
 
 @pytest.mark.parametrize("init_params, covariance_type, prior_type",
