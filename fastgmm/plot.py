@@ -399,6 +399,7 @@ def plot_weights(
     ax=None,
     *,
     threshold: float = EFFECTIVE_WEIGHT,
+    log: bool = False,
     color=None,
     unused_color="0.75",
     **bar_kwargs,
@@ -418,6 +419,10 @@ def plot_weights(
     threshold : float in [0, 1], default=0.01
         The smallest weight of a used component
         (:func:`fastgmm.select.effective_components`), drawn as a dashed line.
+    log : bool, default=False
+        A logarithmic weight axis, which shows how far towards zero the
+        switched-off components' weights fall (weights of exactly 0 draw no
+        bar).
     color : color, optional
         Of the used components' bars; the first colour of the cycle by default.
     unused_color : color, default='0.75'
@@ -449,6 +454,8 @@ def plot_weights(
             ax.bar(components[mask], weights[mask], color=bar_color, label=text,
                    **kwargs)
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("component")
     ax.set_ylabel("weight")
     if weights.size <= 30:

@@ -266,6 +266,8 @@ def test_weights_threshold_and_other_models(ax):
     assert ax.get_legend_handles_labels()[1] == ["used (weight >= 0)"]
     with pytest.raises(ValueError, match="threshold"):
         plot_weights(model, ax=ax, threshold=2.0)
+    plot_weights(dirichlet_process_fit(), ax=ax, log=True)
+    assert ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="fit"):
         plot_weights(BayesianGaussianMixture(n_components=2), ax=ax)
 
