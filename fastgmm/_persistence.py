@@ -1,4 +1,5 @@
-"""Save and load a fitted GaussianMixture as a portable ``.npz`` file, without pickle.
+"""Save and load a fitted GaussianMixture or BayesianGaussianMixture as a portable
+``.npz`` file, without pickle.
 
 The file is a NumPy ``.npz`` archive (a zip of ``.npy`` members) holding only plain
 numeric and unicode arrays, so it can be read with ``np.load(path, allow_pickle=False)``
@@ -7,11 +8,12 @@ by any NumPy on any platform, and reading it never runs code from the file.
 Members (format versions 1 and 2)
 ---------------------------------
 ``format``
-    0-d unicode, always ``"fastgmm.GaussianMixture"``.
+    0-d unicode: which estimator the file holds, ``"fastgmm.GaussianMixture"`` or
+    ``"fastgmm.BayesianGaussianMixture"``.
 ``format_version``
     0-d int64: ``2`` when the file holds the online state below, ``1`` otherwise
-    (so that a model never given to ``partial_fit`` stays readable by fastgmm
-    releases that read version 1 only).
+    (so that a Gaussian mixture never given to ``partial_fit`` stays readable by
+    fastgmm releases that read version 1 only). Both estimators follow this rule.
 ``params``
     0-d unicode: a JSON object with the constructor parameters whose values are
     ``None``, booleans, numbers or strings. A ``numpy.random.RandomState`` given as
@@ -21,8 +23,10 @@ Members (format versions 1 and 2)
     0-d unicode: a JSON object describing the writer (class, versions) and how to
     rebuild Python containers (``lower_bounds_`` as a list or an array). Informative
     only, except for ``"lower_bounds_container"``.
-``param.weights_init``, ``param.means_init``, ``param.precisions_init``
-    Array-valued constructor parameters, present when they were set.
+``param.<name>``
+    Array-valued constructor parameters, present when they were set:
+    ``weights_init``, ``means_init``, ``precisions_init`` (GaussianMixture),
+    ``mean_prior``, ``covariance_prior`` (BayesianGaussianMixture).
 ``weights_``, ``means_``, ``covariances_``, ``precisions_``, ``precisions_cholesky_``
     The fitted arrays, in the dtype they had (float32 or float64).
 ``converged_``, ``n_iter_``, ``lower_bound_``, ``n_features_in_``
@@ -37,8 +41,32 @@ Members (format versions 1 and 2)
     ``_stats.SufficientStats`` (all float64): ``online.s0`` (K,), ``online.s1``
     (K, D), ``online.s2`` (K, D, D) full / (D, D) tied / (K, D) diag and spherical,
     ``online.centers`` (K, D), ``online.tied_shift`` (D,), 0-d ``online.loglik``
-    and ``online.weight``. A loaded model's next ``partial_fit`` gives bitwise
-    what the saved model's would.
+    and ``online.weight``; for a BayesianGaussianMixture also 0-d
+    ``online.entropy`` (the running sum of r log r, which its lower bound needs)
+    and ``online_weight`` (the total sample weight of the batches, which scales
+    the running statistics in its update). A loaded model's next ``partial_fit``
+    gives bitwise what the saved model's would.
+
+BayesianGaussianMixture only
+----------------------------
+``weight_concentration_``
+    (2, K), the two Beta parameters of the sticks, for
+    ``weight_concentration_prior_type='dirichlet_process'`` (loaded back as a tuple
+    of two arrays); (K,) for ``'dirichlet_distribution'``.
+``mean_precision_`` (K,), ``degrees_of_freedom_`` (K,) or 0-d for 'tied'
+    The rest of the posterior.
+``weight_concentration_prior_``, ``mean_precision_prior_``
+    0-d int or float, as the fitted attributes are; so is
+    ``degrees_of_freedom_prior_``.
+``mean_prior_`` (D,), ``covariance_prior_``
+    The priors as the attributes hold them (in the data's dtype);
+    ``covariance_prior_`` is (D, D) full and tied, (D,) diag, 0-d spherical.
+``priors.mean_prior``, ``priors.covariance_prior``
+    The same two priors in float64, as the model's updates use them (the attributes
+    are their rounding to the data's dtype); both present when the model holds
+    them (any model fitted by fastgmm), both absent otherwise (a model fitted by
+    scikit-learn), in which case the loaded model rebuilds them from the
+    attributes.
 
 Loading checks the marker and version, that the members are exactly the expected
 ones, their dtypes and shapes against each other (read from the ``.npy`` headers
@@ -46,7 +74,11 @@ before any data is read, so a forged header cannot make us allocate gigabytes), 
 the values: finite parameters, weights that sum to one, precision Cholesky factors
 that are upper triangular with a positive diagonal and consistent with
 ``precisions_`` and ``covariances_``, finite online statistics with non-negative
-masses that sum to their weight. Anything else raises ``ValueError``.
+masses that sum to their weight. For a BayesianGaussianMixture also: priors that
+scikit-learn would accept, and a posterior consistent with them and with itself
+(``weight_concentration_``, ``mean_precision_`` and ``degrees_of_freedom_`` imply
+the same component masses, and ``weights_`` are those of
+``weight_concentration_``). Anything else raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -58,6 +90,7 @@ import os
 import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,15 +99,18 @@ from sklearn.utils.validation import check_is_fitted
 from ._covariance import NAMES
 from ._covariance import covariance_type as as_covariance_type
 from ._stats import SufficientStats
+from ._variational import PRIOR_TYPES, Priors, VariationalParams, resolve_priors
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save_model"]
+__all__ = [
+    "BAYESIAN_FORMAT", "FORMAT_NAME", "FORMAT_VERSION", "load", "save_model",
+]
 
-FORMAT_NAME = "fastgmm.GaussianMixture"
+FORMAT_NAME = "fastgmm.GaussianMixture"  # GaussianMixture's marker
+BAYESIAN_FORMAT = "fastgmm.BayesianGaussianMixture"
 FORMAT_VERSION = 2  # the newest version this module reads and writes
 _ONLINE_STATE_VERSION = 2  # the version that added partial_fit's state
 
 _COVARIANCE_TYPES = NAMES
-_ARRAY_PARAMS = ("weights_init", "means_init", "precisions_init")
 _RANDOM_STATE_KEY = "param.random_state.key"
 _PARAM_ARRAY_PREFIX = "param."
 _FLOAT_ATTRIBUTES = (
@@ -85,22 +121,84 @@ _FLOAT_ATTRIBUTES = (
     "precisions_cholesky_",
 )
 _SCALAR_ATTRIBUTES = ("converged_", "n_iter_", "lower_bound_", "n_features_in_")
-_REQUIRED_MEMBERS = frozenset(
+_SHARED_MEMBERS = (
     ("format", "format_version", "params", "info", "lower_bounds_")
     + _FLOAT_ATTRIBUTES
     + _SCALAR_ATTRIBUTES
 )
-_OPTIONAL_MEMBERS = frozenset(
-    ["feature_names_in_", _RANDOM_STATE_KEY]
-    + [_PARAM_ARRAY_PREFIX + name for name in _ARRAY_PARAMS]
-)
 _ONLINE_ARRAYS = ("s0", "s1", "s2", "centers", "tied_shift")
-_ONLINE_SCALARS = ("loglik", "weight")
 _ONLINE_PREFIX = "online."
-_ONLINE_MEMBERS = frozenset(
-    ["n_steps_"]
-    + [_ONLINE_PREFIX + field for field in _ONLINE_ARRAYS + _ONLINE_SCALARS]
+# A BayesianGaussianMixture's own members (see the module docstring).
+_PRIOR_SCALARS = (
+    "weight_concentration_prior_", "mean_precision_prior_", "degrees_of_freedom_prior_",
 )
+_VARIATIONAL_ATTRIBUTES = (
+    "weight_concentration_", "mean_precision_", "degrees_of_freedom_",
+    "mean_prior_", "covariance_prior_",
+) + _PRIOR_SCALARS
+_PRIORS_PREFIX = "priors."
+_FLOAT64_PRIORS = ("mean_prior", "covariance_prior")  # as in _variational.Priors
+_ONLINE_WEIGHT = "online_weight"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the files of one estimator hold beyond the shared members."""
+
+    marker: str
+    class_name: str  # the fastgmm class the file loads into
+    array_params: tuple[str, ...]  # constructor parameters that may be arrays
+    fitted: tuple[str, ...] = ()  # its own fitted members, always present
+    optional: tuple[str, ...] = ()  # its own members present all or none
+    online_scalars: tuple[str, ...] = ("loglik", "weight")  # SufficientStats fields
+    online_extra: tuple[str, ...] = ()  # online members outside SufficientStats
+
+    @property
+    def bayesian(self) -> bool:
+        return self.marker == BAYESIAN_FORMAT
+
+    def online_members(self) -> frozenset[str]:
+        fields = _ONLINE_ARRAYS + self.online_scalars
+        return frozenset(
+            ("n_steps_", *self.online_extra)
+            + tuple(_ONLINE_PREFIX + field for field in fields)
+        )
+
+    def members(self, version: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The required and the optional members of a file of this version."""
+        required = frozenset(_SHARED_MEMBERS + self.fitted)
+        if version >= _ONLINE_STATE_VERSION:
+            required |= self.online_members()
+        optional = frozenset(
+            ("feature_names_in_", _RANDOM_STATE_KEY, *self.optional)
+            + tuple(_PARAM_ARRAY_PREFIX + name for name in self.array_params)
+        )
+        return required, optional
+
+
+_LAYOUTS = {
+    layout.marker: layout
+    for layout in (
+        _Layout(FORMAT_NAME, "GaussianMixture",
+                ("weights_init", "means_init", "precisions_init")),
+        _Layout(
+            BAYESIAN_FORMAT, "BayesianGaussianMixture", _FLOAT64_PRIORS,
+            fitted=_VARIATIONAL_ATTRIBUTES,
+            optional=tuple(_PRIORS_PREFIX + name for name in _FLOAT64_PRIORS),
+            online_scalars=("loglik", "weight", "entropy"),
+            online_extra=(_ONLINE_WEIGHT,),
+        ),
+    )
+}
+
+
+def _layout_of(params: dict[str, Any]) -> _Layout:
+    """The layout of a model, from its constructor parameters (duck-typed, so that
+    scikit-learn's estimators of the same names are written the same way)."""
+    bayesian = "weight_concentration_prior_type" in params
+    return _LAYOUTS[BAYESIAN_FORMAT if bayesian else FORMAT_NAME]
+
+
 # Text members are JSON or short names; anything larger is not one of our files.
 _MAX_TEXT_CHARS = 1_000_000
 
@@ -110,9 +208,10 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
 
     Parameters
     ----------
-    model : GaussianMixture
-        A fitted ``fastgmm.GaussianMixture`` (a fitted
-        ``sklearn.mixture.GaussianMixture`` is accepted too).
+    model : GaussianMixture or BayesianGaussianMixture
+        A fitted ``fastgmm.GaussianMixture`` or ``fastgmm.BayesianGaussianMixture``
+        (scikit-learn's fitted estimators of the same names are accepted too, and
+        load into fastgmm's). The file records which of the two it holds.
     path : str, path-like or binary file object
         Where to write. The name is used exactly as given (no ``.npz`` is appended).
         A path is written to a temporary file in the same folder and renamed into
@@ -141,13 +240,14 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
             "n_features_in_",
         ],
     )
-    online = _encode_online_state(model)
+    layout = _layout_of(model.get_params(deep=False))
+    online = _encode_online_state(model, layout)
     version = _ONLINE_STATE_VERSION if online else 1
     members: dict[str, np.ndarray] = {
-        "format": np.array(FORMAT_NAME),
+        "format": np.array(layout.marker),
         "format_version": np.array(version, dtype=np.int64),
     }
-    members.update(_encode_params(model.get_params(deep=False)))
+    members.update(_encode_params(model.get_params(deep=False), layout))
 
     lower_bounds = getattr(model, "lower_bounds_", [])
     info = {
@@ -171,12 +271,14 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
     members["lower_bounds_"] = bounds
     if hasattr(model, "feature_names_in_"):
         members["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    if layout.bayesian:
+        members.update(_encode_variational(model))
     members.update(online)
 
     # Never write a file that load() would refuse: fail here, where the cause is.
     params = json.loads(str(members["params"]))
     try:
-        _check_fitted_values(members, params["n_components"], params["covariance_type"])
+        _check_fitted_values(members, params, layout)
     except ValueError as err:
         raise ValueError(f"Cannot save this model: {err}") from None
 
@@ -187,7 +289,8 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
 
 
 def load(path: str | os.PathLike | io.IOBase):
-    """Read a Gaussian mixture written by ``GaussianMixture.save``.
+    """Read a Gaussian mixture written by ``GaussianMixture.save`` or
+    ``BayesianGaussianMixture.save``.
 
     The file is read with ``np.load(path, allow_pickle=False)``: no code from the
     file is ever executed. Every member is checked before the model is built.
@@ -195,13 +298,15 @@ def load(path: str | os.PathLike | io.IOBase):
     Parameters
     ----------
     path : str, path-like or binary file object
-        A file written by :meth:`fastgmm.GaussianMixture.save`.
+        A file written by :meth:`fastgmm.GaussianMixture.save` or
+        :meth:`fastgmm.BayesianGaussianMixture.save`.
 
     Returns
     -------
-    model : fastgmm.GaussianMixture
-        The fitted model, with the saved constructor parameters and every fitted
-        attribute restored with its dtype.
+    model : fastgmm.GaussianMixture or fastgmm.BayesianGaussianMixture
+        The estimator the file records, with the saved constructor parameters and
+        every fitted attribute restored with its dtype (and ``partial_fit``'s
+        state, when the file holds it).
 
     Raises
     ------
@@ -220,7 +325,7 @@ def load(path: str | os.PathLike | io.IOBase):
     where = _describe(path)
     try:
         with _open_npz(path, where) as archive:
-            members = _read_members(archive, where)
+            layout, members = _read_members(archive, where)
     except (
         zipfile.BadZipFile,
         zlib.error,
@@ -235,7 +340,7 @@ def load(path: str | os.PathLike | io.IOBase):
             f"model file: {err}"
         ) from None
     try:
-        return _build_model(members)
+        return _build_model(layout, members)
     except ValueError as err:
         raise ValueError(f"{where} is not a valid fastgmm model file: {err}") from None
 
@@ -243,7 +348,7 @@ def load(path: str | os.PathLike | io.IOBase):
 # --------------------------------------------------------------------------- writing
 
 
-def _encode_params(params: dict[str, Any]) -> dict[str, np.ndarray]:
+def _encode_params(params: dict[str, Any], layout: _Layout) -> dict[str, np.ndarray]:
     """Split constructor parameters into one JSON member and array members."""
     scalars: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}
@@ -271,7 +376,7 @@ def _encode_params(params: dict[str, Any]) -> dict[str, np.ndarray]:
             scalars[name] = value.item() if isinstance(value, np.bool_) else value
         elif isinstance(value, (int, float, np.integer, np.floating)):
             scalars[name] = value.item() if isinstance(value, np.generic) else value
-        elif name in _ARRAY_PARAMS:
+        elif name in layout.array_params:
             array = np.asarray(value)
             if array.dtype.kind not in "biuf":
                 raise ValueError(
@@ -289,7 +394,7 @@ def _encode_params(params: dict[str, Any]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _encode_online_state(model: Any) -> dict[str, np.ndarray]:
+def _encode_online_state(model: Any, layout: _Layout) -> dict[str, np.ndarray]:
     """The members holding ``partial_fit``'s state; none for a model without it."""
     stats = getattr(model, "_online_stats", None)
     steps = getattr(model, "n_steps_", None)
@@ -309,8 +414,34 @@ def _encode_online_state(model: Any) -> dict[str, np.ndarray]:
     members = {"n_steps_": np.array(int(steps), dtype=np.int64)}
     for field in _ONLINE_ARRAYS:
         members[_ONLINE_PREFIX + field] = np.ascontiguousarray(getattr(stats, field))
-    for field in _ONLINE_SCALARS:
+    for field in layout.online_scalars:
         members[_ONLINE_PREFIX + field] = np.array(getattr(stats, field))
+    if layout.online_extra:  # the total weight of the batches
+        weight = getattr(model, "_online_weight", None)
+        if weight is None:
+            raise ValueError(
+                "Cannot save this model: it has partial_fit's running statistics "
+                "without the total weight of its batches (_online_weight)."
+            )
+        members[_ONLINE_WEIGHT] = np.array(float(weight))
+    return members
+
+
+def _encode_variational(model: Any) -> dict[str, np.ndarray]:
+    """A BayesianGaussianMixture's posterior and priors (module docstring)."""
+    members = {}
+    for name in _VARIATIONAL_ATTRIBUTES:
+        value = getattr(model, name)
+        if isinstance(value, tuple):  # the process's two Beta parameters
+            value = np.stack([np.asarray(part) for part in value])
+        # np.require keeps a 0-d value 0-d (np.ascontiguousarray would not)
+        members[name] = np.require(value, requirements="C")
+    priors = getattr(model, "_priors", None)
+    if priors is not None:
+        for name in _FLOAT64_PRIORS:
+            members[_PRIORS_PREFIX + name] = np.require(
+                getattr(priors, name), dtype=np.float64, requirements="C"
+            )
     return members
 
 
@@ -384,8 +515,9 @@ def _sniff(path: Any) -> str:
     return "unrecognised content, perhaps text"
 
 
-def _read_members(archive, where: str) -> dict[str, np.ndarray]:
-    """Check names, headers, dtypes and sizes, then read every member."""
+def _read_members(archive, where: str) -> tuple[_Layout, dict[str, Any]]:
+    """Check names, headers, dtypes and sizes, then read every member; return the
+    layout the marker names, and the members."""
     names = archive.zip.namelist()
     bad_names = [name for name in names if not name.endswith(".npy")]
     if bad_names:
@@ -406,10 +538,11 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
     # The marker and version come first: a foreign or newer file is named as such
     # rather than reported member by member.
     marker = _read_text(archive, "format", headers, where)
-    if marker != FORMAT_NAME:
+    layout = _LAYOUTS.get(marker)
+    if layout is None:
         raise ValueError(
             f"{where} is not a fastgmm model file: format marker is {marker!r}, "
-            f"expected {FORMAT_NAME!r}."
+            f"expected one of {sorted(_LAYOUTS)}."
         )
     if "format_version" not in present:
         raise ValueError(f"{where}: the member 'format_version' is missing.")
@@ -428,20 +561,24 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
     if version < 1:
         raise ValueError(f"{where} has an invalid format version {version}.")
 
-    required = _REQUIRED_MEMBERS
-    if version >= _ONLINE_STATE_VERSION:
-        required = required | _ONLINE_MEMBERS
+    required, optional = layout.members(version)
     missing = required - present
     if missing:
         raise ValueError(
             f"{where} is incomplete: missing member(s) {sorted(missing)} "
             f"(format version {version})."
         )
-    unexpected = present - required - _OPTIONAL_MEMBERS
+    unexpected = present - required - optional
     if unexpected:
         raise ValueError(
             f"{where} has unexpected member(s) {sorted(unexpected)}; it was not "
             "written by fastgmm or has been altered."
+        )
+    partial = set(layout.optional) - present
+    if partial and partial != set(layout.optional):
+        raise ValueError(
+            f"{where} is incomplete: missing member(s) {sorted(partial)}, which "
+            f"come with {sorted(set(layout.optional) - partial)}."
         )
 
     members: dict[str, Any] = {"format_version": version}
@@ -464,6 +601,13 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
             f"{where}: parameter covariance_type must be one of {_COVARIANCE_TYPES}, "
             f"got {covariance_type!r}."
         )
+    if layout.bayesian:
+        prior_type = params.get("weight_concentration_prior_type")
+        if prior_type not in PRIOR_TYPES:
+            raise ValueError(
+                f"{where}: parameter weight_concentration_prior_type must be one of "
+                f"{PRIOR_TYPES}, got {prior_type!r}."
+            )
 
     # Shapes from the headers, before any data is read.
     means_shape, _ = headers["means_"]
@@ -489,9 +633,24 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
         _check_header(headers, "feature_names_in_", (n_features,), "U", where)
     if _RANDOM_STATE_KEY in present:
         _check_header(headers, _RANDOM_STATE_KEY, (624,), "u", where)
+    if layout.bayesian:
+        shapes = _variational_shapes(n_components, n_features, covariance_type,
+                                     prior_type)
+        for name, shape in shapes.items():
+            _check_header(headers, name, shape,
+                          "iuf" if name in _PRIOR_SCALARS else "f", where)
+        for name in _FLOAT64_PRIORS:
+            member = _PRIORS_PREFIX + name
+            if member in present:
+                _check_header(headers, member, shapes[name + "_"], "f", where)
+                if headers[member][1].itemsize != 8:
+                    raise ValueError(
+                        f"{where}: member {member!r} has dtype "
+                        f"{headers[member][1]}; the priors are float64."
+                    )
     if "n_steps_" in present:
         _check_header(headers, "n_steps_", (), "iu", where)
-        shapes = _online_shapes(n_components, n_features, covariance_type)
+        shapes = _online_shapes(n_components, n_features, covariance_type, layout)
         for name, shape in shapes.items():
             _check_header(headers, name, shape, "f", where)
             if headers[name][1].itemsize != 8:
@@ -499,7 +658,7 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
                     f"{where}: member {name!r} has dtype {headers[name][1]}; "
                     "partial_fit's statistics are float64."
                 )
-    for name in _ARRAY_PARAMS:
+    for name in layout.array_params:
         member = _PARAM_ARRAY_PREFIX + name
         if member in present:
             shape, dtype = headers[member]
@@ -522,7 +681,7 @@ def _read_members(archive, where: str) -> dict[str, np.ndarray]:
         members[name] = np.require(array, requirements="C")
     members["params"] = params
     members["info"] = _decode_json(members["info"], "info", where)
-    return members
+    return layout, members
 
 
 def _read_header(archive, name: str, where: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -596,9 +755,10 @@ def _expected_shapes(
 
 
 def _online_shapes(
-    n_components: int, n_features: int, covariance_type: str
+    n_components: int, n_features: int, covariance_type: str, layout: _Layout
 ) -> dict[str, tuple[int, ...]]:
-    """Shapes of the online-state statistics members (``SufficientStats``)."""
+    """Shapes of the online-state members but ``n_steps_`` (``SufficientStats``'s
+    fields, and the layout's extra scalars)."""
     second_moment = as_covariance_type(covariance_type).second_moment_shape(
         n_components, n_features
     )
@@ -608,10 +768,33 @@ def _online_shapes(
         "s2": second_moment,
         "centers": (n_components, n_features),
         "tied_shift": (n_features,),
-        "loglik": (),
-        "weight": (),
     }
-    return {_ONLINE_PREFIX + field: shape for field, shape in shapes.items()}
+    shapes.update({field: () for field in layout.online_scalars})
+    shapes = {_ONLINE_PREFIX + field: shape for field, shape in shapes.items()}
+    shapes.update({name: () for name in layout.online_extra})
+    return shapes
+
+
+def _variational_shapes(
+    n_components: int, n_features: int, covariance_type: str, prior_type: str
+) -> dict[str, tuple[int, ...]]:
+    """Shapes of a BayesianGaussianMixture's own fitted members."""
+    tied = covariance_type == "tied"
+    # the Wishart prior's covariance: the per-component shape of covariances_
+    prior_shape = as_covariance_type(covariance_type).shape(1, n_features)
+    if not tied:
+        prior_shape = prior_shape[1:]
+    process = prior_type == "dirichlet_process"
+    return {
+        "weight_concentration_": (2, n_components) if process else (n_components,),
+        "mean_precision_": (n_components,),
+        "degrees_of_freedom_": () if tied else (n_components,),
+        "mean_prior_": (n_features,),
+        "covariance_prior_": prior_shape,
+        "weight_concentration_prior_": (),
+        "mean_precision_prior_": (),
+        "degrees_of_freedom_prior_": (),
+    }
 
 
 def _check_header(headers, name: str, shape, kinds: str, where: str) -> None:
@@ -630,11 +813,12 @@ def _check_header(headers, name: str, shape, kinds: str, where: str) -> None:
 # --------------------------------------------------------------------- building
 
 
-def _build_model(members: dict[str, Any]):
-    from fastgmm import GaussianMixture
+def _build_model(layout: _Layout, members: dict[str, Any]):
+    import fastgmm
 
+    estimator = getattr(fastgmm, layout.class_name)
     params = dict(members["params"])
-    known = GaussianMixture().get_params(deep=False)
+    known = estimator().get_params(deep=False)
     unknown = set(params) - set(known)
     if unknown:
         raise ValueError(f"unknown constructor parameter(s) {sorted(unknown)}.")
@@ -647,7 +831,7 @@ def _build_model(members: dict[str, Any]):
             f"member {_RANDOM_STATE_KEY!r} present but random_state is not a "
             "RandomState."
         )
-    for name in _ARRAY_PARAMS:
+    for name in layout.array_params:
         member = _PARAM_ARRAY_PREFIX + name
         if member in members:
             if params.get(name) is not None:
@@ -659,14 +843,14 @@ def _build_model(members: dict[str, Any]):
                 f"parameter {name!r} has an unsupported JSON value {value!r}."
             )
 
-    model = GaussianMixture(**params)
+    model = estimator(**params)
     validate = getattr(model, "_validate_params", None)
     if validate is not None:
         # scikit-learn's own constraint check; it raises InvalidParameterError, a
         # ValueError, naming the parameter and the allowed values.
         validate()
 
-    _check_fitted_values(members, params["n_components"], params["covariance_type"])
+    _check_fitted_values(members, params, layout)
 
     for name in _FLOAT_ATTRIBUTES:
         setattr(model, name, members[name])
@@ -681,15 +865,55 @@ def _build_model(members: dict[str, Any]):
     )
     if "feature_names_in_" in members:
         model.feature_names_in_ = members["feature_names_in_"].astype(object)
+    if layout.bayesian:
+        _restore_variational(model, members)
     if "n_steps_" in members:
         model.n_steps_ = int(members["n_steps_"])
         online = {
-            field: members[_ONLINE_PREFIX + field]
-            for field in _ONLINE_ARRAYS + _ONLINE_SCALARS
+            field: members[_ONLINE_PREFIX + field] for field in _ONLINE_ARRAYS
         }
-        online.update({field: float(online[field]) for field in _ONLINE_SCALARS})
+        online.update({
+            field: float(members[_ONLINE_PREFIX + field])
+            for field in layout.online_scalars
+        })
         model._online_stats = SufficientStats(params["covariance_type"], **online)
+        if _ONLINE_WEIGHT in members:
+            model._online_weight = float(members[_ONLINE_WEIGHT])
     return model
+
+
+def _restore_variational(model, members: dict[str, Any]) -> None:
+    """Set a BayesianGaussianMixture's posterior and priors, with the types the
+    fitted attributes have (a tuple for the process's concentration, a float
+    for a 0-d value that is a float in the estimator)."""
+    concentration = members["weight_concentration_"]
+    if model.weight_concentration_prior_type == "dirichlet_process":
+        concentration = (concentration[0].copy(), concentration[1].copy())
+    model.weight_concentration_ = concentration
+    model.mean_precision_ = members["mean_precision_"]
+    # 'tied': one NumPy scalar, as the conjugate update leaves it
+    model.degrees_of_freedom_ = members["degrees_of_freedom_"][()] if (
+        members["degrees_of_freedom_"].ndim == 0
+    ) else members["degrees_of_freedom_"]
+    for name in _PRIOR_SCALARS:
+        setattr(model, name, members[name].item())
+    model.mean_prior_ = members["mean_prior_"]
+    covariance_prior = members["covariance_prior_"]
+    model.covariance_prior_ = (
+        covariance_prior.item() if covariance_prior.ndim == 0 else covariance_prior
+    )
+    if _PRIORS_PREFIX + "mean_prior" in members:
+        # the float64 priors of the saved model's updates; without them the
+        # estimator rebuilds its priors from the attributes
+        covariance_prior = members[_PRIORS_PREFIX + "covariance_prior"]
+        model._priors = Priors(
+            model.weight_concentration_prior_type,
+            model.weight_concentration_prior_,
+            model.mean_precision_prior_,
+            members[_PRIORS_PREFIX + "mean_prior"],
+            model.degrees_of_freedom_prior_,
+            covariance_prior.item() if covariance_prior.ndim == 0 else covariance_prior,
+        )
 
 
 def _decode_random_state(description: dict[str, Any], key) -> np.random.RandomState:
@@ -712,12 +936,15 @@ def _decode_random_state(description: dict[str, Any], key) -> np.random.RandomSt
 
 
 def _check_fitted_values(
-    members: dict[str, Any], n_components: int, covariance_type: str
+    members: dict[str, Any], params: dict[str, Any], layout: _Layout
 ) -> None:
-    """Check the fitted arrays' shapes, dtypes and values against each other.
+    """Check the fitted arrays' shapes, dtypes and values against each other and
+    against the constructor parameters ``params``.
 
     Raises ValueError naming the first problem found. Shared by save and load.
     """
+    n_components = params["n_components"]
+    covariance_type = params["covariance_type"]
     if covariance_type not in _COVARIANCE_TYPES:
         raise ValueError(f"unknown covariance_type {covariance_type!r}.")
     means = members["means_"]
@@ -776,18 +1003,138 @@ def _check_fitted_values(
         members["precisions_cholesky_"],
         covariance_type,
     )
+    if layout.bayesian:
+        _check_variational(members, n_components, n_features, covariance_type,
+                           params.get("weight_concentration_prior_type"))
     if "n_steps_" in members:
-        _check_online_state(members, n_components, n_features, covariance_type)
+        _check_online_state(members, n_components, n_features, covariance_type,
+                            layout)
+
+
+def _check_variational(
+    members: dict[str, Any], n_components: int, n_features: int,
+    covariance_type: str, prior_type: str,
+) -> None:
+    """A BayesianGaussianMixture's priors and posterior: shapes, finite values,
+    priors that scikit-learn accepts, float64 priors that round to the
+    attributes, and a posterior consistent with the priors."""
+    if prior_type not in PRIOR_TYPES:
+        raise ValueError(
+            f"unknown weight_concentration_prior_type {prior_type!r}."
+        )
+    shapes = _variational_shapes(n_components, n_features, covariance_type,
+                                 prior_type)
+    for name, shape in shapes.items():
+        array = members[name]
+        kinds = "iuf" if name in _PRIOR_SCALARS else "f"
+        if array.shape != shape or array.dtype.kind not in kinds:
+            raise ValueError(
+                f"{name} has shape {array.shape} and dtype {array.dtype}, expected "
+                f"{shape} and {'a number' if kinds == 'iuf' else 'floats'}."
+            )
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or infinity.")
+    priors = {name[:-1]: members[name].item() for name in _PRIOR_SCALARS}
+    for name in _FLOAT64_PRIORS:
+        attribute, member = members[name + "_"], _PRIORS_PREFIX + name
+        value = members.get(member)
+        if value is None:
+            value = attribute.astype(np.float64)
+        elif (
+            value.shape != attribute.shape or value.dtype != np.float64
+            or not np.all(np.isfinite(value))
+        ):
+            raise ValueError(
+                f"{member} must be finite float64 of shape {attribute.shape}, got "
+                f"{value.dtype} of shape {value.shape}."
+            )
+        elif not np.array_equal(value.astype(attribute.dtype), attribute):
+            raise ValueError(
+                f"{member} does not round to {name}_ (the attribute is the float64 "
+                "prior in the data's dtype)."
+            )
+        priors[name] = value
+    try:
+        resolve_priors(covariance_type, n_components, priors["mean_prior"],
+                       np.eye(n_features), 2.0, prior_type, **priors)
+    except ValueError as err:
+        raise ValueError(f"the priors (*_prior_) are invalid: {err}") from None
+    _check_posterior(members, covariance_type, prior_type, priors)
+
+
+def _check_posterior(
+    members: dict[str, Any], covariance_type: str, prior_type: str,
+    priors: dict[str, Any],
+) -> None:
+    """The posterior's parts imply the same component masses n_k, as the
+    conjugate update makes them: beta_k = beta_0 + n_k, nu_k = nu_0 + n_k ('tied':
+    nu_0 + mean n_k), the Dirichlet's alpha_k = alpha_0 + n_k or the sticks'
+    (1 + n_k, alpha_0 + sum_{j>k} n_j); and ``weights_`` are the posterior mean
+    weights of ``weight_concentration_``."""
+    names = ("weight_concentration_", "mean_precision_", "degrees_of_freedom_")
+    concentration, mean_precision, dof = (
+        members[name].astype(np.float64) for name in names
+    )
+    if not (np.all(concentration > 0) and np.all(mean_precision > 0)):
+        raise ValueError("weight_concentration_ and mean_precision_ must be positive.")
+    masses = mean_precision - priors["mean_precision_prior"]
+    # rounding of sums of the masses and the priors, in the members' dtype
+    eps = max(float(np.finfo(members[name].dtype).eps) for name in names)
+    scale = 1.0 + np.abs(masses).sum() + sum(
+        abs(priors[name]) for name in (
+            "weight_concentration_prior", "mean_precision_prior",
+            "degrees_of_freedom_prior",
+        )
+    )
+    tolerance = 64 * masses.size * eps * scale
+    if np.any(masses < -tolerance):
+        raise ValueError(
+            "mean_precision_ is below mean_precision_prior_ (negative component "
+            "masses)."
+        )
+    alpha = priors["weight_concentration_prior"]
+    if prior_type == "dirichlet_process":
+        mass_after = np.hstack((np.cumsum(masses[::-1])[-2::-1], 0.0))
+        implied = np.stack((1.0 + masses, alpha + mass_after))
+    else:
+        implied = alpha + masses
+    if np.abs(concentration - implied).max() > tolerance:
+        raise ValueError(
+            "weight_concentration_ does not match mean_precision_: they imply "
+            "different component masses."
+        )
+    if covariance_type == "tied":
+        masses = masses.mean()
+    if np.max(np.abs(dof - priors["degrees_of_freedom_prior"] - masses)) > tolerance:
+        raise ValueError(
+            "degrees_of_freedom_ does not match mean_precision_: they imply "
+            "different component masses."
+        )
+    if prior_type == "dirichlet_process":
+        concentration = (concentration[0], concentration[1])
+    expected = VariationalParams(
+        concentration, mean_precision, members["means_"], dof,
+        members["covariances_"], members["precisions_cholesky_"],
+    ).weights()
+    weights = members["weights_"]
+    eps = float(np.finfo(weights.dtype).eps)
+    if np.abs(weights.astype(np.float64) - expected).max() > 16 * weights.size * eps:
+        raise ValueError(
+            "weights_ are not the posterior mean weights of weight_concentration_."
+        )
 
 
 def _check_online_state(
-    members: dict[str, Any], n_components: int, n_features: int, covariance_type: str
+    members: dict[str, Any], n_components: int, n_features: int,
+    covariance_type: str, layout: _Layout,
 ) -> None:
     """partial_fit's statistics: float64 arrays of the right shapes, finite, with
-    non-negative masses that sum to the total weight, and a step count >= 1."""
+    non-negative masses that sum to the total weight, and a step count >= 1; for
+    a BayesianGaussianMixture an entropy sum r log r within its bounds and a
+    positive total weight of the batches."""
     if int(members["n_steps_"]) < 1:
         raise ValueError(f"n_steps_ is {int(members['n_steps_'])}, expected >= 1.")
-    shapes = _online_shapes(n_components, n_features, covariance_type)
+    shapes = _online_shapes(n_components, n_features, covariance_type, layout)
     for name, shape in shapes.items():
         array = members[name]
         if array.shape != shape or array.dtype != np.float64:
@@ -818,6 +1165,21 @@ def _check_online_state(
             raise ValueError(
                 f"{_ONLINE_PREFIX}s2 (partial_fit's statistics) is not symmetric."
             )
+    if not layout.bayesian:
+        return
+    # each point's sum_k r log r lies in [-log K, 0]
+    entropy = float(members[_ONLINE_PREFIX + "entropy"])
+    slack = 1e-8 * weight
+    if not -math.log(n_components) * weight - slack <= entropy <= slack:
+        raise ValueError(
+            f"{_ONLINE_PREFIX}entropy (partial_fit's statistics) is {entropy!r}, "
+            f"outside [-log(n_components) * weight, 0] for weight {weight!r}."
+        )
+    if not float(members[_ONLINE_WEIGHT]) > 0:
+        raise ValueError(
+            f"{_ONLINE_WEIGHT} (the total sample weight of partial_fit's batches) "
+            "must be positive."
+        )
 
 
 def _check_precisions(covariances, precisions, cholesky, covariance_type) -> None:

@@ -26,6 +26,7 @@ __all__ = ["main"]
 
 COVARIANCE_TYPES = NAMES
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 DATA_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
 
 
@@ -259,16 +260,37 @@ def _format_vector(v, precision: int = 3, limit: int = 6) -> str:
 
 
 def _print_model(model, n_samples: int, n_features: int, seconds: float) -> None:
+    from fastgmm.select import EFFECTIVE_WEIGHT, effective_components
+
     status = "converged" if model.converged_ else "did NOT converge"
+    bayesian = hasattr(model, "weight_concentration_prior_type")
+    how = (
+        f" by variational Bayes ({model.weight_concentration_prior_type} prior)"
+        if bayesian else ""
+    )
     print(
-        f"fitted {model.n_components} {model.covariance_type} components to "
+        f"fitted {model.n_components} {model.covariance_type} components{how} to "
         f"{n_samples:,} x {n_features} points in {seconds:.2f} s: {status} "
         f"after {model.n_iter_} iteration{'' if model.n_iter_ == 1 else 's'}"
     )
-    print(f"lower bound (mean log-likelihood per sample): {model.lower_bound_:.6f}")
+    used = effective_components(model.weights_)
+    if bayesian:
+        print(f"lower bound (variational, up to a constant): {model.lower_bound_:.6f}")
+        print(
+            f"components used (weight >= {EFFECTIVE_WEIGHT:g}): {int(used.sum())} "
+            f"of {model.n_components}"
+        )
+    else:
+        print(
+            f"lower bound (mean log-likelihood per sample): {model.lower_bound_:.6f}"
+        )
     print(f"{'component':>9} {'weight':>8}  mean")
     for k in range(model.n_components):
-        print(f"{k:>9d} {model.weights_[k]:>8.4f}  {_format_vector(model.means_[k])}")
+        unused = "  (unused)" if bayesian and not used[k] else ""
+        print(
+            f"{k:>9d} {model.weights_[k]:>8.4f}  {_format_vector(model.means_[k])}"
+            f"{unused}"
+        )
 
 
 def _add_fit_options(p: argparse.ArgumentParser) -> None:
@@ -276,7 +298,7 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         "--n-init", type=_positive_int, default=1, help="initialisations (default 1)"
     )
     p.add_argument(
-        "--max-iter", type=_positive_int, default=100, help="EM iterations (100)"
+        "--max-iter", type=_positive_int, default=100, help="iterations (100)"
     )
     p.add_argument(
         "--tol",
@@ -306,6 +328,43 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-q", "--quiet", action="store_true", help="no progress messages on stderr"
     )
+    bayes = p.add_argument_group(
+        "variational Bayes",
+        "fit BayesianGaussianMixture models, which switch off the components "
+        "the data do not need",
+    )
+    bayes.add_argument(
+        "--bayesian", action="store_true",
+        help="variational Bayesian mixtures instead of maximum likelihood (EM)",
+    )
+    bayes.add_argument(
+        "--weight-concentration-prior",
+        type=_positive_float,
+        default=None,
+        metavar="X",
+        help="concentration of the weights' prior: small values use few "
+        "components (default 1 / n_components)",
+    )
+    bayes.add_argument(
+        "--prior-type",
+        choices=PRIOR_TYPES,
+        default=None,
+        help="prior of the weights (dirichlet_process)",
+    )
+
+
+def _check_bayesian_options(parser: argparse.ArgumentParser, args) -> None:
+    """The prior options only mean something with --bayesian."""
+    if getattr(args, "bayesian", True):
+        return
+    for option, value in (
+        ("--weight-concentration-prior", args.weight_concentration_prior),
+        ("--prior-type", args.prior_type),
+    ):
+        if value is not None:
+            prog = f"{parser.prog} {args.command}"
+            parser.exit(2, f"{prog}: error: {option} needs --bayesian (see '{prog} "
+                        "--help')\n")
 
 
 def _estimator_params(args) -> dict:
@@ -320,6 +379,14 @@ def _estimator_params(args) -> dict:
     }
 
 
+def _prior_params(args) -> dict:
+    """BayesianGaussianMixture's prior parameters from the options."""
+    return {
+        "weight_concentration_prior_type": args.prior_type or PRIOR_TYPES[0],
+        "weight_concentration_prior": args.weight_concentration_prior,
+    }
+
+
 def _check_enough_samples(X, k: int, path: str) -> None:
     if k > X.shape[0]:
         raise CommandError(
@@ -331,7 +398,7 @@ def _check_enough_samples(X, k: int, path: str) -> None:
 
 
 def _run_fit(args) -> int:
-    from fastgmm import GaussianMixture
+    from fastgmm import BayesianGaussianMixture, GaussianMixture
 
     _check_output(args.output, (".npz",), "model files")
     start = time.perf_counter()
@@ -343,11 +410,15 @@ def _run_fit(args) -> int:
             f"({time.perf_counter() - start:.2f} s)"
         )
         to_stderr(f"fitting {args.n_components} {args.covariance} components ...")
-    model = GaussianMixture(
+    estimator, params = GaussianMixture, _estimator_params(args)
+    if args.bayesian:
+        estimator = BayesianGaussianMixture
+        params.update(_prior_params(args))
+    model = estimator(
         n_components=args.n_components,
         covariance_type=args.covariance,
         verbose=0 if args.quiet else 2,
-        **_estimator_params(args),
+        **params,
     )
     start = time.perf_counter()
     with progress_on_stderr(not args.quiet):
@@ -397,7 +468,7 @@ def _run_predict(args) -> int:
 
 
 def _run_select(args) -> int:
-    from fastgmm.select import select
+    from fastgmm.select import CRITERION_LABELS, select
 
     _check_output(args.output, (".npz",), "model files")
     _check_output(args.plot, (".png", ".pdf", ".svg"), "plots")
@@ -409,19 +480,25 @@ def _run_select(args) -> int:
             f"read {args.data}: {X.shape[0]:,} x {X.shape[1]} {X.dtype}; fitting "
             f"{len(args.k) * len(args.covariance)} candidates ..."
         )
+    params = _estimator_params(args)
+    if args.bayesian:
+        params.update(_prior_params(args))
     with progress_on_stderr(not args.quiet):
         result = select(
             X,
             n_components=args.k,
             covariance_types=args.covariance,
             criterion=args.criterion,
-            **_estimator_params(args),
+            bayesian=args.bayesian,
+            **params,
         )
     print(result.table())
     best = result.best_
+    label = CRITERION_LABELS[result.criterion]
+    value = getattr(best, result.criterion)
     print(
-        f"best by {args.criterion.upper()}: {best.n_components} {best.covariance_type}"
-        f" components ({args.criterion.upper()} {getattr(best, args.criterion):.2f})"
+        f"best by {label}: {best.n_components} {best.covariance_type} components "
+        f"({label} {value:.{4 if result.criterion == 'heldout' else 2}f})"
     )
     if args.output:
         result.best_estimator_.save(args.output)
@@ -500,7 +577,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit = commands.add_parser(
         "fit",
         help="fit a mixture to a data file and save it",
-        description="Fit a Gaussian mixture to DATA and optionally save it as .npz.",
+        description=(
+            "Fit a Gaussian mixture to DATA (by EM, or by variational Bayes with "
+            "--bayesian) and optionally save it as .npz."
+        ),
     )
     fit.add_argument("data", metavar="DATA", help="data file (.npy, .csv, .tsv, .txt)")
     fit.add_argument(
@@ -547,10 +627,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     select = commands.add_parser(
         "select",
-        help="choose the number of components and covariance type by BIC or AIC",
+        help="choose the number of components and covariance type by BIC, AIC or "
+        "held-out log-likelihood",
         description=(
             "Fit every combination of component counts and covariance types and "
-            "rank them by an information criterion (lower is better)."
+            "rank them by an information criterion (lower is better) or by the "
+            "log-likelihood of a random 20% of the rows held out of the fits "
+            "(higher is better; the only criterion with --bayesian)."
         ),
     )
     select.add_argument("data", metavar="DATA", help="data file")
@@ -571,7 +654,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated covariance types, or all (default: all)",
     )
     select.add_argument(
-        "--criterion", choices=("bic", "aic"), default="bic", help="(bic)"
+        "--criterion",
+        choices=("bic", "aic", "heldout"),
+        default=None,
+        help="(bic; heldout with --bayesian)",
     )
     select.add_argument(
         "-o", "--output", metavar="MODEL.npz", help="save the best model here"
@@ -633,6 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _check_bayesian_options(parser, args)
     except SystemExit as exc:  # --help, --version and argument errors
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:

@@ -1,5 +1,5 @@
-"""Pictures of fitted mixtures: ellipses, 1-D densities, the lower bound per
-iteration and model-selection curves.
+"""Pictures of fitted mixtures: ellipses, 1-D densities, the weights of the
+components, the lower bound per iteration and model-selection curves.
 
 matplotlib is an optional dependency (``pip install "fastgmm[plot]"``); it is
 imported when a function is called, never when this module is imported. Every
@@ -13,6 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._covariance import covariance_type as covariance_type_named
+from .select import (
+    CRITERIA,
+    CRITERION_LABELS,
+    EFFECTIVE_WEIGHT,
+    HIGHER_IS_BETTER,
+    _best_candidate,
+    effective_components,
+)
 
 __all__ = [
     "component_covariances",
@@ -20,6 +28,7 @@ __all__ = [
     "plot_density_1d",
     "plot_ellipses",
     "plot_lower_bound",
+    "plot_weights",
 ]
 
 
@@ -283,11 +292,11 @@ def plot_density_1d(
 
 
 def plot_lower_bound(model, ax=None, **line_kwargs):
-    """The lower bound after each EM iteration of the kept initialisation.
+    """The lower bound after each iteration of the kept initialisation.
 
     Parameters
     ----------
-    model : fitted GaussianMixture
+    model : fitted GaussianMixture or BayesianGaussianMixture
         Needs ``lower_bounds_`` (fastgmm, scikit-learn >= 1.7).
     ax : matplotlib Axes, optional
     **line_kwargs
@@ -296,9 +305,10 @@ def plot_lower_bound(model, ax=None, **line_kwargs):
     Returns
     -------
     matplotlib.axes.Axes
-        With one line: iteration (1, 2, ...) against the lower bound (mean
-        log-likelihood per sample for a Gaussian mixture), which EM never
-        decreases.
+        With one line: iteration (1, 2, ...) against the lower bound, which
+        never decreases: the mean log-likelihood per sample for a Gaussian
+        mixture (EM), the evidence lower bound up to a constant for a
+        variational Bayesian one.
     """
     ax = _axes(ax)
     bounds = getattr(model, "lower_bounds_", None)
@@ -310,8 +320,12 @@ def plot_lower_bound(model, ax=None, **line_kwargs):
     bounds = np.asarray(bounds, dtype=float)
     iterations = np.arange(1, bounds.size + 1)
     ax.plot(iterations, bounds, **{"marker": "o", "markersize": 3, **line_kwargs})
-    ax.set_xlabel("EM iteration")
-    ax.set_ylabel("lower bound (mean log-likelihood)")
+    if hasattr(model, "weight_concentration_"):  # variational Bayes
+        ax.set_xlabel("variational iteration")
+        ax.set_ylabel("evidence lower bound (up to a constant)")
+    else:
+        ax.set_xlabel("EM iteration")
+        ax.set_ylabel("lower bound (mean log-likelihood)")
     if bounds.size <= 20:
         ax.set_xticks(iterations)
     status = "converged" if getattr(model, "converged_", False) else "not converged"
@@ -327,9 +341,9 @@ def plot_criterion(result, ax=None, *, criterion: str | None = None, colors=None
     result : SelectionResult
         From :func:`fastgmm.select`.
     ax : matplotlib Axes, optional
-    criterion : {'bic', 'aic'}, optional
+    criterion : {'bic', 'aic', 'heldout'}, optional
         Which curve; the result's own criterion by default. Call twice on the
-        same Axes to compare both.
+        same Axes to compare BIC and AIC.
     colors : list of colors, optional
         One per covariance type.
 
@@ -341,9 +355,12 @@ def plot_criterion(result, ax=None, *, criterion: str | None = None, colors=None
     """
     ax = _axes(ax)
     criterion = (criterion or result.criterion).lower()
-    if criterion not in ("bic", "aic"):
-        raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}.")
+    if criterion not in CRITERIA:
+        raise ValueError(
+            f"criterion must be 'bic', 'aic' or 'heldout', got {criterion!r}."
+        )
     values = np.array([getattr(c, criterion) for c in result.candidates])
+    label = CRITERION_LABELS[criterion]
     types = list(dict.fromkeys(c.covariance_type for c in result.candidates))
     for t, color in zip(types, _colors(len(types), colors), strict=True):
         rows = [i for i, c in enumerate(result.candidates) if c.covariance_type == t]
@@ -355,12 +372,12 @@ def plot_criterion(result, ax=None, *, criterion: str | None = None, colors=None
             marker="o",
             markersize=4,
             color=color,
-            label=f"{t} ({criterion.upper()})",
+            label=f"{t} ({label})",
         )
     if criterion == result.criterion:
         best = result.best_index_
     else:
-        best = int(np.argmin(values))
+        best = _best_candidate(result.candidates, criterion)
     ax.scatter(
         [result.candidates[best].n_components],
         [values[best]],
@@ -371,6 +388,78 @@ def plot_criterion(result, ax=None, *, criterion: str | None = None, colors=None
         zorder=3,
     )
     ax.set_xlabel("number of components")
-    ax.set_ylabel(f"{criterion.upper()} (lower is better)")
+    better = "higher" if criterion in HIGHER_IS_BETTER else "lower"
+    ax.set_ylabel(f"{label} ({better} is better)")
+    ax.legend()
+    return ax
+
+
+def plot_weights(
+    model,
+    ax=None,
+    *,
+    threshold: float = EFFECTIVE_WEIGHT,
+    log: bool = False,
+    color=None,
+    unused_color="0.75",
+    **bar_kwargs,
+):
+    """The weight of each component as a bar, the effectively used ones marked.
+
+    The picture of a Dirichlet-process fit: with a small weight concentration
+    prior most of the ``n_components`` bars fall to near zero, and the used
+    components are the ones the data need.
+
+    Parameters
+    ----------
+    model : fitted mixture
+        Any estimator with ``weights_`` (``BayesianGaussianMixture``,
+        ``GaussianMixture``, fastgmm's or scikit-learn's).
+    ax : matplotlib Axes, optional
+    threshold : float in [0, 1], default=0.01
+        The smallest weight of a used component
+        (:func:`fastgmm.select.effective_components`), drawn as a dashed line.
+    log : bool, default=False
+        A logarithmic weight axis, which shows how far towards zero the
+        switched-off components' weights fall (weights of exactly 0 draw no
+        bar).
+    color : color, optional
+        Of the used components' bars; the first colour of the cycle by default.
+    unused_color : color, default='0.75'
+        Of the other bars (light grey).
+    **bar_kwargs
+        Passed to ``ax.bar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one bar per component at x = its index (the used ones and the
+        others in two labelled groups), the threshold line and a title counting
+        the used components.
+    """
+    ax = _axes(ax)
+    weights = getattr(model, "weights_", None)
+    if weights is None:
+        raise ValueError("the model is not fitted (no weights_); call fit first.")
+    weights = np.asarray(weights, dtype=np.float64)
+    used = effective_components(weights, threshold)
+    color = _colors(1, color)[0]
+    components = np.arange(weights.size)
+    kwargs = {"edgecolor": "black", "linewidth": 0.5, **bar_kwargs}
+    for mask, bar_color, text in (
+        (used, color, f"used (weight >= {threshold:g})"),
+        (~used, unused_color, "unused"),
+    ):
+        if mask.any():
+            ax.bar(components[mask], weights[mask], color=bar_color, label=text,
+                   **kwargs)
+    ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("component")
+    ax.set_ylabel("weight")
+    if weights.size <= 30:
+        ax.set_xticks(components)
+    ax.set_title(f"{int(used.sum())} of {weights.size} components used")
     ax.legend()
     return ax

@@ -1,9 +1,17 @@
 """Model selection: fit every (number of components, covariance type) pair and
-rank them by an information criterion, as R's mclust does with BIC.
+rank them by an information criterion, as R's mclust does with BIC, or by the
+log-likelihood of held-out data.
 
 Candidates are fitted one after another, each with the estimator's own thread
 pool (``n_jobs``). Fitting several candidates at once would only split the same
 cores between pools that each expect all of them.
+
+Variational Bayesian candidates (``bayesian=True``) are ranked by held-out
+log-likelihood: BIC and AIC count the free parameters of a maximum-likelihood
+fit, which a variational posterior does not have (it switches off components
+rather than fitting them), and its lower bound is not comparable across
+candidates (scikit-learn's, and fastgmm's, drops terms that depend on the number
+of components and the covariance type).
 """
 
 from __future__ import annotations
@@ -19,12 +27,42 @@ import numpy as np
 from ._covariance import NAMES
 from ._covariance import covariance_type as covariance_type_named
 
-__all__ = ["Candidate", "SelectionResult", "n_parameters", "select"]
+__all__ = [
+    "Candidate", "SelectionResult", "effective_components", "n_parameters", "select",
+]
 
 logger = logging.getLogger(__name__)
 
 COVARIANCE_TYPES = NAMES
-CRITERIA = ("bic", "aic")
+CRITERIA = ("bic", "aic", "heldout")
+CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "heldout": "held-out log-lik"}
+# BIC and AIC are minimised; the held-out log-likelihood is maximised.
+HIGHER_IS_BETTER = frozenset({"heldout"})
+# A component is effectively used when its weight reaches this (Dirichlet-process
+# fits leave the components they switch off with weights near 0).
+EFFECTIVE_WEIGHT = 0.01
+DEFAULT_VALIDATION_FRACTION = 0.2
+
+
+def effective_components(weights, threshold: float = EFFECTIVE_WEIGHT) -> np.ndarray:
+    """Which components a fitted mixture effectively uses.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_components,)
+        ``weights_`` of a fitted mixture.
+    threshold : float in [0, 1], default=0.01
+        The smallest weight of a used component.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_components,)
+        True where the weight is at least ``threshold``.
+    """
+    threshold = float(threshold)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be a weight in [0, 1], got {threshold!r}.")
+    return np.asarray(weights, dtype=np.float64) >= threshold
 
 
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
@@ -65,13 +103,19 @@ class Candidate:
     n_parameters : int
         Free parameters, see :func:`n_parameters`.
     bic, aic : float
-        ``-2 log L + p log n`` and ``-2 log L + 2 p``; lower is better.
+        ``-2 log L + p log n`` and ``-2 log L + 2 p``; lower is better. NaN for
+        variational Bayesian candidates, where they do not apply.
     converged : bool
         Whether the best initialisation converged within ``max_iter``.
     n_iter : int
         EM iterations of the best initialisation.
     fit_time : float
         Wall-clock seconds of ``fit`` (all ``n_init`` initialisations).
+    heldout : float
+        Mean log-likelihood per held-out sample (``model.score`` of the rows
+        kept out of the fit); higher is better. NaN when no rows were held out.
+    n_effective : int
+        Components of weight at least 0.01 (:func:`effective_components`).
     """
 
     n_components: int
@@ -83,6 +127,8 @@ class Candidate:
     converged: bool
     n_iter: int
     fit_time: float
+    heldout: float = math.nan
+    n_effective: int = 0
 
     @property
     def name(self) -> str:
@@ -98,15 +144,20 @@ class SelectionResult:
     ----------
     candidates : list of Candidate
         One row per fitted candidate, in the order they were fitted.
-    estimators_ : list of GaussianMixture
+    estimators_ : list of GaussianMixture or BayesianGaussianMixture
         The fitted models, aligned with ``candidates``.
-    criterion : {'bic', 'aic'}
+    criterion : {'bic', 'aic', 'heldout'}
         The criterion that chose the best candidate.
     n_samples : int
         Number of samples the candidates were fitted on.
     best_index_ : int
-        Position of the best candidate (lowest criterion; ties go to the
-        candidate with fewer parameters, then to the earlier one).
+        Position of the best candidate (lowest BIC or AIC, highest held-out
+        log-likelihood; ties go to the candidate with fewer parameters, then to
+        the earlier one).
+    n_heldout : int
+        Number of samples held out of the fits and scored (0 for BIC and AIC).
+    bayesian : bool
+        Whether the candidates are ``BayesianGaussianMixture`` models.
     """
 
     candidates: list[Candidate]
@@ -114,6 +165,8 @@ class SelectionResult:
     criterion: str
     n_samples: int
     best_index_: int
+    n_heldout: int = 0
+    bayesian: bool = False
 
     @property
     def best_(self) -> Candidate:
@@ -149,6 +202,8 @@ class SelectionResult:
             "n_parameters",
             "bic",
             "aic",
+            "heldout",
+            "n_effective",
             "converged",
             "n_iter",
             "fit_time",
@@ -159,18 +214,22 @@ class SelectionResult:
         }
 
     def table(self) -> str:
-        """The candidates as a plain-text table, best marked with ``*``."""
+        """The candidates as a plain-text table, best marked with ``*`` (``used``:
+        components of weight at least 0.01)."""
         header = (
-            f"  {'K':>4} {'covariance':<10} {self.criterion.upper():>14} "
-            f"{'log-lik':>14} {'params':>7} {'conv':>5} {'iter':>5} {'time s':>8}"
+            f"  {'K':>4} {'covariance':<10} {CRITERION_LABELS[self.criterion]:>16} "
+            f"{'log-lik':>14} {'params':>7} {'used':>5} {'conv':>5} {'iter':>5} "
+            f"{'time s':>8}"
         )
+        precision = 4 if self.criterion in HIGHER_IS_BETTER else 2  # per sample
         lines = [header]
         for i, c in enumerate(self.candidates):
             mark = "*" if i == self.best_index_ else " "
             lines.append(
                 f"{mark} {c.n_components:>4} {c.covariance_type:<10} "
-                f"{getattr(c, self.criterion):>14.2f} {c.log_likelihood:>14.2f} "
-                f"{c.n_parameters:>7d} {'yes' if c.converged else 'no':>5} "
+                f"{getattr(c, self.criterion):>16.{precision}f} "
+                f"{c.log_likelihood:>14.2f} {c.n_parameters:>7d} "
+                f"{c.n_effective:>5d} {'yes' if c.converged else 'no':>5} "
                 f"{c.n_iter:>5d} {c.fit_time:>8.2f}"
             )
         return "\n".join(lines)
@@ -190,8 +249,50 @@ class SelectionResult:
 
 def _check_criterion(criterion: str) -> str:
     if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
-        raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}.")
+        raise ValueError(
+            f"criterion must be 'bic', 'aic' or 'heldout', got {criterion!r}."
+        )
     return criterion.lower()
+
+
+def _best_candidate(candidates: list[Candidate], criterion: str) -> int:
+    """Position of the best candidate under ``criterion`` (ties go to fewer
+    parameters, then to the earlier candidate)."""
+    sign = -1.0 if criterion in HIGHER_IS_BETTER else 1.0
+    values = [sign * getattr(c, criterion) for c in candidates]
+    if all(math.isnan(v) for v in values):
+        raise ValueError(
+            f"{CRITERION_LABELS[criterion]} was not computed for these candidates."
+        )
+    return min(
+        range(len(candidates)),
+        key=lambda i: (
+            math.isnan(values[i]), values[i], candidates[i].n_parameters, i,
+        ),
+    )
+
+
+def _heldout_split(X, fraction: float, random_state):
+    """(fitted rows, held-out rows): a random ``fraction`` of the rows, drawn
+    from ``random_state`` (scikit-learn's convention: None, an int or a
+    RandomState). The rows are copied."""
+    from sklearn.utils import check_random_state
+
+    if isinstance(fraction, bool) or not 0.0 < fraction < 1.0:
+        raise ValueError(
+            f"validation_fraction must be in (0, 1), got {fraction!r}."
+        )
+    n_samples = X.shape[0]
+    n_heldout = int(round(fraction * n_samples))
+    if not 1 <= n_heldout < n_samples:
+        raise ValueError(
+            f"validation_fraction={fraction} of {n_samples} samples leaves no "
+            "samples to hold out or none to fit."
+        )
+    heldout = np.zeros(n_samples, dtype=bool)
+    rows = check_random_state(random_state).permutation(n_samples)[:n_heldout]
+    heldout[rows] = True
+    return X[~heldout], X[heldout]
 
 
 def _as_component_list(n_components) -> list[int]:
@@ -232,36 +333,52 @@ def select(
     X,
     n_components: int | Iterable[int] = range(1, 11),
     covariance_types: str | Iterable[str] = COVARIANCE_TYPES,
-    criterion: str = "bic",
+    criterion: str | None = None,
     n_init: int = 1,
     random_state=None,
     n_jobs: int | None = None,
+    *,
+    bayesian: bool = False,
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION,
     **estimator_params,
 ) -> SelectionResult:
-    """Fit a Gaussian mixture for every candidate and pick the best by BIC or AIC.
+    """Fit a Gaussian mixture for every candidate and pick the best by BIC, AIC
+    or held-out log-likelihood.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
         Data.
     n_components : int or iterable of int, default=range(1, 11)
-        Numbers of components to try.
+        Numbers of components to try (for ``bayesian=True``, truncation levels:
+        the fits switch off the components they do not need).
     covariance_types : str or iterable of str, default=all four
         Covariance structures to try: 'full', 'tied', 'diag', 'spherical'.
-    criterion : {'bic', 'aic'}, default='bic'
-        Information criterion to minimise. Both are computed for every
-        candidate; this one chooses the best.
+    criterion : {'bic', 'aic', 'heldout'}, default=None
+        What chooses the best candidate: BIC or AIC, minimised, computed on all
+        of ``X``; or 'heldout', the mean log-likelihood of a random
+        ``validation_fraction`` of the rows kept out of the fits, maximised.
+        None means 'bic', or 'heldout' when ``bayesian``, the only criterion
+        for variational candidates (see the module docstring).
     n_init : int, default=1
         Initialisations per candidate (the best one is kept).
     random_state : int, RandomState instance or None, default=None
         Passed to every candidate; an int gives every candidate the same seed,
-        so the candidates differ only in what is being compared.
+        so the candidates differ only in what is being compared. It also draws
+        the held-out rows.
     n_jobs : int or None, default=None
         Threads of each fit (None: all cores). Candidates run one after
         another, so the machine is never oversubscribed.
+    bayesian : bool, default=False
+        Fit :class:`fastgmm.BayesianGaussianMixture` candidates instead of
+        :class:`fastgmm.GaussianMixture` ones.
+    validation_fraction : float in (0, 1), default=0.2
+        The share of the rows held out when ``criterion='heldout'`` (copied, as
+        are the fitted rows).
     **estimator_params
-        Any other :class:`fastgmm.GaussianMixture` parameter, e.g. ``max_iter``,
-        ``tol``, ``reg_covar``, ``init_params``.
+        Any other parameter of the estimator, e.g. ``max_iter``, ``tol``,
+        ``reg_covar``, ``init_params``, or for ``bayesian=True``
+        ``weight_concentration_prior_type`` and ``weight_concentration_prior``.
 
     Returns
     -------
@@ -271,9 +388,12 @@ def select(
 
     Notes
     -----
-    The log-likelihood is computed once per candidate (one pass over ``X``) and
-    both criteria are derived from it with :func:`n_parameters`, so
-    ``candidate.bic == model.bic(X)`` up to rounding.
+    The log-likelihood is computed once per candidate (one pass over the fitted
+    rows) and both criteria are derived from it with :func:`n_parameters`, so
+    ``candidate.bic == model.bic(X)`` up to rounding. For a variational
+    candidate the log-likelihood is scikit-learn's ``score``: the log of the sum
+    over components of exp(E[log pi_k + log N(x | mu_k, Lambda_k)]) under the
+    posterior, a lower bound on the log posterior-predictive density (Jensen).
 
     Progress (one line per candidate) goes to the ``fastgmm.select`` logger at
     INFO level.
@@ -284,10 +404,19 @@ def select(
     >>> result = select(X, n_components=range(1, 7), random_state=0)  # doctest: +SKIP
     >>> print(result.table())                                          # doctest: +SKIP
     >>> model = result.best_estimator_                                 # doctest: +SKIP
+    >>> select(X, [10], bayesian=True, random_state=0)                 # doctest: +SKIP
     """
-    from . import GaussianMixture
+    from . import BayesianGaussianMixture, GaussianMixture
 
+    if criterion is None:
+        criterion = "heldout" if bayesian else "bic"
     criterion = _check_criterion(criterion)
+    if bayesian and criterion != "heldout":
+        raise ValueError(
+            f"criterion={criterion!r} does not apply to variational Bayesian "
+            "candidates (BIC and AIC count the parameters of a maximum-likelihood "
+            "fit); use criterion='heldout'."
+        )
     ks = _as_component_list(n_components)
     types = _as_covariance_list(covariance_types)
     for reserved, argument in (
@@ -308,18 +437,23 @@ def select(
         )
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim}-D.")
+    X_heldout = None
+    if criterion == "heldout":
+        X, X_heldout = _heldout_split(X, validation_fraction, random_state)
     n_samples, n_features = X.shape
     if max(ks) > n_samples:
         raise ValueError(
             f"the largest candidate has {max(ks)} components but X has only "
-            f"{n_samples} samples; use fewer components."
+            f"{n_samples} samples to fit; use fewer components."
         )
 
+    estimator = BayesianGaussianMixture if bayesian else GaussianMixture
+    label = CRITERION_LABELS[criterion]
     candidates, estimators = [], []
     total = len(ks) * len(types)
     for covariance_type in types:
         for k in ks:
-            model = GaussianMixture(
+            model = estimator(
                 n_components=k,
                 covariance_type=covariance_type,
                 n_init=n_init,
@@ -332,40 +466,45 @@ def select(
             fit_time = time.perf_counter() - start
             log_likelihood = float(model.score(X)) * n_samples
             p = n_parameters(k, n_features, covariance_type)
+            bic = aic = heldout = math.nan
+            if not bayesian:
+                bic = -2.0 * log_likelihood + p * math.log(n_samples)
+                aic = -2.0 * log_likelihood + 2.0 * p
+            if X_heldout is not None:
+                heldout = float(model.score(X_heldout))
             candidate = Candidate(
                 n_components=k,
                 covariance_type=covariance_type,
                 log_likelihood=log_likelihood,
                 n_parameters=p,
-                bic=-2.0 * log_likelihood + p * math.log(n_samples),
-                aic=-2.0 * log_likelihood + 2.0 * p,
+                bic=bic,
+                aic=aic,
                 converged=bool(model.converged_),
                 n_iter=int(model.n_iter_),
                 fit_time=fit_time,
+                heldout=heldout,
+                n_effective=int(effective_components(model.weights_).sum()),
             )
             candidates.append(candidate)
             estimators.append(model)
             logger.info(
-                "[%d/%d] %s: %s %.2f, %s after %d iterations, %.2f s",
+                "[%d/%d] %s: %s %.6g, %s after %d iterations, %.2f s",
                 len(candidates),
                 total,
                 candidate.name,
-                criterion.upper(),
+                label,
                 getattr(candidate, criterion),
                 "converged" if candidate.converged else "not converged",
                 candidate.n_iter,
                 fit_time,
             )
 
-    values = [getattr(c, criterion) for c in candidates]
-    best_index = min(
-        range(len(candidates)),
-        key=lambda i: (values[i], candidates[i].n_parameters, i),
-    )
     return SelectionResult(
         candidates=candidates,
         estimators_=estimators,
         criterion=criterion,
         n_samples=n_samples,
-        best_index_=best_index,
+        best_index_=_best_candidate(candidates, criterion),
+        n_heldout=0 if X_heldout is None else X_heldout.shape[0],
+        bayesian=bayesian,
     )

@@ -172,6 +172,52 @@ def test_predict_proba_to_csv_and_stdout(capsys, tmp_path, model_file, csv, X):
     assert [int(v) for v in out.split()] == model.predict(X).tolist()
 
 
+def test_fit_bayesian_then_predict(capsys, tmp_path, npy, X):
+    model_path = tmp_path / "bayesian.npz"
+    code, out, err = run(
+        capsys, "fit", npy, "-k", 8, "--bayesian", "--weight-concentration-prior",
+        0.01, "--prior-type", "dirichlet_process", "--seed", 0, "-q", "-o",
+        model_path,
+    )
+    assert code == 0, err
+    assert "fitted 8 full components by variational Bayes (dirichlet_process " in out
+    assert "lower bound (variational, up to a constant)" in out
+    # Three clusters, room for eight: the process switches five off.
+    assert "components used (weight >= 0.01): 3 of 8" in out
+    assert out.count("(unused)") == 5
+
+    model = fastgmm.load(model_path)
+    assert isinstance(model, fastgmm.BayesianGaussianMixture)
+    assert model.weight_concentration_prior == 0.01
+    assert model.weight_concentration_prior_type == "dirichlet_process"
+    labels_path = tmp_path / "labels.npy"
+    code, out, err = run(capsys, "predict", model_path, npy, "-o", labels_path)
+    assert code == 0, err
+    labels = np.load(labels_path)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    assert sorted(np.bincount(labels, minlength=8).tolist()) == [0] * 5 + [60] * 3
+
+    code, out, err = run(capsys, "predict", model_path, npy, "--proba")
+    assert code == 0, err
+    proba = np.loadtxt(out.splitlines(), delimiter=",")
+    assert proba.shape == (180, 8)
+
+
+def test_fit_bayesian_dirichlet_distribution(capsys, tmp_path, npy):
+    model_path = tmp_path / "bayesian.npz"
+    code, out, err = run(
+        capsys, "fit", npy, "-k", 3, "--covariance", "diag", "--bayesian",
+        "--prior-type", "dirichlet_distribution", "--seed", 1, "-q", "-o",
+        model_path,
+    )
+    assert code == 0, err
+    assert "(dirichlet_distribution prior)" in out
+    model = fastgmm.load(model_path)
+    assert model.weight_concentration_prior_type == "dirichlet_distribution"
+    assert model.weight_concentration_prior is None  # the default, 1 / K
+    assert model.weight_concentration_.shape == (3,)
+
+
 def test_one_feature_text_file(capsys, tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "x.txt"
@@ -228,6 +274,30 @@ def test_select_aic(capsys, npy):
         "-q",
     )
     assert code == 0 and "best by AIC" in out and "AIC" in out.splitlines()[0]
+
+
+def test_select_bayesian(capsys, tmp_path, npy):
+    best = tmp_path / "best.npz"
+    code, out, err = run(
+        capsys, "select", npy, "--k", "2,3,6", "--covariance", "diag", "--bayesian",
+        "--seed", 0, "-q", "-o", best,
+    )
+    assert code == 0, err
+    header = out.splitlines()[0]
+    assert "held-out log-lik" in header and "used" in header
+    assert "best by held-out log-lik: 3 diag components" in out
+    model = fastgmm.load(best)
+    assert isinstance(model, fastgmm.BayesianGaussianMixture)
+    assert model.n_components == 3
+
+
+def test_select_bayesian_refuses_bic(capsys, npy):
+    code, _, err = run(
+        capsys, "select", npy, "--k", "2", "--bayesian", "--criterion", "bic", "-q"
+    )
+    assert code == 1
+    assert_one_line_error(err, "fastgmm select")
+    assert "heldout" in err
 
 
 def test_demo_small(capsys, tmp_path):
@@ -378,6 +448,15 @@ def test_too_many_components(capsys, npy):
         (["select", "DATA", "--covariance", "full,round"], "fastgmm select"),
         (["select", "DATA", "--criterion", "hqc"], "fastgmm select"),
         (["demo", "--n-samples", "-5"], "fastgmm demo"),
+        (["fit", "DATA", "-k", "2", "--weight-concentration-prior", "0.1"],
+         "fastgmm fit"),
+        (["fit", "DATA", "-k", "2", "--prior-type", "dirichlet_distribution"],
+         "fastgmm fit"),
+        (["select", "DATA", "--prior-type", "dirichlet_process"], "fastgmm select"),
+        (["fit", "DATA", "-k", "2", "--bayesian", "--weight-concentration-prior",
+          "0"], "fastgmm fit"),
+        (["fit", "DATA", "-k", "2", "--bayesian", "--prior-type", "stick"],
+         "fastgmm fit"),
     ],
 )
 def test_bad_arguments(capsys, argv, prog):

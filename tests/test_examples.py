@@ -1,8 +1,9 @@
 """Every example runs headless (MPLBACKEND=Agg) in a fresh interpreter, with
 small sizes, and writes its PNG.
 
-The digits and million-point examples are marked ``slow`` (about 20 s each on
-two cores at these sizes); ``pytest -m "not slow"`` leaves them out.
+The digits, million-point and Dirichlet-process examples are marked ``slow``
+(15 to 20 s each on two cores at these sizes, most of it compiling the kernels
+they use); ``pytest -m "not slow"`` leaves them out.
 """
 
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -87,3 +89,17 @@ def test_million_points(tmp_path):
     assert "fastgmm" in out and "scikit-learn" in out
     gap = float(re.search(r"fitted means ([\d.e+-]+)", out).group(1))
     assert gap < 1e-6
+
+
+@pytest.mark.slow
+def test_dirichlet_process(tmp_path):
+    out = run_example("dirichlet_process.py", tmp_path)
+    # prior, components used, weight of the unused ones, iterations
+    rows = re.findall(r"^(\S+)\s+(\d+)\s+(\S+)\s+(\d+)  ", out, flags=re.M)
+    assert [float(r[0]) for r in rows] == [0.001, 0.01, 1.0, 1000.0]
+    # the four clusters are found at every prior ...
+    assert [int(r[1]) for r in rows] == [4, 4, 4, 4]
+    # ... and the prior sets the weight left to the six others
+    unused = [float(r[2]) for r in rows]
+    assert np.all(np.diff(unused) > 0)
+    assert unused[0] < 1e-4 and 1e-3 < unused[-1] < 0.05

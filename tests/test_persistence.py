@@ -1,4 +1,5 @@
-"""Persistence: pickle, and GaussianMixture.save / fastgmm.load to a portable .npz file.
+"""Persistence: pickle, and GaussianMixture.save / BayesianGaussianMixture.save /
+fastgmm.load to a portable .npz file.
 
 Every round trip must give back a model whose parameters, fitted attributes (dtypes
 included) and predictions are exactly those of the original. Every damaged, altered or
@@ -16,7 +17,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import fastgmm
-from fastgmm import GaussianMixture
+from fastgmm import BayesianGaussianMixture, GaussianMixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED_ARRAYS = [
@@ -101,8 +102,9 @@ def assert_same_model(original, loaded, X):
     np.testing.assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
     np.testing.assert_array_equal(loaded.score_samples(X), original.score_samples(X))
     assert loaded.score(X) == original.score(X)
-    assert loaded.aic(X) == original.aic(X)
-    assert loaded.bic(X) == original.bic(X)
+    if hasattr(original, "bic"):  # GaussianMixture only
+        assert loaded.aic(X) == original.aic(X)
+        assert loaded.bic(X) == original.bic(X)
 
 
 # ----------------------------------------------------------------- round trips
@@ -918,3 +920,363 @@ def test_save_refuses_inconsistent_online_state(tmp_path):
     with pytest.raises(ValueError, match="Cannot save.*n_steps_"):
         model.save(path)
     assert not path.exists()
+
+
+# ------------------------------------------------------- BayesianGaussianMixture
+
+PRIOR_TYPES = ["dirichlet_process", "dirichlet_distribution"]
+VARIATIONAL_ATTRIBUTES = [
+    "weight_concentration_",
+    "mean_precision_",
+    "degrees_of_freedom_",
+    "weight_concentration_prior_",
+    "mean_precision_prior_",
+    "mean_prior_",
+    "degrees_of_freedom_prior_",
+    "covariance_prior_",
+]
+PRIOR_FIELDS = [
+    "weight_concentration_prior_type",
+    "weight_concentration_prior",
+    "mean_precision_prior",
+    "mean_prior",
+    "degrees_of_freedom_prior",
+    "covariance_prior",
+]
+
+
+def fit_bayesian(covariance_type="full", prior_type="dirichlet_process",
+                 dtype=np.float64, **params):
+    X = make_data(dtype=dtype)
+    params.setdefault("n_components", 4)
+    params.setdefault("random_state", 0)
+    model = BayesianGaussianMixture(
+        covariance_type=covariance_type, weight_concentration_prior_type=prior_type,
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    return model, X
+
+
+def assert_same_value(actual, expected, name):
+    """Same type and the same bits (a tuple: element by element)."""
+    assert type(actual) is type(expected), (name, type(actual), type(expected))
+    if isinstance(expected, tuple):
+        assert len(actual) == len(expected), name
+        for part_actual, part_expected in zip(actual, expected, strict=True):
+            assert_same_value(part_actual, part_expected, name)
+    else:
+        assert_bitwise(actual, expected, name)
+
+
+def assert_same_priors(original, loaded):
+    for field in PRIOR_FIELDS:
+        assert_same_value(
+            getattr(loaded._priors, field), getattr(original._priors, field), field
+        )
+
+
+def assert_same_bayesian_model(original, loaded, X):
+    assert_same_model(original, loaded, X)
+    for name in VARIATIONAL_ATTRIBUTES:
+        assert_same_value(getattr(loaded, name), getattr(original, name), name)
+
+
+def assert_same_bayesian_online_model(original, loaded):
+    assert_same_online_model(original, loaded)
+    for name in VARIATIONAL_ATTRIBUTES:
+        assert_same_value(getattr(loaded, name), getattr(original, name), name)
+    assert_same_value(loaded._online_stats.entropy, original._online_stats.entropy,
+                      "entropy")
+    assert_same_value(loaded._online_weight, original._online_weight,
+                      "_online_weight")
+    assert_same_priors(original, loaded)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bayesian_round_trip(tmp_path, covariance_type, prior_type, dtype):
+    model, X = fit_bayesian(covariance_type, prior_type, dtype)
+    assert model.means_.dtype == dtype
+    path = tmp_path / "bayesian.npz"
+    model.save(path)
+    loaded = fastgmm.load(path)
+    assert_same_bayesian_model(model, loaded, X)
+    assert_same_priors(model, loaded)
+    assert not hasattr(loaded, "n_steps_")
+    sample_original, labels_original = model.sample(7)
+    sample_loaded, labels_loaded = loaded.sample(7)
+    np.testing.assert_array_equal(sample_loaded, sample_original)
+    np.testing.assert_array_equal(labels_loaded, labels_original)
+
+
+def test_bayesian_round_trip_keeps_prior_arrays_and_random_state(tmp_path):
+    X = make_data()
+    model = BayesianGaussianMixture(
+        n_components=3,
+        covariance_type="diag",
+        weight_concentration_prior=1000,  # an int stays an int
+        mean_precision_prior=0.1,
+        mean_prior=[1.0, 2.0, 3.0],
+        degrees_of_freedom_prior=4.5,
+        covariance_prior=np.array([1.0, 2.0, 0.5]),
+        random_state=np.random.RandomState(3),
+        max_iter=30,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    path = tmp_path / "bayesian.npz"
+    members = saved_members(model, path)
+    assert {"param.mean_prior", "param.covariance_prior"} <= set(members)
+    loaded = fastgmm.load(path)
+    assert_same_bayesian_model(model, loaded, X)
+    assert type(loaded.weight_concentration_prior_) is int
+    np.testing.assert_array_equal(loaded.sample(9)[0], model.sample(9)[0])
+
+
+def test_bayesian_file_records_the_estimator(tmp_path):
+    model, _ = fit_bayesian("tied", "dirichlet_process")
+    members = saved_members(model, tmp_path / "bayesian.npz")
+    assert str(members["format"]) == "fastgmm.BayesianGaussianMixture"
+    assert int(members["format_version"]) == 1  # no online state
+    assert not any(array.dtype.hasobject for array in members.values())
+    assert not set(ONLINE_MEMBERS) & set(members)
+    # the process's two Beta parameters, one row each
+    assert members["weight_concentration_"].shape == (2, 4)
+    np.testing.assert_array_equal(
+        members["weight_concentration_"][1], model.weight_concentration_[1]
+    )
+    assert members["degrees_of_freedom_"].shape == ()  # one for 'tied'
+    assert members["priors.mean_prior"].dtype == np.float64
+    assert members["priors.covariance_prior"].shape == (3, 3)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bayesian_pickle_round_trip(covariance_type, dtype):
+    model, X = fit_bayesian(covariance_type, "dirichlet_distribution", dtype)
+    loaded = pickle.loads(pickle.dumps(model))
+    assert_same_bayesian_model(model, loaded, X)
+
+
+def test_bayesian_model_fitted_by_scikit_learn_loads_into_fastgmm(tmp_path):
+    from sklearn.mixture import BayesianGaussianMixture as SklearnBayesian
+
+    from fastgmm._persistence import save_model
+
+    X = make_data()
+    original = SklearnBayesian(n_components=3, random_state=0, max_iter=300).fit(X)
+    path = tmp_path / "bayesian.npz"
+    save_model(original, path)
+    loaded = fastgmm.load(path)
+    assert type(loaded) is BayesianGaussianMixture
+    # no float64 priors in the file: the model rebuilds them from its attributes
+    assert "_priors" not in vars(loaded)
+    for name in FITTED_ARRAYS + VARIATIONAL_ATTRIBUTES:
+        expected = getattr(original, name)
+        actual = getattr(loaded, name)
+        np.testing.assert_array_equal(np.asarray(actual), np.asarray(expected), name)
+    np.testing.assert_array_equal(loaded.predict(X), original.predict(X))
+    np.testing.assert_allclose(
+        loaded.score_samples(X), original.score_samples(X), rtol=1e-10
+    )
+
+
+def test_bayesian_save_unfitted_model_raises_not_fitted(tmp_path):
+    path = tmp_path / "model.npz"
+    with pytest.raises(NotFittedError, match="not fitted"):
+        BayesianGaussianMixture(n_components=2).save(path)
+    assert not path.exists()
+
+
+def test_bayesian_save_refuses_inconsistent_model(tmp_path):
+    model, _ = fit_bayesian("diag")
+    model.mean_precision_ = model.mean_precision_ + 1.0
+    path = tmp_path / "model.npz"
+    with pytest.raises(ValueError, match="Cannot save.*mean_precision_"):
+        model.save(path)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_loaded_bayesian_model_continues_partial_fit_bitwise(
+    tmp_path, covariance_type, prior_type, dtype
+):
+    first, second, third = batches(dtype)
+    model = BayesianGaussianMixture(
+        n_components=3, covariance_type=covariance_type,
+        weight_concentration_prior_type=prior_type, random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.partial_fit(first).partial_fit(second)
+    path = tmp_path / "bayesian.npz"
+    model.save(path)
+    loaded = fastgmm.load(path)
+    assert_same_bayesian_online_model(model, loaded)
+
+    model.partial_fit(third)
+    loaded.partial_fit(third)
+    assert model.n_steps_ == 3
+    assert_same_bayesian_online_model(model, loaded)
+
+    # The total weight of the batches scales the running statistics in the update.
+    weightless = fastgmm.load(path)
+    del weightless._online_weight
+    weightless.partial_fit(third)
+    assert not np.array_equal(weightless.mean_precision_, model.mean_precision_)
+
+
+def test_float32_model_needs_its_float64_priors_to_continue_bitwise(tmp_path):
+    """The attributes hold the priors rounded to float32; a file without the
+    float64 priors loads (as a scikit-learn model's would) but its next step
+    differs in the last bits."""
+    first, second, third = batches(np.float32)
+    model = BayesianGaussianMixture(n_components=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.partial_fit(first).partial_fit(second)
+    path = tmp_path / "bayesian.npz"
+    members = saved_members(model, path)
+    del members["priors.mean_prior"], members["priors.covariance_prior"]
+    rebuilt = fastgmm.load(write_members(tmp_path / "no_priors.npz", members))
+    loaded = fastgmm.load(path)
+    for each in (model, loaded, rebuilt):
+        each.partial_fit(third)
+    assert_same_bayesian_online_model(model, loaded)
+    assert not np.array_equal(rebuilt._online_stats.centers,
+                              model._online_stats.centers)
+
+
+def test_bayesian_save_refuses_online_state_without_its_weight(tmp_path):
+    model = BayesianGaussianMixture(n_components=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.partial_fit(batches()[0])
+    del model._online_weight
+    path = tmp_path / "model.npz"
+    with pytest.raises(ValueError, match="Cannot save.*_online_weight"):
+        model.save(path)
+    assert not path.exists()
+
+
+@pytest.fixture(scope="module")
+def saved_bayesian(tmp_path_factory):
+    """A valid 'full' Dirichlet-process model file with partial_fit's state."""
+    first, second, _ = batches()
+    model = BayesianGaussianMixture(n_components=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.partial_fit(first).partial_fit(second)
+    path = tmp_path_factory.mktemp("saved") / "bayesian.npz"
+    members = saved_members(model, path)
+    assert int(members["format_version"]) == 2
+    assert {"online.entropy", "online_weight"} <= set(members)
+    return path, path.read_bytes(), members
+
+
+def test_unaltered_bayesian_copy_loads(saved_bayesian, tmp_path):
+    loaded = fastgmm.load(altered(saved_bayesian, tmp_path, lambda members: None))
+    assert isinstance(loaded, BayesianGaussianMixture)
+    assert loaded.n_steps_ == 2
+
+
+def test_gaussian_file_marked_bayesian_is_incomplete(saved_full, tmp_path):
+    change = set_member("format", "fastgmm.BayesianGaussianMixture")
+    with pytest.raises(ValueError, match="missing member.*weight_concentration_"):
+        fastgmm.load(altered(saved_full, tmp_path, change))
+
+
+def test_bayesian_file_marked_gaussian_has_unexpected_members(saved_bayesian,
+                                                              tmp_path):
+    change = set_member("format", "fastgmm.GaussianMixture")
+    with pytest.raises(ValueError, match="unexpected member.*online.entropy"):
+        fastgmm.load(altered(saved_bayesian, tmp_path, change))
+
+
+def _set_both_covariance_priors(value):
+    def change(members):
+        members["covariance_prior_"] = np.asarray(value)
+        members["priors.covariance_prior"] = np.asarray(value, dtype=np.float64)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        # shapes and dtypes, from the headers
+        (_change("weight_concentration_", lambda a: a[0]), "weight_concentration_"),
+        (_change("degrees_of_freedom_", lambda a: a[0]), "degrees_of_freedom_"),
+        (_change("covariance_prior_", np.diag), "covariance_prior_"),
+        (_change("mean_prior_", lambda a: a[:-1]), "mean_prior_"),
+        (set_member("degrees_of_freedom_prior_", "3"), "degrees_of_freedom_prior_"),
+        (_change("mean_precision_", lambda a: a.astype(np.int64)), "mean_precision_"),
+        (_change("priors.covariance_prior", lambda a: a.astype(np.float32)),
+         r"priors\.covariance_prior.*float64"),
+        (_edit_params(weight_concentration_prior_type="dirichlet_distribution"),
+         "weight_concentration_"),
+        (_edit_params(weight_concentration_prior_type="stick"),
+         "weight_concentration_prior_type"),
+        (_edit_params(means_init=None), "unknown constructor parameter"),
+        (set_member("param.means_init", np.zeros((3, 3))), "unexpected member"),
+        (lambda members: members.pop("priors.covariance_prior"),
+         r"missing member.*priors\.covariance_prior"),
+        (lambda members: members.pop("online.entropy"),
+         r"missing member.*online\.entropy"),
+        (lambda members: members.pop("online_weight"), "missing member.*online_weight"),
+        # values
+        (_change("mean_prior_", _flat_set(np.nan)), "mean_prior_ contains NaN"),
+        (_change("weight_concentration_", _flat_set(np.inf)), "weight_concentration_"),
+        (_change("priors.mean_prior", lambda a: a + 1e-3),
+         r"priors\.mean_prior does not round"),
+        (set_member("degrees_of_freedom_prior_", 1), "degrees_of_freedom_prior"),
+        (set_member("weight_concentration_prior_", -0.5),
+         "weight_concentration_prior"),
+        (set_member("mean_precision_prior_", 0.0), "mean_precision_prior"),
+        (_set_both_covariance_priors(-np.eye(3)), "covariance_prior"),
+        (_change("weight_concentration_", _flat_set(-1.0)), "must be positive"),
+        (_change("weight_concentration_", lambda a: a * 1.5),
+         "weight_concentration_ does not match"),
+        (_change("mean_precision_", _flat_set(50.0)), "mean_precision_"),
+        (_change("mean_precision_", _flat_set(0.5)), "mean_precision_ is below"),
+        (_change("degrees_of_freedom_", lambda a: a + 1.0),
+         "degrees_of_freedom_ does not match"),
+        (_change("weights_", lambda w: w[::-1]), "weights_ are not the posterior"),
+        (set_member("online.entropy", 0.5), r"online\.entropy"),
+        (set_member("online.entropy", -100.0), r"online\.entropy"),
+        (set_member("online_weight", 0.0), "online_weight.*positive"),
+        (set_member("online_weight", np.nan), "online_weight"),
+    ],
+)
+def test_tampered_bayesian_file(saved_bayesian, tmp_path, change, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        fastgmm.load(altered(saved_bayesian, tmp_path, change))
+
+
+def test_random_corruption_of_a_bayesian_file(saved_bayesian):
+    """As for a GaussianMixture's file: ValueError, or the same model."""
+    content = saved_bayesian[1]
+    original = fastgmm.load(io.BytesIO(content))
+    rng = np.random.default_rng(11)
+    failures = 0
+    for _ in range(150):
+        damaged = bytearray(content)
+        for position in rng.integers(0, len(damaged), size=rng.choice([1, 3, 20])):
+            damaged[position] = rng.integers(0, 256)
+        try:
+            loaded = fastgmm.load(io.BytesIO(bytes(damaged)))
+        except ValueError:
+            failures += 1
+            continue
+        for name in FITTED_ARRAYS + ["mean_precision_", "degrees_of_freedom_"]:
+            np.testing.assert_array_equal(
+                getattr(loaded, name), getattr(original, name)
+            )
+    assert failures > 100

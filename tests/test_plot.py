@@ -12,15 +12,17 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.patches import Ellipse  # noqa: E402
 
-from fastgmm import GaussianMixture  # noqa: E402
+from fastgmm import BayesianGaussianMixture, GaussianMixture  # noqa: E402
 from fastgmm.plot import (  # noqa: E402
     component_covariances,
     plot_criterion,
     plot_density_1d,
     plot_ellipses,
     plot_lower_bound,
+    plot_weights,
 )
 from fastgmm.select import select  # noqa: E402
 
@@ -223,6 +225,79 @@ def test_criterion_curves(ax):
     assert result.plot(ax=other, criterion="aic") is other
     assert [line.get_label() for line in other.get_lines()][0] == "full (AIC)"
     plt.close(fig)
+
+
+def dirichlet_process_fit(n_components=8, **params):
+    """Three clusters fitted with room for eight: most weights fall near 0."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return BayesianGaussianMixture(
+            n_components=n_components, random_state=0, max_iter=500, **params
+        ).fit(blobs(2))
+
+
+def test_weights_as_bars_with_the_used_components_marked(ax):
+    model = dirichlet_process_fit(weight_concentration_prior=0.01)
+    used = model.weights_ >= 0.01
+    assert used.sum() == 3  # the picture the plot is for
+    out = plot_weights(model, ax=ax, color="tab:red")
+    assert out is ax
+    bars = ax.patches
+    assert len(bars) == 8
+    # Each bar stands at its component's index with its weight as height.
+    heights = {round(b.get_x() + b.get_width() / 2): b.get_height() for b in bars}
+    assert sorted(heights) == list(range(8))
+    np.testing.assert_array_equal([heights[k] for k in range(8)], model.weights_)
+    for bar in bars:
+        k = round(bar.get_x() + bar.get_width() / 2)
+        expected = "tab:red" if used[k] else "0.75"
+        assert bar.get_facecolor() == to_rgba(expected)
+    (threshold,) = ax.get_lines()
+    assert threshold.get_ydata()[0] == 0.01
+    assert ax.get_title() == "3 of 8 components used"
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["used (weight >= 0.01)", "unused"]
+
+
+def test_weights_threshold_and_other_models(ax):
+    model = fitted("diag")  # a GaussianMixture: every component used
+    plot_weights(model, ax=ax, threshold=0.0)
+    assert ax.get_title() == "3 of 3 components used"
+    assert ax.get_legend_handles_labels()[1] == ["used (weight >= 0)"]
+    with pytest.raises(ValueError, match="threshold"):
+        plot_weights(model, ax=ax, threshold=2.0)
+    plot_weights(dirichlet_process_fit(), ax=ax, log=True)
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="fit"):
+        plot_weights(BayesianGaussianMixture(n_components=2), ax=ax)
+
+
+def test_lower_bound_of_a_variational_fit(ax):
+    model = dirichlet_process_fit(tol=1e-8)
+    plot_lower_bound(model, ax=ax)
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), model.lower_bounds_)
+    assert np.all(np.diff(line.get_ydata()) >= -1e-9)
+    assert "evidence lower bound" in ax.get_ylabel()
+
+
+def test_heldout_criterion_curves(ax):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = select(
+            blobs(2), n_components=[2, 3, 5], covariance_types=["diag"],
+            bayesian=True, random_state=0,
+        )
+    plot_criterion(result, ax=ax)
+    (line,) = ax.get_lines()
+    assert line.get_label() == "diag (held-out log-lik)"
+    assert "higher is better" in ax.get_ylabel()
+    star = ax.collections[-1].get_offsets()[0]
+    assert star[1] == max(c.heldout for c in result.candidates)
+    assert star[1] == result.best_.heldout
+    # BIC was not computed for variational candidates
+    with pytest.raises(ValueError, match="BIC was not computed"):
+        plot_criterion(result, ax=ax, criterion="bic")
 
 
 def test_default_axes_is_the_current_one():

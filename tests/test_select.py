@@ -8,7 +8,14 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from fastgmm.select import Candidate, SelectionResult, n_parameters, select
+from fastgmm import BayesianGaussianMixture, GaussianMixture
+from fastgmm.select import (
+    Candidate,
+    SelectionResult,
+    effective_components,
+    n_parameters,
+    select,
+)
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -173,6 +180,11 @@ def test_duplicates_are_fitted_once(X):
     "kwargs, message",
     [
         ({"criterion": "hqc"}, "criterion"),
+        ({"criterion": "heldout", "validation_fraction": 0.0}, "validation_fraction"),
+        ({"criterion": "heldout", "validation_fraction": 1.0}, "validation_fraction"),
+        ({"criterion": "heldout", "validation_fraction": 0.001}, "hold out"),
+        ({"bayesian": True, "criterion": "bic"}, "heldout"),
+        ({"bayesian": True, "criterion": "aic"}, "heldout"),
         ({"n_components": []}, "empty"),
         ({"n_components": [0, 1]}, ">= 1"),
         ({"n_components": [2.5]}, ">= 1"),
@@ -195,3 +207,104 @@ def test_candidates_go_through_select_not_estimator_params(X):
 def test_one_dimensional_input_is_refused_with_a_hint():
     with pytest.raises(ValueError, match="reshape"):
         select(np.arange(20.0), n_components=[1])
+
+
+# ------------------------------------------------ held-out ranking, variational
+
+
+def heldout_rows(n_samples, fraction, seed):
+    """The rows select holds out: the first fraction of a permutation drawn
+    from RandomState(seed)."""
+    mask = np.zeros(n_samples, dtype=bool)
+    order = np.random.RandomState(seed).permutation(n_samples)
+    mask[order[: round(fraction * n_samples)]] = True
+    return mask
+
+
+@pytest.fixture(scope="module")
+def bayesian_result(X):
+    return select(
+        X,
+        n_components=[2, 3, 6],
+        covariance_types=("full", "diag"),
+        bayesian=True,
+        random_state=0,
+        n_jobs=1,
+    )
+
+
+def test_effective_components():
+    np.testing.assert_array_equal(
+        effective_components([0.5, 0.49, 0.01, 0.0]), [True, True, True, False]
+    )
+    np.testing.assert_array_equal(
+        effective_components([0.6, 0.3, 0.1], threshold=0.2), [True, True, False]
+    )
+    for threshold in (-0.1, 1.5, np.nan):
+        with pytest.raises(ValueError, match="threshold"):
+            effective_components([1.0], threshold=threshold)
+
+
+def test_bayesian_candidates_are_ranked_by_heldout_log_likelihood(X, bayesian_result):
+    result = bayesian_result
+    assert result.bayesian and result.criterion == "heldout"
+    heldout = heldout_rows(len(X), 0.2, 0)
+    assert (result.n_samples, result.n_heldout) == (240, 60)
+    for c, model in zip(result.candidates, result.estimators_, strict=True):
+        assert isinstance(model, BayesianGaussianMixture)
+        assert model.n_components == c.n_components
+        # scored on the held-out rows, fitted on the others
+        assert c.heldout == pytest.approx(model.score(X[heldout]), rel=1e-12)
+        assert c.log_likelihood == pytest.approx(
+            model.score(X[~heldout]) * 240, rel=1e-12
+        )
+        assert math.isnan(c.bic) and math.isnan(c.aic)
+        assert c.n_effective == int(np.sum(model.weights_ >= 0.01))
+    values = result.criterion_values()
+    assert result.best_index_ == int(np.argmax(values))  # higher is better
+    # Three clusters: a truncation at 6 switches off the components it does not
+    # need and uses three, and two components are worse than three.
+    six = [c for c in result.candidates if c.n_components == 6]
+    assert all(c.n_effective == 3 for c in six)
+    two = [c for c in result.candidates if c.n_components == 2]
+    assert max(c.heldout for c in two) < result.best_.heldout
+    assert result.best_.n_components == 3
+
+
+def test_bayesian_table_and_parameters(X, bayesian_result):
+    lines = bayesian_result.table().splitlines()
+    assert "held-out log-lik" in lines[0] and "used" in lines[0]
+    assert len(lines) == 1 + 6
+    result = select(
+        X, n_components=[4], covariance_types="spherical", bayesian=True,
+        weight_concentration_prior_type="dirichlet_distribution",
+        weight_concentration_prior=1e-3, random_state=1,
+    )
+    (model,) = result.estimators_
+    assert model.weight_concentration_prior_type == "dirichlet_distribution"
+    assert model.weight_concentration_prior == 1e-3
+
+
+def test_gaussian_candidates_by_heldout_log_likelihood(X):
+    result = select(
+        X,
+        n_components=[1, 2, 3],
+        covariance_types="full",
+        criterion="heldout",
+        validation_fraction=0.25,
+        random_state=4,
+    )
+    heldout = heldout_rows(len(X), 0.25, 4)
+    assert (result.n_samples, result.n_heldout) == (225, 75)
+    for c, model in zip(result.candidates, result.estimators_, strict=True):
+        assert isinstance(model, GaussianMixture)
+        assert c.heldout == pytest.approx(model.score(X[heldout]), rel=1e-12)
+        # BIC and AIC are still those of the fitted rows
+        assert c.bic == pytest.approx(model.bic(X[~heldout]), rel=1e-10)
+    assert result.best_.n_components == 3
+    assert "held-out log-lik" in result.table().splitlines()[0]
+
+
+def test_bic_leaves_heldout_empty(result):
+    assert result.n_heldout == 0 and not result.bayesian
+    assert np.isnan(result.criterion_values("heldout")).all()
