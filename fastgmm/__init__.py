@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "BayesianGaussianMixture": "fastgmm._bayesian_mixture",
     "GaussianMixture": "fastgmm._gaussian_mixture",
-    "load": "fastgmm._persistence",
+    "load": "fastgmm._load",
 }
 
 __all__ = [

@@ -102,7 +102,7 @@ from ._stats import SufficientStats
 from ._variational import PRIOR_TYPES, Priors, VariationalParams, resolve_priors
 
 __all__ = [
-    "BAYESIAN_FORMAT", "FORMAT_NAME", "FORMAT_VERSION", "load", "save_model",
+    "BAYESIAN_FORMAT", "FORMAT_NAME", "FORMAT_VERSION", "read_model", "save_model",
 ]
 
 FORMAT_NAME = "fastgmm.GaussianMixture"  # GaussianMixture's marker
@@ -288,40 +288,9 @@ def save_model(model: Any, path: str | os.PathLike | io.IOBase) -> None:
         np.savez_compressed(path, **members)
 
 
-def load(path: str | os.PathLike | io.IOBase):
-    """Read a Gaussian mixture written by ``GaussianMixture.save`` or
-    ``BayesianGaussianMixture.save``.
-
-    The file is read with ``np.load(path, allow_pickle=False)``: no code from the
-    file is ever executed. Every member is checked before the model is built.
-
-    Parameters
-    ----------
-    path : str, path-like or binary file object
-        A file written by :meth:`fastgmm.GaussianMixture.save` or
-        :meth:`fastgmm.BayesianGaussianMixture.save`.
-
-    Returns
-    -------
-    model : fastgmm.GaussianMixture or fastgmm.BayesianGaussianMixture
-        The estimator the file records, with the saved constructor parameters and
-        every fitted attribute restored with its dtype (and ``partial_fit``'s
-        state, when the file holds it).
-
-    Raises
-    ------
-    ValueError
-        If the file is not a fastgmm model file (not an ``.npz`` archive, a pickle, an
-        arbitrary ``.npz``), is truncated or corrupted, was written by a newer format
-        version, or holds members that are missing, unexpected, of the wrong dtype or
-        shape, or inconsistent with each other. The message names the problem.
-    OSError
-        If the file cannot be opened (for example it does not exist).
-
-    See Also
-    --------
-    save_model : Write the file.
-    """
+def read_model(path: str | os.PathLike | io.IOBase, estimators: dict[str, type]):
+    """The model in ``path``, checked member by member and built as the class of
+    ``estimators`` (name -> class) that the file records (``fastgmm.load``)."""
     where = _describe(path)
     try:
         with _open_npz(path, where) as archive:
@@ -340,7 +309,7 @@ def load(path: str | os.PathLike | io.IOBase):
             f"model file: {err}"
         ) from None
     try:
-        return _build_model(layout, members)
+        return _build_model(estimators[layout.class_name], layout, members)
     except ValueError as err:
         raise ValueError(f"{where} is not a valid fastgmm model file: {err}") from None
 
@@ -813,10 +782,7 @@ def _check_header(headers, name: str, shape, kinds: str, where: str) -> None:
 # --------------------------------------------------------------------- building
 
 
-def _build_model(layout: _Layout, members: dict[str, Any]):
-    import fastgmm
-
-    estimator = getattr(fastgmm, layout.class_name)
+def _build_model(estimator: type, layout: _Layout, members: dict[str, Any]):
     params = dict(members["params"])
     known = estimator().get_params(deep=False)
     unknown = set(params) - set(known)

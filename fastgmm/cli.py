@@ -260,7 +260,7 @@ def _format_vector(v, precision: int = 3, limit: int = 6) -> str:
 
 
 def _print_model(model, n_samples: int, n_features: int, seconds: float) -> None:
-    from fastgmm.select import EFFECTIVE_WEIGHT, effective_components
+    from fastgmm._criteria import EFFECTIVE_WEIGHT, effective_components
 
     status = "converged" if model.converged_ else "did NOT converge"
     bayesian = hasattr(model, "weight_concentration_prior_type")
@@ -468,7 +468,8 @@ def _run_predict(args) -> int:
 
 
 def _run_select(args) -> int:
-    from fastgmm.select import CRITERION_LABELS, select
+    from fastgmm._criteria import CRITERION_LABELS
+    from fastgmm.select import select
 
     _check_output(args.output, (".npz",), "model files")
     _check_output(args.plot, (".png", ".pdf", ".svg"), "plots")

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._covariance import covariance_type as covariance_type_named
-from .select import (
+from ._criteria import (
     CRITERIA,
     CRITERION_LABELS,
     EFFECTIVE_WEIGHT,
     HIGHER_IS_BETTER,
-    _best_candidate,
+    best_candidate,
     effective_components,
 )
 
@@ -377,7 +377,7 @@ def plot_criterion(result, ax=None, *, criterion: str | None = None, colors=None
     if criterion == result.criterion:
         best = result.best_index_
     else:
-        best = _best_candidate(result.candidates, criterion)
+        best = best_candidate(result.candidates, criterion)
     ax.scatter(
         [result.candidates[best].n_components],
         [values[best]],

@@ -26,6 +26,13 @@ import numpy as np
 
 from ._covariance import NAMES
 from ._covariance import covariance_type as covariance_type_named
+from ._criteria import (
+    CRITERIA,
+    CRITERION_LABELS,
+    HIGHER_IS_BETTER,
+    best_candidate,
+    effective_components,
+)
 
 __all__ = [
     "Candidate", "SelectionResult", "effective_components", "n_parameters", "select",
@@ -34,35 +41,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 COVARIANCE_TYPES = NAMES
-CRITERIA = ("bic", "aic", "heldout")
-CRITERION_LABELS = {"bic": "BIC", "aic": "AIC", "heldout": "held-out log-lik"}
-# BIC and AIC are minimised; the held-out log-likelihood is maximised.
-HIGHER_IS_BETTER = frozenset({"heldout"})
-# A component is effectively used when its weight reaches this (Dirichlet-process
-# fits leave the components they switch off with weights near 0).
-EFFECTIVE_WEIGHT = 0.01
 DEFAULT_VALIDATION_FRACTION = 0.2
-
-
-def effective_components(weights, threshold: float = EFFECTIVE_WEIGHT) -> np.ndarray:
-    """Which components a fitted mixture effectively uses.
-
-    Parameters
-    ----------
-    weights : array-like of shape (n_components,)
-        ``weights_`` of a fitted mixture.
-    threshold : float in [0, 1], default=0.01
-        The smallest weight of a used component.
-
-    Returns
-    -------
-    ndarray of bool, shape (n_components,)
-        True where the weight is at least ``threshold``.
-    """
-    threshold = float(threshold)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be a weight in [0, 1], got {threshold!r}.")
-    return np.asarray(weights, dtype=np.float64) >= threshold
 
 
 def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
@@ -255,23 +234,6 @@ def _check_criterion(criterion: str) -> str:
     return criterion.lower()
 
 
-def _best_candidate(candidates: list[Candidate], criterion: str) -> int:
-    """Position of the best candidate under ``criterion`` (ties go to fewer
-    parameters, then to the earlier candidate)."""
-    sign = -1.0 if criterion in HIGHER_IS_BETTER else 1.0
-    values = [sign * getattr(c, criterion) for c in candidates]
-    if all(math.isnan(v) for v in values):
-        raise ValueError(
-            f"{CRITERION_LABELS[criterion]} was not computed for these candidates."
-        )
-    return min(
-        range(len(candidates)),
-        key=lambda i: (
-            math.isnan(values[i]), values[i], candidates[i].n_parameters, i,
-        ),
-    )
-
-
 def _heldout_split(X, fraction: float, random_state):
     """(fitted rows, held-out rows): a random ``fraction`` of the rows, drawn
     from ``random_state`` (scikit-learn's convention: None, an int or a
@@ -406,7 +368,8 @@ def select(
     >>> model = result.best_estimator_                                 # doctest: +SKIP
     >>> select(X, [10], bayesian=True, random_state=0)                 # doctest: +SKIP
     """
-    from . import BayesianGaussianMixture, GaussianMixture
+    from ._bayesian_mixture import BayesianGaussianMixture
+    from ._gaussian_mixture import GaussianMixture
 
     if criterion is None:
         criterion = "heldout" if bayesian else "bic"
@@ -504,7 +467,7 @@ def select(
         estimators_=estimators,
         criterion=criterion,
         n_samples=n_samples,
-        best_index_=_best_candidate(candidates, criterion),
+        best_index_=best_candidate(candidates, criterion),
         n_heldout=0 if X_heldout is None else X_heldout.shape[0],
         bayesian=bayesian,
     )
