@@ -87,3 +87,15 @@ def test_million_points(tmp_path):
     assert "fastgmm" in out and "scikit-learn" in out
     gap = float(re.search(r"fitted means ([\d.e+-]+)", out).group(1))
     assert gap < 1e-6
+
+
+def test_missing_values(tmp_path):
+    out = run_example("missing_values.py", tmp_path, "--n-samples", 1500)
+    rmse = dict(re.findall(r"^  (\S+(?: \S+)?)\s+([\d.]+)$", out, flags=re.M))
+    ours = float(rmse["GaussianMixture.impute"])
+    assert ours < float(rmse["IterativeImputer"])
+    assert ours < float(rmse["mean filling"])
+    errors = re.findall(r"^(fastgmm|scikit-learn)[^\n]*?\s+([\d.]+)\s+([\d.]+)$", out,
+                        flags=re.M)
+    assert len(errors) == 3
+    assert float(errors[0][1]) < float(errors[2][1])  # means: vs mean filling
