@@ -80,15 +80,20 @@ def find_missing(work, n_features, n_rows, count, features, offset):
     return total
 
 
+# The per-row functions below take whole arrays and indices rather than views
+# (features[i], means[k]): a view costs reference-count updates, which here
+# cost more than the row's arithmetic.
+
+
 @njit(**JIT)
-def _cholesky_missing(precision, kp, features, m, chol):
-    """Lower Cholesky factor of Λ_mm (Λ = precision[kp], m = features[:m]) into
-    chol[:m, :m]; returns log det Λ_mm."""
+def _cholesky_missing(precision, kp, features, i, m, chol):
+    """Lower Cholesky factor of Λ_mm (Λ = precision[kp], m = features[i, :m])
+    into chol[:m, :m]; returns log det Λ_mm."""
     log_det = 0.0
     for a in range(m):
-        fa = features[a]
+        fa = features[i, a]
         for b in range(a + 1):
-            s = precision[kp, fa, features[b]]
+            s = precision[kp, fa, features[i, b]]
             for c in range(b):
                 s -= chol[a, c] * chol[b, c]
             if a == b:
@@ -101,22 +106,29 @@ def _cholesky_missing(precision, kp, features, m, chol):
 
 
 @njit(**JIT)
-def _conditional_mean_full(work, i, features, m, precision, kp, mean, dev, rhs,
+def _conditional_mean_full(work, i, features, m, precision, kp, means, k, rhs,
                            chol, fills, at):
-    """fills[at:at + m] = x̂_m = μ_m − Λ_mm⁻¹ Λ_mo (x_o − μ_o) for row i of the
-    block; returns log det Λ_mm. dev (D,), rhs (D,), chol (D, D) are scratch."""
-    d = mean.shape[0]
-    for b in range(d):
-        dev[b] = work[b, i] - mean[b]
+    """fills[k, at:at + m] = x̂_m = μ_m − Λ_mm⁻¹ Λ_mo (x_o − μ_o) for row i of
+    the block (μ = means[k], Λ = precision[kp], m = features[i, :m]), whose
+    missing entries in work[:D] are first set to μ_m (so that the row's
+    deviations from μ are zero there); returns log det Λ_mm. rhs (D,) and chol
+    (D, D) are scratch."""
+    d = means.shape[1]
     for a in range(m):
-        dev[features[a]] = 0.0
+        f = features[i, a]
+        work[f, i] = means[k, f]
     for a in range(m):
-        row = precision[kp, features[a]]
+        f = features[i, a]
         acc = 0.0
         for b in range(d):
-            acc += row[b] * dev[b]
+            acc += precision[kp, f, b] * (work[b, i] - means[k, b])
         rhs[a] = acc
-    log_det = _cholesky_missing(precision, kp, features, m, chol)
+    if m == 1:
+        # one missing feature, the most common case: no factorisation
+        f = features[i, 0]
+        fills[k, at] = means[k, f] - rhs[0] / precision[kp, f, f]
+        return np.log(precision[kp, f, f])
+    log_det = _cholesky_missing(precision, kp, features, i, m, chol)
     # solve L Lᵀ y = rhs in place
     for a in range(m):
         s = rhs[a]
@@ -129,15 +141,20 @@ def _conditional_mean_full(work, i, features, m, precision, kp, mean, dev, rhs,
             s -= chol[c, a] * rhs[c]
         rhs[a] = s / chol[a, a]
     for a in range(m):
-        fills[at + a] = mean[features[a]] - rhs[a]
+        fills[k, at + a] = means[k, features[i, a]] - rhs[a]
     return log_det
 
 
 @njit(**JIT)
-def _add_conditional_covariance(precision, kp, features, m, r, chol, inverse, out):
-    """out[f_a, f_b] += r (Λ_mm⁻¹)[a, b] for b <= a (the lower triangle; the
-    features are increasing). chol and inverse (D, D) are scratch."""
-    _cholesky_missing(precision, kp, features, m, chol)
+def _add_conditional_covariance(precision, kp, features, i, m, r, chol, inverse,
+                                s2, ks):
+    """s2[ks, f_a, f_b] += r (Λ_mm⁻¹)[a, b] for b <= a (the lower triangle; the
+    features of row i are increasing). chol and inverse (D, D) are scratch."""
+    if m == 1:
+        f = features[i, 0]
+        s2[ks, f, f] += r / precision[kp, f, f]
+        return
+    _cholesky_missing(precision, kp, features, i, m, chol)
     for a in range(m):
         inverse[a, a] = 1.0 / chol[a, a]
         for b in range(a):
@@ -151,16 +168,16 @@ def _add_conditional_covariance(precision, kp, features, m, r, chol, inverse, ou
             s = 0.0
             for c in range(a, m):
                 s += inverse[c, a] * inverse[c, b]
-            out[features[a], features[b]] += r * s
+            s2[ks, features[i, a], features[i, b]] += r * s
 
 
 @njit(**JIT)
 def _fill_component(kind, k, work, n_rows, count, features, offset, means, factor,
-                    precision, fills, correction, dev, rhs, chol):
+                    precision, fills, correction, rhs, chol):
     """Complete the block's rows under component k: write x̂ into work[:D] and
     fills[k], and correction[i] = m/2 log 2π − 1/2 log det Λ_mm (0 for complete
     rows)."""
-    mean = means[k]
+    mean = means[k]  # one view per block and component
     kp = 0 if kind == TIED else k
     spherical = factor.shape[2] == 1
     for i in range(n_rows):
@@ -170,8 +187,8 @@ def _fill_component(kind, k, work, n_rows, count, features, offset, means, facto
             continue
         at = offset[i]
         if kind == FULL or kind == TIED:
-            log_det = _conditional_mean_full(work, i, features[i], m, precision, kp,
-                                             mean, dev, rhs, chol, fills[k], at)
+            log_det = _conditional_mean_full(work, i, features, m, precision, kp,
+                                             means, k, rhs, chol, fills, at)
         else:
             log_det = 0.0
             for a in range(m):
@@ -230,11 +247,10 @@ def _missing_log_prob(kind, n_features, n_rows, means, factor, precision, log_no
                       out, work):
     """The block's log-densities of the observed coordinates, component by
     component, keeping the completions in ``fills``."""
-    dev = scratch[0]
-    rhs = scratch[1]
+    rhs = scratch[0]
     for k in range(means.shape[0]):
         _fill_component(kind, k, work, n_rows, count, features, offset, means,
-                        factor, precision, fills, correction[k], dev, rhs, chol)
+                        factor, precision, fills, correction[k], rhs, chol)
         _log_prob_component(kind, k, n_features, n_rows, means, factor, log_norm,
                             correction[k], out, work)
 
@@ -261,8 +277,8 @@ def _missing_add_stats(kind, n_features, start, n_rows, resp, sample_weight, mea
                     w = resp[k, i] * (1.0 if sample_weight.shape[0] == 0
                                       else sample_weight[start + i])
                     if count[i] > 0 and w != 0.0:
-                        _add_conditional_covariance(precision, k, features[i],
-                                                    count[i], w, chol, inverse, s2[k])
+                        _add_conditional_covariance(precision, k, features, i,
+                                                    count[i], w, chol, inverse, s2, k)
             else:
                 # the shared scatter around the shift, of component k's completions
                 for a in range(d):
@@ -308,8 +324,8 @@ def _missing_add_stats(kind, n_features, start, n_rows, resp, sample_weight, mea
             w = mass * (1.0 if sample_weight.shape[0] == 0
                         else sample_weight[start + i])
             if w != 0.0:
-                _add_conditional_covariance(precision, 0, features[i], count[i], w,
-                                            chol, inverse, s2[0])
+                _add_conditional_covariance(precision, 0, features, i, count[i], w,
+                                            chol, inverse, s2, 0)
 
 
 @njit(**PARALLEL_JIT)
@@ -341,7 +357,7 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, precision,
         offset = np.empty(BLOCK_ROWS, dtype=np.int64)
         fills = np.empty((n_components, BLOCK_ROWS))
         correction = np.empty((n_components, BLOCK_ROWS))
-        scratch = np.empty((2, n_features))
+        scratch = np.empty((1, n_features))
         chol = np.empty((n_features, n_features))
         inverse = np.empty((n_features, n_features))
         total = 0.0
@@ -397,7 +413,7 @@ def predict_missing(kind, mode, X, means, factor, precision, log_norm, aux, shif
         offset = np.empty(BLOCK_ROWS, dtype=np.int64)
         fills = np.empty((n_components, BLOCK_ROWS))
         correction = np.empty((n_components, BLOCK_ROWS))
-        scratch = np.empty((2, n_features))
+        scratch = np.empty((1, n_features))
         chol = np.empty((n_features, n_features))
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
