@@ -21,11 +21,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "BayesianGaussianMixture": "fastgmm._bayesian_mixture",
     "GaussianMixture": "fastgmm._gaussian_mixture",
+    "GaussianMixtureImputer": "fastgmm._imputer",
     "load": "fastgmm._load",
 }
 
 __all__ = [
-    "BayesianGaussianMixture", "GaussianMixture", "load", "select", "__version__",
+    "BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureImputer", "load",
+    "select", "__version__",
 ]
 
 

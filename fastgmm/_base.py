@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._covariance import NAMES, covariance_type
 from ._kernels.kinds import LABELS, PROBA, SCORE
+from ._kernels.missing import IMPUTE
 from ._kmeans import kmeans, kmeans_plusplus
 from ._sources import ArraySource, check_sample_weight, is_dask_array, is_memory_mapped
 from ._validation import numba_threads
@@ -182,7 +183,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Validate ``X`` and ``sample_weight`` (before any kernel runs) and wrap
         them in the source that feeds the passes."""
         name = type(self).__name__
-        if is_dask_array(X):
+        if self._accepts_missing():
+            source = self._missing_source(X, sample_weight, reset=reset, fit=True)
+        elif is_dask_array(X):
             from ._dask import dask_source
 
             source = dask_source(self, X, sample_weight, reset=reset)
@@ -207,6 +210,37 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 f"n_components = {self.n_components}, {what} = {source.n_positive}"
             )
         return source
+
+    def _accepts_missing(self):
+        """Whether X may hold NaN as missing values (``missing_values="nan"``)."""
+        return getattr(self, "missing_values", None) == "nan"
+
+    def _missing_source(self, X, sample_weight, reset, fit):
+        """The source of an X that may hold NaN (see ``_missing``): validated with
+        NaN allowed, then scanned (infinity, rows and, in a fit, columns with no
+        observed value are rejected) before any kernel runs. Data without a NaN
+        get the ordinary source. Not for dask arrays in predictions (see
+        ``_predict_missing``)."""
+        from ._missing import missing_array_source, missing_dask_source
+
+        name = type(self).__name__
+        min_samples = 2 if fit else 1
+        if is_dask_array(X):
+            from ._dask import dask_source
+
+            return missing_dask_source(dask_source(self, X, sample_weight, reset=reset))
+        if is_memory_mapped(X):
+            X = self._validate_memory_map(X, reset=reset, min_samples=min_samples)
+            streamed = True
+        else:
+            X = np.ascontiguousarray(validate_data(
+                self, _native_byte_order(X), dtype=[np.float64, np.float32],
+                ensure_min_samples=min_samples, reset=reset,
+                ensure_all_finite="allow-nan",
+            ))
+            streamed = False
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        return missing_array_source(X, weights, streamed, name, fit=fit)
 
     def _validate_memory_map(self, X, reset, min_samples=1):
         """scikit-learn's checks of shape, dtype and feature count without reading
@@ -360,6 +394,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
         (weighted: zero-weight samples are never chosen as seeds)."""
         k = self.n_components
         ctype = self._covariance
+        if hasattr(source, "initial_source"):
+            # rows with missing values: the starting point is chosen on the rows
+            # mean-filled (see _missing); the data's own variance comes first
+            self._mean_feature_variance(source)
+            source = source.initial_source()
         if self.init_params == "kmeans":
             centers = kmeans(source, k, random_state,
                              mean_feature_variance=self._mean_feature_variance(source))
@@ -380,6 +419,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         fitted model (float32 for float32 data; lazy for a dask array)."""
         check_is_fitted(self)
         params, log_weights = self._pass_params(self._fitted_state())
+        if self._accepts_missing() or mode == IMPUTE:
+            return self._predict_missing(X, mode, params, log_weights)
         if is_dask_array(X):
             from ._dask import check_dask_X, lazy_prediction
 
@@ -397,6 +438,27 @@ class BaseMixture(DensityMixin, BaseEstimator):
             source = ArraySource(np.ascontiguousarray(X), estimator_name=name)
         with numba_threads(self.n_jobs, source.n_rows):
             values = source.predict_pass(params, mode, log_weights)
+        if mode == LABELS:
+            return values
+        return values.astype(source.dtype, copy=False)
+
+    def _predict_missing(self, X, mode, params, log_weights):
+        """``_predict_rows`` for an X that may hold NaN, and the IMPUTE mode."""
+        from ._missing import IMPUTE, impute_array, lazy_missing_prediction
+
+        if is_dask_array(X):
+            from ._dask import check_dask_X
+
+            X = check_dask_X(self, X)
+            dtype = X.dtype if X.dtype == np.float32 else np.dtype(np.float64)
+            return lazy_missing_prediction(X, params, mode, log_weights, dtype,
+                                           self.n_jobs, type(self).__name__)
+        source = self._missing_source(X, None, reset=False, fit=False)
+        with numba_threads(self.n_jobs, source.n_rows):
+            if mode == IMPUTE:
+                values = impute_array(source, params, log_weights)
+            else:
+                values = source.predict_pass(params, mode, log_weights)
         if mode == LABELS:
             return values
         return values.astype(source.dtype, copy=False)

@@ -8,6 +8,7 @@ objective, and the user's initial weights, means and precisions.
 
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseMixture
@@ -88,6 +89,20 @@ class GaussianMixture(BaseMixture):
         second batch (step 6^-0.6 = 0.34) refines rather than replaces the model
         fitted to the first one.
 
+    missing_values : {'nan'} or None, default=None
+        None: scikit-learn's behaviour, X with NaN is rejected. ``'nan'``: NaN
+        marks a missing value, and every method (:meth:`fit`,
+        :meth:`fit_predict`, :meth:`partial_fit`, :meth:`predict`,
+        :meth:`predict_proba`, :meth:`score`, :meth:`score_samples`,
+        :meth:`bic`, :meth:`aic`) works on the observed values: exact EM under
+        missing at random (the E-step uses the density of each row's observed
+        coordinates; the M-step completes the statistics with the conditional
+        expectations and covariances of the missing ones). Infinity is always
+        rejected, and so are rows, and in a fit columns, with no observed
+        value. The initialisation (``init_params``) runs on the rows with each
+        missing value replaced by its feature's observed mean. X without NaN is
+        fitted bitwise as with None. :meth:`impute` fills the missing values.
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -156,6 +171,7 @@ class GaussianMixture(BaseMixture):
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
+        "missing_values": [StrOptions({"nan"}), None],
     }
 
     def __init__(
@@ -178,6 +194,7 @@ class GaussianMixture(BaseMixture):
         n_jobs=None,
         learning_decay=0.6,
         learning_offset=4.0,
+        missing_values=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -196,6 +213,7 @@ class GaussianMixture(BaseMixture):
         self.n_jobs = n_jobs
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.missing_values = missing_values
 
     # ---------------------------------------------------- what EM supplies
 
@@ -340,6 +358,33 @@ class GaussianMixture(BaseMixture):
         initial = self._check_initial_values(X.shape[1], resp.shape[1])
         self._feature_variance = None
         self._set_fitted(self._initial_params(stats, initial, source), X.dtype)
+
+    # ------------------------------------------------------- missing values
+
+    def impute(self, X):
+        """Fill the missing values (NaN) of ``X`` with their conditional
+        expectation under the fitted mixture.
+
+        Each missing entry becomes sum_k r_k E[x_m | x_o, k], where r_k is the
+        responsibility of component k given the row's observed values and
+        E[x_m | x_o, k] = mu_m - Lambda_mm^-1 Lambda_mo (x_o - mu_o) the
+        conditional mean under component k (for diag and spherical models, mu_m).
+        Observed values are kept. Accepts NaN whatever ``missing_values`` is.
+
+        Parameters
+        ----------
+        X : array-like, memory map or dask array of shape (n_samples, n_features)
+            Rows with at least one observed value; X is not modified.
+
+        Returns
+        -------
+        X_imputed : ndarray (dask array for a dask ``X``) of shape \
+                (n_samples, n_features)
+            A new array, float32 for float32 data, float64 otherwise.
+        """
+        from ._kernels.missing import IMPUTE
+
+        return self._predict_rows(X, IMPUTE)
 
     # ---------------------------------------------------------- model choice
 

@@ -103,3 +103,15 @@ def test_dirichlet_process(tmp_path):
     unused = [float(r[2]) for r in rows]
     assert np.all(np.diff(unused) > 0)
     assert unused[0] < 1e-4 and 1e-3 < unused[-1] < 0.05
+
+
+def test_missing_values(tmp_path):
+    out = run_example("missing_values.py", tmp_path, "--n-samples", 1500)
+    rmse = dict(re.findall(r"^  (\S+(?: \S+)?)\s+([\d.]+)$", out, flags=re.M))
+    ours = float(rmse["GaussianMixture.impute"])
+    assert ours < float(rmse["IterativeImputer"])
+    assert ours < float(rmse["mean filling"])
+    errors = re.findall(r"^(fastgmm|scikit-learn)[^\n]*?\s+([\d.]+)\s+([\d.]+)$", out,
+                        flags=re.M)
+    assert len(errors) == 3
+    assert float(errors[0][1]) < float(errors[2][1])  # means: vs mean filling
