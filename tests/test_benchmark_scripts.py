@@ -78,9 +78,9 @@ def test_compare_script_bayesian_rows(tmp_path):
         if line.startswith("| 50k x 2 x 3 diag |")
     ]
     main, details = cells  # the table and the whole-fit details
-    assert len(main) == 10
+    assert len(main) == 11
     float(main[1]), float(main[2])  # ms/iteration of both libraries
-    difference, relative = main[5].split()
+    difference, relative = main[6].split()
     assert abs(float(relative.strip("()"))) < 1e-10
     assert details[-1] == "2"  # fastgmm's n_iter_ after fit(max_iter=2)
 

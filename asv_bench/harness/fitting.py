@@ -154,6 +154,7 @@ def fit_bayesian(
     max_iter,
     n_jobs=None,
     random_state=0,
+    estimator="BayesianGaussianMixture",
 ):
     """Fit a ``BayesianGaussianMixture`` for exactly ``max_iter`` iterations
     (``tol=0``) from the random responsibilities of ``random_state``; return it.
@@ -161,10 +162,12 @@ def fit_bayesian(
     ``init_params='random'`` draws the same N x K uniform numbers in both libraries
     (fastgmm a window of rows at a time), so both start from the same
     responsibilities and, iteration after iteration, compute the same parameters.
+    ``estimator="GaussianMixture"`` fits EM from the same responsibilities instead
+    (the reference for the variational fit's cost).
     """
     estimator = make_estimator(
         implementation,
-        "BayesianGaussianMixture",
+        estimator,
         n_components=n_components,
         covariance_type=covariance_type,
         tol=0.0,
@@ -193,10 +196,12 @@ def fit_dp_column(implementation, column, n_jobs=None, random_state=0, **params)
     return quiet_fit(estimator, np.reshape(column, (-1, 1)))
 
 
-def warm_up_bayesian(implementation, X, n_components, covariance_type, n_jobs=None):
-    """Pay Numba compilation of a variational fit and its predictions."""
+def warm_up_bayesian(implementation, X, n_components, covariance_type, n_jobs=None,
+                     estimator="BayesianGaussianMixture"):
+    """Pay Numba compilation of a fit from random responsibilities and of its
+    predictions."""
     small = X[: min(len(X), 2_000)]
     model = fit_bayesian(implementation, small, n_components, covariance_type, 2,
-                         n_jobs)
+                         n_jobs, estimator=estimator)
     model.predict(small)
     model.score_samples(small)
