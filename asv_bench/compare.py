@@ -33,6 +33,19 @@ What is measured, and how
   under ``tracemalloc`` gives the peak of the allocations Python can see (NumPy arrays,
   not Numba's runtime arrays), shown in the details for comparison.
 - The NumPy baseline is :mod:`harness.numpy_em`, the textbook vectorised EM.
+- **BayesianGaussianMixture** (``--cases bayesian``, or rows such as
+  ``bayesian-2x3-full``): time per variational iteration of fastgmm and
+  scikit-learn, measured as above, both from the random responsibilities that
+  ``init_params='random'`` draws from the same ``random_state`` (the same numbers
+  in both libraries, so both compute the same iterations: the lower bounds after
+  them are reported), and the memory of one fit beyond X next to that of
+  fastgmm's ``GaussianMixture`` from the same kind of start.
+- **One Dirichlet-process mixture per column** (``--cases bayesian-columns``): a
+  table of 10 realistic numeric columns (``harness.data.make_table``), one 1-D
+  ``BayesianGaussianMixture(n_components=10, weight_concentration_prior=0.001)``
+  per column with every other parameter at its default, each library with its
+  own initialisation: whole-fit wall times, ``n_iter_``, initialisation and
+  per-iteration times, and the mean log-likelihood per point of both models.
 
 Timings on a shared or small machine are provisional; the ratios measured side by side
 in one process are what the comparison is about.
@@ -53,10 +66,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.data import make_mixture
+from harness.data import TABLE_COLUMNS, make_mixture, make_table
 from harness.fitting import (
+    BAYESIAN_IMPLEMENTATIONS,
     IMPLEMENTATIONS,
     STANDIN_ENV,
+    fit_bayesian,
+    fit_dp_column,
     fit_model,
     lower_bound,
     make_estimator,
@@ -66,9 +82,10 @@ from harness.fitting import (
     standin,
     thread_limits,
     warm_up,
+    warm_up_bayesian,
 )
 from harness.memory import peak_rss_growth, peak_traced_growth
-from harness.timing import median_seconds, time_per_iteration
+from harness.timing import median_seconds, seconds, time_per_iteration
 
 
 @dataclass(frozen=True)
@@ -112,7 +129,21 @@ TABLE_CASES = (
     Case(1_000_000, 16, 16, "spherical", ">= 20x"),
     Case(200_000, 64, 32, "full", ">= 5x"),
 )
-SECTIONS = ("table", "memory", "threads", "small", "predict", "float32", "init")
+#: The targets of issue 11 (speed-up over scikit-learn's BayesianGaussianMixture
+#: per variational iteration): the EM table's rows but the last.
+BAYESIAN_CASES = TABLE_CASES[:6]
+BAYESIAN_PREFIX = "bayesian-"
+SECTIONS = (
+    "table",
+    "memory",
+    "threads",
+    "small",
+    "predict",
+    "float32",
+    "init",
+    "bayesian",
+    "bayesian-columns",
+)
 QUICK_DIVISOR = 20
 
 
@@ -140,39 +171,51 @@ def _memory_child(spec):
     )
     implementation = spec["implementation"]
     init_params = spec.get("init_params")
-    with thread_limits(spec["threads"]):
-        warm_up(implementation, X, init, spec["covariance_type"], spec["threads"])
+    estimator_name = spec.get("estimator", "GaussianMixture")
 
-        def fit():
-            if init_params is None:
-                return fit_model(
-                    implementation, X, init, spec["covariance_type"], 1,
-                    spec["threads"],
-                )
-            estimator = make_estimator(
-                implementation,
-                n_components=spec["n_components"],
-                covariance_type=spec["covariance_type"],
-                tol=0.0,
-                max_iter=1,
-                init_params=init_params,
-                random_state=0,
-                n_jobs=spec["threads"],
+    def fit(data):
+        if estimator_name == "BayesianGaussianMixture" or init_params == "random":
+            return fit_bayesian(
+                implementation, data, spec["n_components"], spec["covariance_type"],
+                1, spec["threads"], random_state=0, estimator=estimator_name,
             )
-            with quiet():
-                return estimator.fit(X)
+        if init_params is None:
+            return fit_model(
+                implementation, data, init, spec["covariance_type"], 1,
+                spec["threads"],
+            )
+        estimator = make_estimator(
+            implementation,
+            n_components=spec["n_components"],
+            covariance_type=spec["covariance_type"],
+            tol=0.0,
+            max_iter=1,
+            init_params=init_params,
+            random_state=0,
+            n_jobs=spec["threads"],
+        )
+        with quiet():
+            return estimator.fit(data)
 
-        rss, model = peak_rss_growth(fit)
+    with thread_limits(spec["threads"]):
+        if estimator_name == "GaussianMixture":
+            warm_up(implementation, X, init, spec["covariance_type"], spec["threads"])
+        # The measured fit's own path (its initialisation included) compiled, or
+        # loaded from Numba's cache, before the measurement.
+        fit(X[:2_000])
+        rss, model = peak_rss_growth(lambda: fit(X))
         del model
-        traced, model = peak_traced_growth(fit)
+        traced, model = peak_traced_growth(lambda: fit(X))
     print(json.dumps({"rss": rss, "traced": traced, "x_bytes": X.nbytes}))
 
 
 def measure_memory(case, implementation, seed, threads, dtype="float64", log=print,
-                   init_params=None):
+                   init_params=None, estimator="GaussianMixture"):
     """Peak memory of one ``fit(max_iter=1)`` beyond X, measured in a subprocess:
-    from the shared initial parameters, or initialised by ``init_params``."""
+    from the shared initial parameters, or initialised by ``init_params``; a
+    ``BayesianGaussianMixture`` from ``init_params='random'``."""
     spec = {
+        "estimator": estimator,
         "init_params": init_params,
         "implementation": implementation,
         "n_samples": case.n_samples,
@@ -297,6 +340,31 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
+def _whole_fit_cells(timings, names):
+    """Median seconds of fit(1) and of fit(1 + n) of each implementation, then
+    scikit-learn's speed-up over fastgmm in each repeat."""
+    return [
+        *(f"{timings[name]['fit_1']:.3f}" for name in names),
+        *(f"{timings[name]['fit_n']:.3f}" for name in names),
+        ", ".join(
+            f"{sk / fg:.1f}" if fg > 0 else "n/a"
+            for sk, fg in zip(
+                timings["sklearn"]["runs"], timings["fastgmm"]["runs"], strict=True
+            )
+        ),
+    ]
+
+
+def _memory_cells(memory, labels):
+    """'resident / traced' MiB of each measured label."""
+    return [
+        f"{_mib(memory[label]['rss'])} / {_mib(memory[label]['traced'])}"
+        if memory.get(label)
+        else "n/a"
+        for label in labels
+    ]
+
+
 class Report:
     """Markdown written to stdout as it grows, and kept for ``--markdown``."""
 
@@ -375,16 +443,7 @@ def section_table(cases, args, report, log):
         details.append(
             [
                 case.label,
-                *(f"{timings[name]['fit_1']:.3f}" for name in IMPLEMENTATIONS),
-                *(f"{timings[name]['fit_n']:.3f}" for name in IMPLEMENTATIONS),
-                ", ".join(
-                    f"{sk / fg:.1f}" if fg > 0 else "n/a"
-                    for sk, fg in zip(
-                        timings["sklearn"]["runs"],
-                        timings["fastgmm"]["runs"],
-                        strict=True,
-                    )
-                ),
+                *_whole_fit_cells(timings, IMPLEMENTATIONS),
                 f"{agreement:+.1e}",
                 str(n_iter_ok),
             ]
@@ -394,15 +453,7 @@ def section_table(cases, args, report, log):
                 [
                     case.label,
                     _mib(X.nbytes),
-                    *(
-                        (
-                            f"{_mib(memory[name]['rss'])} / "
-                            f"{_mib(memory[name]['traced'])}"
-                        )
-                        if memory.get(name)
-                        else "n/a"
-                        for name in IMPLEMENTATIONS
-                    ),
+                    *_memory_cells(memory, IMPLEMENTATIONS),
                 ]
             )
         del X
@@ -766,6 +817,299 @@ def section_init(args, report, log):
     )
 
 
+# ------------------------------------------------------ BayesianGaussianMixture
+
+
+def section_bayesian(cases, args, report, log):
+    """Variational iterations of fastgmm and scikit-learn from the same start."""
+    bayes = "BayesianGaussianMixture"
+    rows, details, memory_rows = [], [], []
+    for case in cases:
+        log(f"bayesian {case.label}: generating data")
+        X, _ = make_mixture(
+            case.n_samples,
+            case.n_features,
+            case.n_components,
+            case.covariance_type,
+            seed=args.seed,
+        )
+        k, ct = case.n_components, case.covariance_type
+        log(f"bayesian {case.label}: warming up (compilation, lazy imports)")
+        for name in BAYESIAN_IMPLEMENTATIONS:
+            warm_up_bayesian(name, X, k, ct, args.threads)
+        fit_bayesian("fastgmm", X, k, ct, 1, args.threads)
+
+        def fitter(implementation, estimator=bayes, X=X, k=k, ct=ct):
+            return lambda max_iter: fit_bayesian(
+                implementation, X, k, ct, max_iter, args.threads, random_state=0,
+                estimator=estimator,
+            )
+
+        # fastgmm's EM from the same responsibilities, the same passes without
+        # the variational terms: a reference that a busy machine slows alike
+        warm_up_bayesian("fastgmm", X, k, ct, args.threads, "GaussianMixture")
+        fitters = {name: fitter(name) for name in BAYESIAN_IMPLEMENTATIONS}
+        fitters["GaussianMixture"] = fitter("fastgmm", "GaussianMixture")
+        timings = time_per_iteration(fitters, args.iterations, args.repeat, log)
+        f, s, em = (
+            timings[name]["per_iter"]
+            for name in (*BAYESIAN_IMPLEMENTATIONS, "GaussianMixture")
+        )
+        bounds = {
+            name: lower_bound(name, timings[name]["model"])
+            for name in BAYESIAN_IMPLEMENTATIONS
+        }
+        difference = bounds["fastgmm"] - bounds["sklearn"]
+        memory = {}
+        if not args.no_memory:
+            # fastgmm's GaussianMixture from the same kind of start: the target
+            for label, name, estimator, init_params in (
+                ("fastgmm", "fastgmm", bayes, None),
+                ("GaussianMixture", "fastgmm", "GaussianMixture", "random"),
+                ("sklearn", "sklearn", bayes, None),
+            ):
+                log(f"bayesian {case.label}: memory of {label} (subprocess)")
+                memory[label] = measure_memory(
+                    case, name, args.seed, args.threads, log=log,
+                    init_params=init_params, estimator=estimator,
+                )
+        measured = all(memory.get(label) for label in ("fastgmm", "GaussianMixture"))
+        within = (
+            "yes" if memory["fastgmm"]["rss"] <= memory["GaussianMixture"]["rss"]
+            else "**no**"
+        ) if measured else "n/a"
+        rows.append(
+            [
+                case.label,
+                _ms(f),
+                _ms(s),
+                f"**{_ratio(s, f)}**",
+                case.target,
+                f"{_ms(em)} ({_ratio(f, em)})",
+                f"{difference:+.1e} ({difference / abs(bounds['sklearn']):+.0e})",
+                *(
+                    _mib(memory[label]["rss"]) if memory.get(label) else "n/a"
+                    for label in ("fastgmm", "GaussianMixture", "sklearn")
+                ),
+                within,
+            ]
+        )
+        details.append(
+            [
+                case.label,
+                *_whole_fit_cells(timings, BAYESIAN_IMPLEMENTATIONS),
+                f"{bounds['fastgmm']:.6f}",
+                str(timings["fastgmm"]["model"].n_iter_),
+            ]
+        )
+        if memory:
+            memory_rows.append(
+                [
+                    case.label,
+                    _mib(X.nbytes),
+                    *_memory_cells(memory, ("fastgmm", "GaussianMixture", "sklearn")),
+                ]
+            )
+        del X
+    report.add(
+        "## Variational iteration: fastgmm and scikit-learn's "
+        "BayesianGaussianMixture\n\n"
+        f"Milliseconds per iteration (median of {args.repeat}; difference of "
+        f"`fit(max_iter=1)` and `fit(max_iter={1 + args.iterations})`, `tol=0`), "
+        "both from the random responsibilities of `init_params='random'`, "
+        "`random_state=0` (the same numbers in both libraries), "
+        "`weight_concentration_prior_type='dirichlet_process'` and the other "
+        "priors at their defaults. Lower bound: fastgmm's `lower_bound_` minus "
+        "scikit-learn's after the same iterations (relative to scikit-learn's in "
+        "brackets; the bound is a sum over the points). fastgmm's "
+        "`GaussianMixture` from the same responsibilities is timed alongside: the "
+        "same passes without the variational terms, a reference that a busy "
+        "machine slows alike. Memory: peak resident set "
+        "of one `fit(max_iter=1)` beyond X, MiB, from the random start; "
+        "the target is fastgmm's `GaussianMixture` from the same kind of start "
+        "(`init_params='random'`).\n\n"
+        + markdown_table(
+            [
+                "case",
+                "fastgmm ms/it",
+                "scikit-learn ms/it",
+                "sklearn / fastgmm",
+                "target",
+                "fastgmm GaussianMixture ms/it (fastgmm / it)",
+                "lower bound: fastgmm - sklearn",
+                "fastgmm MiB",
+                "fastgmm GaussianMixture MiB",
+                "sklearn MiB",
+                "memory <= GaussianMixture's",
+            ],
+            rows,
+        )
+    )
+    report.add(
+        "<details><summary>Whole variational fits, memory as Python sees it"
+        "</summary>\n\n"
+        "Median seconds of the whole `fit` at `max_iter=1` and "
+        f"`max_iter={1 + args.iterations}` (validation, the priors' pass over the "
+        "data, the random initialisation and scikit-learn's final E-step "
+        "included); the speed-up in each repeat; fastgmm's `lower_bound_` and "
+        "`n_iter_`.\n\n"
+        + markdown_table(
+            [
+                "case",
+                "fastgmm fit(1) s",
+                "sklearn fit(1) s",
+                f"fastgmm fit({1 + args.iterations}) s",
+                f"sklearn fit({1 + args.iterations}) s",
+                "sklearn / fastgmm in each repeat",
+                "fastgmm lower_bound_",
+                "fastgmm n_iter_",
+            ],
+            details,
+        )
+        + (
+            "\n\nPeak memory beyond X, MiB: resident set / tracemalloc.\n\n"
+            + markdown_table(
+                [
+                    "case",
+                    "X MiB",
+                    "fastgmm",
+                    "fastgmm GaussianMixture",
+                    "sklearn",
+                ],
+                memory_rows,
+            )
+            if memory_rows
+            else ""
+        )
+        + "\n\n</details>"
+    )
+
+
+#: Rows of the per-column table (the issue's 200,000), divided by QUICK_DIVISOR
+#: under ``--quick``.
+COLUMN_ROWS = 200_000
+#: fastgmm's mean log-likelihood per point may be below scikit-learn's by this much.
+SCORE_TOLERANCE = 0.01
+#: Components whose weight exceeds this count as used by a fitted model.
+USED_WEIGHT = 0.01
+
+
+def section_bayesian_columns(args, report, log):
+    """Whole Dirichlet-process fits of each column of a table, as data-synthesis
+    libraries run them."""
+    n_rows = args.column_rows or (
+        COLUMN_ROWS // QUICK_DIVISOR if args.quick else COLUMN_ROWS
+    )
+    table = make_table(n_rows, seed=args.seed)
+    log(f"bayesian-columns: {len(table)} columns x {n_rows:,} rows; warming up")
+    for name in BAYESIAN_IMPLEMENTATIONS:
+        for max_iter in (0, 5):
+            fit_dp_column(name, table["age"][:2_000], args.threads, max_iter=max_iter)
+    rows = []
+    totals = dict.fromkeys(BAYESIAN_IMPLEMENTATIONS, 0.0)
+    n_within = 0
+    for column_name, column in table.items():
+        result = {}
+        for name in BAYESIAN_IMPLEMENTATIONS:
+            # fastgmm's fit is short, so a pause of the machine weighs more on it:
+            # the median of --repeat fits; scikit-learn's is long: one fit.
+            repeat = args.repeat if name == "fastgmm" else 1
+            times = []
+            for _ in range(repeat):
+                elapsed, model = seconds(fit_dp_column, name, column, args.threads)
+                times.append(elapsed)
+            init_seconds, _ = seconds(
+                fit_dp_column, name, column, args.threads, max_iter=0
+            )
+            whole = float(np.median(times))
+            result[name] = {
+                "whole": whole,
+                "init": init_seconds,
+                "n_iter": model.n_iter_,
+                "per_iter": (whole - init_seconds) / max(model.n_iter_, 1),
+                "score": float(model.score(column.reshape(-1, 1))),
+                "used": int(np.sum(model.weights_ > USED_WEIGHT)),
+            }
+            totals[name] += whole
+            log(
+                f"  {column_name} {name}: {whole:.3f} s, n_iter_ {model.n_iter_}, "
+                f"init {init_seconds:.3f} s, score {result[name]['score']:.4f}"
+            )
+        f, s = result["fastgmm"], result["sklearn"]
+        gap = f["score"] - s["score"]
+        n_within += gap >= -SCORE_TOLERANCE
+        rows.append(
+            [
+                f"`{column_name}`",
+                f"{f['whole']:.3f}",
+                f"{s['whole']:.2f}",
+                f"**{_ratio(s['whole'], f['whole'])}**",
+                f"{f['n_iter']} / {s['n_iter']}",
+                f"{f['init']:.3f} / {s['init']:.3f}",
+                f"{_ms(f['per_iter'])} / {_ms(s['per_iter'])}",
+                _ratio(s["per_iter"], f["per_iter"]),
+                f"{f['score']:.4f}",
+                f"{s['score']:.4f}",
+                f"{gap:+.4f}" if gap >= -SCORE_TOLERANCE else f"**{gap:+.4f}**",
+                f"{f['used']} / {s['used']}",
+            ]
+        )
+    rows.append(
+        [
+            "**all columns**",
+            f"{totals['fastgmm']:.3f}",
+            f"{totals['sklearn']:.2f}",
+            f"**{_ratio(totals['sklearn'], totals['fastgmm'])}**",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"{n_within} of {len(table)} within {SCORE_TOLERANCE}",
+            "",
+        ]
+    )
+    legend = "\n".join(
+        f"- `{name}`: {description}" for name, description in TABLE_COLUMNS.items()
+    )
+    report.add(
+        f"## Dirichlet-process mixture per column: {len(table)} columns x "
+        f"{n_rows:,} rows (targets: >= 20x overall; fastgmm's score no worse than "
+        f"scikit-learn's by more than {SCORE_TOLERANCE} in at least 9 of 10 "
+        "columns)\n\n"
+        "One 1-D `BayesianGaussianMixture(n_components=10, "
+        "weight_concentration_prior=0.001, random_state=0)` per column, every "
+        "other parameter at scikit-learn's default (`init_params='kmeans'`, "
+        "`tol=1e-3`, `max_iter=100`), each library with its own initialisation; "
+        "whole fits, seconds (fastgmm: median of "
+        f"{args.repeat}; scikit-learn: one fit). Init: the same fit with "
+        "`max_iter=0` (validation, priors, k-means; scikit-learn's final E-step "
+        "too); per iteration: (whole - init) / `n_iter_`. Score: `score(column)`, "
+        "the mean log-likelihood per point. Used components: weight > "
+        f"{USED_WEIGHT}.\n\n"
+        + markdown_table(
+            [
+                "column",
+                "fastgmm s",
+                "scikit-learn s",
+                "sklearn / fastgmm",
+                "n_iter_ fastgmm / sklearn",
+                "init s fastgmm / sklearn",
+                "ms/iteration fastgmm / sklearn",
+                "per-iteration ratio",
+                "fastgmm score",
+                "sklearn score",
+                "score: fastgmm - sklearn",
+                "used components fastgmm / sklearn",
+            ],
+            rows,
+        )
+        + "\n\nThe columns:\n\n"
+        + legend
+    )
+
+
 # ------------------------------------------------------------------------- main
 
 
@@ -775,6 +1119,7 @@ def parse_args(argv=None):
         description="Compare fastgmm with scikit-learn and a plain NumPy EM.",
     )
     keys = [case.key for case in TABLE_CASES]
+    keys += [BAYESIAN_PREFIX + case.key for case in BAYESIAN_CASES]
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -786,7 +1131,8 @@ def parse_args(argv=None):
         default=["all"],
         metavar="NAME",
         help="what to run: 'all', sections "
-        f"({', '.join(SECTIONS)}) and/or table rows ({', '.join(keys)})",
+        f"({', '.join(SECTIONS)}) and/or rows of the EM and variational tables "
+        f"({', '.join(keys)})",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="timed repeats; the median is reported"
@@ -804,6 +1150,13 @@ def parse_args(argv=None):
         help="fastgmm n_jobs and the limit on BLAS/OpenMP threads (default: all)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the data")
+    parser.add_argument(
+        "--column-rows",
+        type=int,
+        default=None,
+        help=f"rows of the bayesian-columns table (default {COLUMN_ROWS:,}, "
+        f"{COLUMN_ROWS // QUICK_DIVISOR:,} with --quick)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip memory")
     parser.add_argument("--markdown", metavar="PATH", help="also write the report here")
     parser.add_argument(
@@ -844,6 +1197,11 @@ def main(argv=None):
         for case in TABLE_CASES
         if everything or "table" in wanted or case.key in wanted
     ]
+    bayesian_cases = [
+        case.scaled(QUICK_DIVISOR) if args.quick else case
+        for case in BAYESIAN_CASES
+        if everything or "bayesian" in wanted or BAYESIAN_PREFIX + case.key in wanted
+    ]
     report = Report()
     title = "# fastgmm benchmark"
     if args.quick:
@@ -865,6 +1223,8 @@ def main(argv=None):
     with thread_limits(args.threads):
         if cases:
             section_table(cases, args, report, log)
+        if bayesian_cases:
+            section_bayesian(bayesian_cases, args, report, log)
         sections = {
             "memory": section_memory,
             "threads": section_threads,
@@ -872,6 +1232,7 @@ def main(argv=None):
             "predict": section_predict,
             "float32": section_float32,
             "init": section_init,
+            "bayesian-columns": section_bayesian_columns,
         }
         for name, section in sections.items():
             if everything or name in wanted:

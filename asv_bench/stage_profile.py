@@ -16,8 +16,8 @@ import numba
 import numpy as np
 
 from fastgmm._config import BLOCK_ROWS
-from fastgmm._kernels import common, em
 from fastgmm._covariance import covariance_type as covariance_type_named
+from fastgmm._kernels import common, em
 from fastgmm._params import Params, kernel_params
 from harness.data import make_mixture
 

@@ -110,3 +110,59 @@ def _draw_points(rng, weights, means, covariances, out):
         rows = np.flatnonzero(labels == j)
         factor = np.linalg.cholesky(covariances[j])
         out[rows] = rng.standard_normal((rows.size, out.shape[1])) @ factor.T + means[j]
+
+
+#: The numeric columns of :func:`make_table`: name -> what a column of that name
+#: looks like in a real table (and why it is in the benchmark).
+TABLE_COLUMNS = {
+    "age": "two Gaussians of different widths (34 +- 6, 58 +- 9)",
+    "sensor": "three Gaussians at different offsets and scales",
+    "price": "log-normal: skewed, a long right tail",
+    "returns": "Student's t with 2.5 degrees of freedom: heavy tails",
+    "balance": "a spike: 35% exactly 0, the rest two Gaussians near 2,500",
+    "altitude": "two Gaussians far from 0 (1e5 +- 300 and +- 900)",
+    "concentration": "three Gaussians at the 1e-3 scale",
+    "duration": "gamma (shape 2): skewed, bounded below by 0",
+    "grade": "Gaussian rounded to integers and clipped to 0..100 (ties)",
+    "signal": "four Gaussians whose widths span 0.1 to 10",
+}
+
+
+def make_table(n_rows, seed=0):
+    """Draw a table of the numeric columns of ``TABLE_COLUMNS``, each 1-D.
+
+    The columns imitate those a data-synthesis library meets: mixtures of a few
+    Gaussians at different offsets and scales (including far from 0 and at the
+    1e-3 scale), a skewed one, a heavy-tailed one, one with a spike of repeated
+    values and one of rounded values.
+
+    Returns
+    -------
+    dict name -> ndarray of shape (n_rows,), float64, in ``TABLE_COLUMNS``' order
+    """
+    rng = np.random.default_rng(seed)
+
+    def gaussians(weights, means, scales):
+        labels = rng.choice(len(weights), size=n_rows, p=weights)
+        return rng.normal(np.take(means, labels), np.take(scales, labels))
+
+    balance = gaussians([0.6, 0.4], [1_800.0, 3_200.0], [400.0, 700.0])
+    balance[rng.random(n_rows) < 0.35] = 0.0
+    grade = np.clip(np.round(rng.normal(70.0, 12.0, n_rows)), 0.0, 100.0)
+    table = {
+        "age": gaussians([0.6, 0.4], [34.0, 58.0], [6.0, 9.0]),
+        "sensor": gaussians([0.3, 0.5, 0.2], [-2.0, 0.0, 5.0], [0.3, 1.0, 0.5]),
+        "price": rng.lognormal(3.0, 0.8, n_rows),
+        "returns": 0.01 * rng.standard_t(2.5, n_rows),
+        "balance": balance,
+        "altitude": gaussians([0.7, 0.3], [1.0e5, 1.03e5], [300.0, 900.0]),
+        "concentration": gaussians(
+            [0.5, 0.3, 0.2], [2.0e-3, 2.5e-3, 3.5e-3], [1.0e-4, 3.0e-4, 1.0e-4]
+        ),
+        "duration": rng.gamma(2.0, 30.0, n_rows),
+        "grade": grade,
+        "signal": gaussians(
+            [0.4, 0.3, 0.2, 0.1], [0.0, 0.0, 50.0, -30.0], [1.0, 10.0, 0.1, 5.0]
+        ),
+    }
+    return table

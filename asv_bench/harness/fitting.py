@@ -1,17 +1,28 @@
 """Fit, predict and score with fastgmm, scikit-learn or the NumPy baseline alike.
 
-Every fit here starts from given ``weights_init``, ``means_init`` and
-``precisions_init`` and runs exactly ``max_iter`` EM iterations (``tol=0``), so the
-three implementations do the same work and timings do not depend on convergence.
+Every ``GaussianMixture`` fit here starts from given ``weights_init``,
+``means_init`` and ``precisions_init`` and runs exactly ``max_iter`` EM iterations
+(``tol=0``), so the three implementations do the same work and timings do not
+depend on convergence. ``BayesianGaussianMixture`` takes no initial parameters:
+its fits start from the random responsibilities that ``init_params='random'``
+draws from ``random_state``, the same in both libraries.
 """
 
 import contextlib
 import os
 import warnings
 
+import numpy as np
+
 from . import numpy_em
 
 IMPLEMENTATIONS = ("fastgmm", "sklearn", "numpy")
+#: ``BayesianGaussianMixture`` has no NumPy baseline: scikit-learn's is the baseline.
+BAYESIAN_IMPLEMENTATIONS = ("fastgmm", "sklearn")
+
+#: The 1-D Dirichlet-process mixture that data-synthesis libraries fit to every
+#: numeric column of a table; every other parameter keeps scikit-learn's default.
+DP_COLUMN_PARAMS = {"n_components": 10, "weight_concentration_prior": 0.001}
 
 #: Set to "sklearn" to let scikit-learn stand in for fastgmm (to try the benchmarks
 #: themselves before the estimator exists). The reports say so in their headers.
@@ -23,21 +34,22 @@ def standin() -> bool:
     return os.environ.get(STANDIN_ENV, "") == "sklearn"
 
 
-def make_estimator(implementation, **params):
-    """Return an unfitted ``GaussianMixture``; ``implementation`` is fastgmm or sklearn.
+def make_estimator(implementation, estimator="GaussianMixture", **params):
+    """Return an unfitted ``estimator`` (``"GaussianMixture"`` or
+    ``"BayesianGaussianMixture"``) of ``implementation``, fastgmm or sklearn.
 
     ``n_jobs`` is passed to fastgmm only; scikit-learn's threads are those of its BLAS
     and OpenMP pools (limit them with threadpoolctl).
     """
     if implementation == "sklearn" or (implementation == "fastgmm" and standin()):
-        from sklearn.mixture import GaussianMixture
+        import sklearn.mixture
 
         params.pop("n_jobs", None)
-        return GaussianMixture(**params)
+        return getattr(sklearn.mixture, estimator)(**params)
     if implementation == "fastgmm":
-        from fastgmm import GaussianMixture
+        import fastgmm
 
-        return GaussianMixture(**params)
+        return getattr(fastgmm, estimator)(**params)
     raise ValueError(f"no estimator for implementation {implementation!r}")
 
 
@@ -118,8 +130,12 @@ def score_samples(implementation, model, X):
 
 
 def lower_bound(implementation, model):
-    """The mean log-likelihood of the last E-step of a fitted model."""
-    return model.lower_bound if implementation == "numpy" else model.lower_bound_
+    """The lower bound of a fitted model as a float: for EM the mean log-likelihood
+    of the last E-step, for variational Bayes the evidence lower bound (a sum over
+    the points; scikit-learn returns it as a 1-element array for 'tied')."""
+    if implementation == "numpy":
+        return model.lower_bound
+    return float(np.ravel(model.lower_bound_)[0])
 
 
 def warm_up(implementation, X, init, covariance_type, n_jobs=None):
@@ -128,3 +144,64 @@ def warm_up(implementation, X, init, covariance_type, n_jobs=None):
     model = fit_model(implementation, small, init, covariance_type, 2, n_jobs)
     predict(implementation, model, small)
     score_samples(implementation, model, small)
+
+
+def fit_bayesian(
+    implementation,
+    X,
+    n_components,
+    covariance_type,
+    max_iter,
+    n_jobs=None,
+    random_state=0,
+    estimator="BayesianGaussianMixture",
+):
+    """Fit a ``BayesianGaussianMixture`` for exactly ``max_iter`` iterations
+    (``tol=0``) from the random responsibilities of ``random_state``; return it.
+
+    ``init_params='random'`` draws the same N x K uniform numbers in both libraries
+    (fastgmm a window of rows at a time), so both start from the same
+    responsibilities and, iteration after iteration, compute the same parameters.
+    ``estimator="GaussianMixture"`` fits EM from the same responsibilities instead
+    (the reference for the variational fit's cost).
+    """
+    estimator = make_estimator(
+        implementation,
+        estimator,
+        n_components=n_components,
+        covariance_type=covariance_type,
+        tol=0.0,
+        max_iter=max_iter,
+        init_params="random",
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
+    return quiet_fit(estimator, X)
+
+
+def fit_dp_column(implementation, column, n_jobs=None, random_state=0, **params):
+    """Fit the Dirichlet-process mixture of ``DP_COLUMN_PARAMS`` to one column.
+
+    Each library initialises its own way (``init_params='kmeans'``, the default)
+    and stops by its default ``tol`` and ``max_iter`` unless ``params`` say
+    otherwise. ``column`` has shape (N,) or (N, 1).
+    """
+    estimator = make_estimator(
+        implementation,
+        "BayesianGaussianMixture",
+        random_state=random_state,
+        n_jobs=n_jobs,
+        **{**DP_COLUMN_PARAMS, **params},
+    )
+    return quiet_fit(estimator, np.reshape(column, (-1, 1)))
+
+
+def warm_up_bayesian(implementation, X, n_components, covariance_type, n_jobs=None,
+                     estimator="BayesianGaussianMixture"):
+    """Pay Numba compilation of a fit from random responsibilities and of its
+    predictions."""
+    small = X[: min(len(X), 2_000)]
+    model = fit_bayesian(implementation, small, n_components, covariance_type, 2,
+                         n_jobs, estimator=estimator)
+    model.predict(small)
+    model.score_samples(small)
