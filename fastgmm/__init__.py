@@ -1,7 +1,8 @@
 """fastgmm: Gaussian mixture models fitted by compiled, one-pass EM.
 
 ``fastgmm.GaussianMixture`` and ``fastgmm.BayesianGaussianMixture`` are drop-in
-replacements for scikit-learn's estimators of the same names.
+replacements for scikit-learn's estimators of the same names;
+``fastgmm.GibbsGaussianMixture`` draws from the Bayesian mixture's posterior.
 
 Importing fastgmm compiles nothing and loads nothing heavy: the public names are
 resolved on first use (PEP 562), so ``import fastgmm`` stays fast and scikit-learn
@@ -21,11 +22,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "BayesianGaussianMixture": "fastgmm._bayesian_mixture",
     "GaussianMixture": "fastgmm._gaussian_mixture",
+    "GibbsGaussianMixture": "fastgmm._gibbs_mixture",
     "load": "fastgmm._persistence",
 }
 
 __all__ = [
-    "BayesianGaussianMixture", "GaussianMixture", "load", "select", "__version__",
+    "BayesianGaussianMixture", "GaussianMixture", "GibbsGaussianMixture", "load",
+    "select", "__version__",
 ]
 
 
