@@ -33,7 +33,7 @@ never returns NaN parameters. All of this is NumPy on K x D x D arrays.
 """
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg import lapack
 
 from ._params import Params
 from ._stats import MASS_EPS, m_step
@@ -67,12 +67,23 @@ def bartlett_factor(rng, scale_inverse, degrees_of_freedom):
     the features reversed), so U = R B.
     """
     n_features = scale_inverse.shape[0]
-    lower = np.linalg.cholesky(scale_inverse)
-    upper_scale = solve_triangular(lower, np.eye(n_features), lower=True).T
+    lower, info = lapack.dpotrf(scale_inverse, lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("the Wishart scale is not positive definite")
+    upper_scale = _triangular_inverse(lower, lower=1).T
     bartlett = np.triu(rng.standard_normal((n_features, n_features)), 1)
     dof = degrees_of_freedom - (n_features - 1 - np.arange(n_features))
     bartlett[np.diag_indices(n_features)] = np.sqrt(rng.chisquare(dof))
     return upper_scale @ bartlett
+
+
+def _triangular_inverse(matrix, lower):
+    """The inverse of a small triangular matrix (LAPACK's trtri: SciPy's
+    solve_triangular costs far more than the work at these sizes)."""
+    inverse, info = lapack.dtrtri(matrix, lower=lower)
+    if info != 0:
+        raise np.linalg.LinAlgError("singular triangular factor")
+    return inverse
 
 
 def _component_moments(stats):
@@ -171,11 +182,11 @@ def _correlated(ctype, factors, noise):
     name = ctype.name
     if name == "full":
         return np.stack([
-            solve_triangular(factors[k], noise[k], lower=False, trans="T")
+            noise[k] @ _triangular_inverse(factors[k], lower=0)
             for k in range(noise.shape[0])
         ])
     if name == "tied":
-        return solve_triangular(factors, noise.T, lower=False, trans="T").T
+        return noise @ _triangular_inverse(factors, lower=0)
     if name == "diag":
         return noise / factors
     return noise / factors[:, None]

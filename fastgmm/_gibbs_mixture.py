@@ -9,6 +9,7 @@ then drawn from their conjugate posterior given those statistics (``_gibbs``).
 No per-point state survives a sweep.
 """
 
+import warnings
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -422,11 +423,15 @@ class GibbsGaussianMixture(BaseMixture):
             "feature": np.arange(n_features),
             "feature_other": np.arange(n_features),
         }
-        return arviz.from_dict(
-            posterior=posterior,
-            sample_stats={"log_likelihood": self.log_likelihood_draws_},
-            coords=coords, dims=dims,
-        )
+        with warnings.catch_warnings():
+            # the issue asks for the draws' log-likelihood in sample_stats; ArviZ
+            # would rather hold pointwise log-likelihoods in a group of their own
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            return arviz.from_dict(
+                posterior=posterior,
+                sample_stats={"log_likelihood": self.log_likelihood_draws_},
+                coords=coords, dims=dims,
+            )
 
     def summary(self, **kwargs):
         """Mean, sd, effective sample sizes and R-hat of every parameter, from
