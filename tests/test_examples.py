@@ -87,3 +87,16 @@ def test_million_points(tmp_path):
     assert "fastgmm" in out and "scikit-learn" in out
     gap = float(re.search(r"fitted means ([\d.e+-]+)", out).group(1))
     assert gap < 1e-6
+
+
+def test_gibbs_tutorial(tmp_path):
+    pytest.importorskip("arviz")
+    out = run_example("gibbs_tutorial.py", tmp_path, "--draws", 300, "--burn", 50)
+    rows = re.findall(r"^\s+\d\s+\[\s*(-?[\d.]+)\s+(-?[\d.]+)\]\s+\(.*?\)\s+"
+                      r"\[\s*(-?[\d.]+)\s+(-?[\d.]+)\]", out, flags=re.M)
+    assert len(rows) == 3
+    for values in rows:
+        sampled, analytic = map(float, values[:2]), map(float, values[2:])
+        for a, b in zip(sampled, analytic, strict=True):
+            assert abs(a - b) < 0.05  # 4 Monte-Carlo errors at ~1,000 draws
+    assert float(re.search(r"max R-hat: ([\d.]+)", out).group(1)) < 1.05
