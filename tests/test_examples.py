@@ -92,8 +92,9 @@ def test_million_points(tmp_path):
 def test_gibbs_tutorial(tmp_path):
     pytest.importorskip("arviz")
     out = run_example("gibbs_tutorial.py", tmp_path, "--draws", 300, "--burn", 50)
-    rows = re.findall(r"^\s+\d\s+\[\s*(-?[\d.]+)\s+(-?[\d.]+)\]\s+\(.*?\)\s+"
-                      r"\[\s*(-?[\d.]+)\s+(-?[\d.]+)\]", out, flags=re.M)
+    number = r"\s*(-?[\d.]+)\s+(-?[\d.]+)\s*"
+    rows = re.findall(rf"^\s+\d\s+\[{number}\]\s+\(.*?\)\s+\[{number}\]", out,
+                      flags=re.M)
     assert len(rows) == 3
     for values in rows:
         sampled, analytic = map(float, values[:2]), map(float, values[2:])
