@@ -1,7 +1,8 @@
 """fastgmm: Gaussian mixture models fitted by compiled, one-pass EM.
 
 ``fastgmm.GaussianMixture`` and ``fastgmm.BayesianGaussianMixture`` are drop-in
-replacements for scikit-learn's estimators of the same names.
+replacements for scikit-learn's estimators of the same names;
+``fastgmm.GibbsGaussianMixture`` draws from the Bayesian mixture's posterior.
 
 Importing fastgmm compiles nothing and loads nothing heavy: the public names are
 resolved on first use (PEP 562), so ``import fastgmm`` stays fast and scikit-learn
@@ -22,11 +23,13 @@ _LAZY = {
     "BayesianGaussianMixture": "fastgmm._bayesian_mixture",
     "GaussianMixture": "fastgmm._gaussian_mixture",
     "GaussianMixtureImputer": "fastgmm._imputer",
+    "GibbsGaussianMixture": "fastgmm._gibbs_mixture",
     "load": "fastgmm._load",
 }
 
 __all__ = [
-    "BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureImputer", "load",
+    "BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureImputer",
+    "GibbsGaussianMixture", "load",
     "select", "__version__",
 ]
 

@@ -263,6 +263,15 @@ class DaskSource:
     def stats_pass(self, params, log_weights=None, entropy=False):
         return self._summed("stats_pass", params, log_weights, entropy)
 
+    def sampled_pass(self, params, log_weights, draw_key, first_row=0):
+        call = dask.delayed(_run_pass, pure=True)
+        parts = [
+            call("sampled_pass", self.n_jobs, self.estimator_name, x, w, params,
+                 log_weights, draw_key, first_row + int(start))
+            for x, w, start in zip(self._x, self._w, self._starts, strict=True)
+        ]
+        return dask.compute(_tree_sum(parts, _add))[0]
+
     def mean_feature_variance(self):
         return mean_feature_variance(self)
 

@@ -14,7 +14,13 @@ import numpy as np
 from ._config import chunk_layout
 from ._covariance import COVARIANCE_TYPES, covariance_type
 from ._kernels import em
-from ._kernels.kinds import LABELS, PROBA, RESPONSIBILITIES, RESPONSIBILITIES_ENTROPY
+from ._kernels.kinds import (
+    LABELS,
+    PROBA,
+    RESPONSIBILITIES,
+    RESPONSIBILITIES_ENTROPY,
+    SAMPLED,
+)
 from ._params import Params, kernel_params
 from ._stats import SufficientStats, m_step
 
@@ -31,12 +37,16 @@ def _slots(n_chunks, n_components, n_features, ctype):
     )
 
 
-def stats_pass(source, params, log_weights=None, entropy=False):
+def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
+               first_row=0):
     """The E-step under ``params`` fused with the statistics of the update.
 
     ``log_weights`` (K,): the per-component term added to the Gaussian
     log-densities (default: log of ``params.weights``, EM's). With ``entropy``,
     the statistics also carry sum_n w_n sum_k r_nk log r_nk (variational Bayes).
+    With ``draw_key`` (a sweep's key, ``_kernels.random.sweep_key``), they are
+    those of one component sampled per row instead (a Gibbs sweep); the source's
+    first row has the global index ``first_row``, which keys its draws.
     """
     ctype = params.covariance_type
     kp = kernel_params(params, log_weights)
@@ -44,11 +54,15 @@ def stats_pass(source, params, log_weights=None, entropy=False):
     loglik = np.empty(source.n_chunks)
     chunk_entropy = np.zeros(source.n_chunks)
     mode = RESPONSIBILITIES_ENTROPY if entropy else RESPONSIBILITIES
+    if draw_key is not None:
+        mode = SAMPLED
+    key = np.uint64(0 if draw_key is None else draw_key)
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
         em.accumulate(kp.kind, mode, seg.X, seg.weights, kp.means, kp.factor,
                       kp.log_norm, kp.aux, kp.shift, source.chunk_rows, s0[c], s1[c],
-                      s2[c], loglik[c], chunk_entropy[c])
+                      s2[c], loglik[c], chunk_entropy[c], key,
+                      np.uint64(first_row + seg.start))
     return SufficientStats.from_chunks(
         ctype, s0, s1, s2, kp.means, kp.shift, loglik, source.total_weight,
         chunk_entropy,

@@ -72,6 +72,10 @@ class DataSource(Protocol):
     def stats_pass(self, params, log_weights=None, entropy=False):
         """``SufficientStats`` of one E-step (``_passes.stats_pass``)."""
 
+    def sampled_pass(self, params, log_weights, draw_key, first_row=0):
+        """A Gibbs sweep's statistics: one component drawn per row, keyed by
+        ``draw_key`` and the global row index (``_passes.stats_pass``)."""
+
     def mean_feature_variance(self) -> float:
         """Mean of the features' weighted variances."""
 
@@ -261,6 +265,10 @@ class ArraySource:
 
     def stats_pass(self, params, log_weights=None, entropy=False):
         return _passes.stats_pass(self, params, log_weights, entropy)
+
+    def sampled_pass(self, params, log_weights, draw_key, first_row=0):
+        return _passes.stats_pass(self, params, log_weights, draw_key=draw_key,
+                                  first_row=first_row)
 
     def mean_feature_variance(self):
         return _passes.mean_feature_variance(self)

@@ -115,3 +115,17 @@ def test_missing_values(tmp_path):
                         flags=re.M)
     assert len(errors) == 3
     assert float(errors[0][1]) < float(errors[2][1])  # means: vs mean filling
+
+
+def test_gibbs_tutorial(tmp_path):
+    pytest.importorskip("arviz")
+    out = run_example("gibbs_tutorial.py", tmp_path, "--draws", 300, "--burn", 50)
+    number = r"\s*(-?[\d.]+)\s+(-?[\d.]+)\s*"
+    rows = re.findall(rf"^\s+\d\s+\[{number}\]\s+\(.*?\)\s+\[{number}\]", out,
+                      flags=re.M)
+    assert len(rows) == 3
+    for values in rows:
+        sampled, analytic = map(float, values[:2]), map(float, values[2:])
+        for a, b in zip(sampled, analytic, strict=True):
+            assert abs(a - b) < 0.05  # 4 Monte-Carlo errors at ~1,000 draws
+    assert float(re.search(r"max R-hat: ([\d.]+)", out).group(1)) < 1.05

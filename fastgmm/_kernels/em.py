@@ -27,6 +27,8 @@ from .common import (
 )
 from .diag import add_stats_diag, log_prob_diag
 from .full import add_stats_full, log_prob_full
+from .kinds import SAMPLED
+from .random import sample_block
 from .tied import add_stats_tied, log_prob_tied
 
 
@@ -57,7 +59,7 @@ def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means
 
 @njit(**PARALLEL_JIT)
 def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift,
-               chunk_rows, s0, s1, s2, loglik, entropy):
+               chunk_rows, s0, s1, s2, loglik, entropy, key, first_row):
     """E-step and statistics in one pass: per chunk c, add into slot c.
 
     X (N, D) float32/float64 C-contiguous; sample_weight (N,) or (0,) for ones;
@@ -66,12 +68,17 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     with each chunk's sums (loglik = sum of weight * log p(x), where p is the sum
     over k of exp(log-density + log_norm)). ``mode`` (``kinds``): with
     RESPONSIBILITIES_ENTROPY, entropy (C,) gets each chunk's
-    sum of weight * sum_k r_k log r_k; otherwise it is left alone.
+    sum of weight * sum_k r_k log r_k; otherwise it is left alone. With SAMPLED,
+    each row's responsibilities become its sampled assignment before the
+    statistics are added (``random.sample_block``, from the uint64 sweep ``key``;
+    X's first row has the global index ``first_row``, uint64); loglik is still
+    that of the parameters, summed over components.
     """
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     n_chunks = s0.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
+    sampled = mode == SAMPLED
     for c in prange(n_chunks):
         s0[c] = 0.0
         s1[c] = 0.0
@@ -81,6 +88,7 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
         row_sums = np.empty((3, BLOCK_ROWS))
         work = np.empty((work_rows(n_features), BLOCK_ROWS))
         idx = np.empty(BLOCK_ROWS, dtype=np.int64)
+        counts = np.empty(n_components)
         total = 0.0
         chunk_entropy = 0.0
         stop = min(n_rows, (c + 1) * chunk_rows)
@@ -93,6 +101,8 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
                 chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+            if sampled:
+                sample_block(logp, n, key, first_row, sample_weight, start, counts)
             _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
                              shift, s0[c], s1[c], s2[c], work, idx)
         loglik[c] = total

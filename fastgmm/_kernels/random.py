@@ -1,0 +1,113 @@
+"""Counter-based random numbers and the sampled assignment of Gibbs sweeps.
+
+A uniform is a pure function of (key, row, copy): ``key`` already mixes the
+seed, the chain and the sweep (``sweep_key``), ``row`` is the point's global
+row index. Nothing depends on which thread handles a row or on how rows are cut
+into chunks, segments or dask chunks, so a sweep's draws are bitwise the same
+for any thread count, in memory, memory-mapped or on a cluster.
+
+The mixing function is splitmix64's finaliser (Steele, Lea and Flood, 2014),
+applied twice: once to the key advanced by the row (Weyl sequence) and once more
+with the copy index, which only weighted rows use.
+"""
+
+import numpy as np
+from numba import njit
+
+from .._config import JIT
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_COPY = np.uint64(0xD1B54A32D192ED03)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_ONE = np.uint64(1)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+
+@njit(**JIT)
+def mix64(z):
+    """splitmix64's finaliser: a bijection of uint64 whose output bits each
+    depend on every input bit."""
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@njit(**JIT)
+def sweep_key(seed, chain, sweep):
+    """The key of one sweep of one chain (all three uint64)."""
+    return mix64(mix64(mix64(seed + _GOLDEN) + chain * _GOLDEN) + sweep * _GOLDEN)
+
+
+@njit(**JIT)
+def uniform(key, row, copy):
+    """A double in [0, 1) from (key, row, copy), all uint64: the top 53 bits of
+    the mixed counter."""
+    z = mix64(key + (row + _ONE) * _GOLDEN)
+    if copy != 0:
+        z = mix64(z + copy * _COPY)
+    return np.float64(z >> _S11) * _TO_UNIT
+
+
+@njit(**JIT)
+def _inverse_cdf(resp, i, u):
+    """The component whose cumulative responsibility first exceeds u times the
+    point's total (the total is 1 up to rounding), or -1 for a point with no
+    mass."""
+    n_components = resp.shape[0]
+    total = 0.0
+    for k in range(n_components):
+        total += resp[k, i]
+    if not total > 0.0:
+        return -1
+    target = u * total
+    cumulative = 0.0
+    last = -1
+    for k in range(n_components):
+        value = resp[k, i]
+        if value > 0.0:
+            last = k
+            cumulative += value
+            if target < cumulative:
+                return k
+    return last  # rounding put the target past the last positive term
+
+
+@njit(**JIT)
+def sample_block(resp, n_rows, key, first_row, sample_weight, start, counts):
+    """Replace the block's responsibilities by sampled assignments, in place.
+
+    ``resp`` (K, BLOCK_ROWS) holds the responsibilities of rows start..start +
+    n_rows of the segment, whose first row has the global index ``first_row``
+    (uint64). Each row draws one component by inverse CDF from
+    ``uniform(key, row, 0)`` and its column becomes one-hot. A row of sample
+    weight w counts as floor(w) copies, copy c drawing from
+    ``uniform(key, row, c)``, plus one draw of weight w - floor(w): its column
+    becomes (counts of the copies' components) / w, so that the statistics,
+    which multiply by w, add the copies' one-hot statistics (integer weights are
+    repeated rows exactly). ``counts`` (K,) is scratch.
+    """
+    n_components = resp.shape[0]
+    weighted = sample_weight.shape[0] != 0
+    for i in range(n_rows):
+        row = first_row + np.uint64(start + i)
+        if not weighted:
+            z = _inverse_cdf(resp, i, uniform(key, row, np.uint64(0)))
+            for k in range(n_components):
+                resp[k, i] = 0.0
+            if z >= 0:
+                resp[z, i] = 1.0
+            continue
+        w = sample_weight[start + i]
+        for k in range(n_components):
+            counts[k] = 0.0
+        whole = np.floor(w)
+        n_copies = np.int64(whole)
+        fraction = w - whole
+        for c in range(n_copies + (1 if fraction > 0.0 else 0)):
+            z = _inverse_cdf(resp, i, uniform(key, row, np.uint64(c)))
+            if z >= 0:
+                counts[z] += 1.0 if c < n_copies else fraction
+        for k in range(n_components):
+            resp[k, i] = counts[k] / w if w > 0.0 else 0.0
