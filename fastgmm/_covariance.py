@@ -201,6 +201,13 @@ class Full(CovarianceType):
 
     def cholesky_from_covariances(self, covariances):
         n_components = covariances.shape[0]
+        if covariances.shape[-1] == 1:
+            # what potrf and trtri compute for a 1 x 1 matrix, for all K at once
+            # (one-feature models iterate in a few ms; K LAPACK calls cost 1)
+            factors, failed = CovarianceType.cholesky_from_covariances(
+                self, covariances[:, :, 0]
+            )
+            return factors[:, :, None], failed
         factors = np.full_like(covariances, np.nan)
         failed = np.zeros(n_components, dtype=bool)
         for k in range(n_components):

@@ -19,7 +19,6 @@ What changes when X has missing values, and nothing else:
   initialisation; memory maps and dask arrays are filled segment by segment.
 """
 
-import dask
 import numpy as np
 
 from ._kernels import missing as kernels
@@ -275,6 +274,8 @@ def _merge_scans(*scans):
 
 def scan_dask(source, fit=True):
     """Scan every dask chunk (one graph): the ``MissingScan`` of X."""
+    import dask
+
     from ._dask import _tree_sum
 
     call = dask.delayed(_scan_chunk, pure=True)
@@ -333,6 +334,8 @@ class MissingDaskSource:
             setattr(self, name, getattr(source, name))
 
     def _summed(self, method, *args):
+        import dask
+
         from ._dask import _add, _tree_sum
 
         call = dask.delayed(_chunk_pass, pure=True)

@@ -93,3 +93,27 @@ def test_only_the_kernels_and_the_config_use_numba_jit():
         name.startswith("fastgmm._kernels") or name == "fastgmm._config"
         for name in users
     ), users
+
+
+def test_fits_import_no_optional_dependency():
+    """dask, distributed, matplotlib and ArviZ are extras: fitting and predicting
+    in memory, with missing values too, must not import them."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+import fastgmm
+X = np.random.RandomState(0).randn(300, 2)
+fastgmm.GaussianMixture(2, random_state=0).fit(X).predict(X)
+fastgmm.BayesianGaussianMixture(n_components=2, random_state=0).fit(X).score(X)
+X[::7, 0] = np.nan
+fastgmm.GaussianMixture(2, missing_values="nan", random_state=0).fit(X).impute(X)
+print(sorted(m for m in ("dask", "distributed", "matplotlib", "arviz")
+             if m in sys.modules))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"

@@ -92,25 +92,33 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
     place, zeros included); otherwise the points with r > 0 are first copied to
     work rows D..2D-1, so far components cost almost nothing.
     """
+    for k in range(means.shape[0]):
+        add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
+                                 means, s0, s1, s2, work, idx)
+
+
+@njit(**JIT)
+def add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
+                             means, s0, s1, s2, work, idx):
+    """Component k's part of ``add_stats_diag`` (work row 3D holds its r)."""
     d = n_features
     r = work[3 * d]
-    for k in range(means.shape[0]):
-        nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
-        if nonzero == 0:
-            continue
-        m = n_rows
-        src = 0
-        if 2 * nonzero <= n_rows:
-            m = compact_nonzero(r, n_rows, idx)
-            for a in range(d):
-                for j in range(m):
-                    work[d + a, j] = work[a, idx[j]]
-            src = d
-        total = 0.0
-        for j in range(m):
-            total += r[j]
-        s0[k] += total
-        _add_diag_moments(work, src, r, d, m, means[k], s1[k], s2[k, 0])
+    nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
+    if nonzero == 0:
+        return
+    m = n_rows
+    src = 0
+    if 2 * nonzero <= n_rows:
+        m = compact_nonzero(r, n_rows, idx)
+        for a in range(d):
+            for j in range(m):
+                work[d + a, j] = work[a, idx[j]]
+        src = d
+    total = 0.0
+    for j in range(m):
+        total += r[j]
+    s0[k] += total
+    _add_diag_moments(work, src, r, d, m, means[k], s1[k], s2[k, 0])
 
 
 @njit(**JIT)

@@ -42,14 +42,16 @@ from .common import (
     argmax_rows,
     block_entropy,
     block_log_likelihood,
-    compact_nonzero,
-    component_weights,
     gather_component,
     normalise_rows,
     transpose_block,
     work_rows,
 )
-from .diag import _add_diag_moments, _add_sq_distances, _add_weighted_sq_distances
+from .diag import (
+    _add_sq_distances,
+    _add_weighted_sq_distances,
+    add_component_stats_diag,
+)
 from .em import _add_stats_block, _log_prob_block
 
 IMPUTE = 3
@@ -288,22 +290,8 @@ def _missing_add_stats(kind, n_features, start, n_rows, resp, sample_weight, mea
                         work[2 * d + a, j] += r[j] * e
                 add_lower_products(work, 2 * d, d, d, m, s2[0])
             continue
-        nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
-        if nonzero == 0:
-            continue
-        m = n_rows
-        src = 0
-        if 2 * nonzero <= n_rows:
-            m = compact_nonzero(r, n_rows, idx)
-            for a in range(d):
-                for j in range(m):
-                    work[d + a, j] = work[a, idx[j]]
-            src = d
-        total = 0.0
-        for j in range(m):
-            total += r[j]
-        s0[k] += total
-        _add_diag_moments(work, src, r, d, m, means[k], s1[k], s2[k, 0])
+        add_component_stats_diag(k, d, start, n_rows, resp, sample_weight, means,
+                                 s0, s1, s2, work, idx)
         spherical = factor.shape[2] == 1
         for i in range(n_rows):
             w = resp[k, i] * (1.0 if sample_weight.shape[0] == 0
