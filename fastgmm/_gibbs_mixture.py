@@ -386,6 +386,22 @@ class GibbsGaussianMixture(BaseMixture):
         log_likelihood = float(np.mean(scores, dtype=np.float64)) * scores.shape[0]
         return -2.0 * log_likelihood + 2 * self._n_parameters()
 
+    def save(self, path):
+        """Not available yet for posterior draws: the portable file format holds
+        the two other estimators only.
+
+        Raises
+        ------
+        NotImplementedError
+            Always. Keep the draws with ``to_arviz().to_netcdf(path)``, or pickle
+            the estimator.
+        """
+        raise NotImplementedError(
+            "GibbsGaussianMixture cannot be saved to fastgmm's file format yet; "
+            "keep the draws with model.to_arviz().to_netcdf(path), or pickle the "
+            "model."
+        )
+
     # -------------------------------------------------------------- diagnostics
 
     def to_arviz(self):

@@ -336,3 +336,11 @@ def test_bad_data():
         GibbsGaussianMixture(n_components=2).fit(X)
     with pytest.raises(ValueError, match="n_components"):
         GibbsGaussianMixture(n_components=20).fit(three_clusters(n_per=5))
+
+
+def test_save_says_it_is_not_available(tmp_path):
+    model = GibbsGaussianMixture(n_components=2, n_draws=10, n_burn=2, n_chains=1,
+                                 random_state=0).fit(three_clusters(n_per=20))
+    with pytest.raises(NotImplementedError, match="to_netcdf"):
+        model.save(tmp_path / "model.npz")
+    assert not (tmp_path / "model.npz").exists()
