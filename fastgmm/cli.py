@@ -152,11 +152,13 @@ def _header_rows(path: Path, delimiter: str | None) -> int:
     return 0
 
 
-def load_data(path: str) -> np.ndarray:
+def load_data(path: str, missing: bool = False) -> np.ndarray:
     """Read a data matrix from .npy, .csv, .tsv or whitespace-separated .txt.
 
-    A text file may start with one header line. A 1-D array is one feature.
-    Raises :class:`CommandError` with a one-line reason on any problem.
+    A text file may start with one header line. A 1-D array is one feature. With
+    ``missing``, empty cells and NaN are read as missing values (NaN); without
+    it, they are refused. Raises :class:`CommandError` with a one-line reason on
+    any problem.
     """
     p = Path(path)
     if not p.exists():
@@ -182,16 +184,26 @@ def load_data(path: str) -> np.ndarray:
             delimiter = {".csv": ",", ".tsv": "\t"}.get(suffix)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # an empty file is reported below
-                X = np.loadtxt(
-                    p,
-                    delimiter=delimiter,
-                    skiprows=_header_rows(p, delimiter),
-                    dtype=np.float64,
-                    ndmin=2,
-                )
+                if missing:
+                    # empty cells become NaN
+                    X = np.genfromtxt(
+                        p, delimiter=delimiter, skip_header=_header_rows(p, delimiter),
+                        dtype=np.float64, ndmin=2, invalid_raise=True,
+                    )
+                else:
+                    X = np.loadtxt(
+                        p,
+                        delimiter=delimiter,
+                        skiprows=_header_rows(p, delimiter),
+                        dtype=np.float64,
+                        ndmin=2,
+                    )
     except (ValueError, OSError, EOFError) as exc:
+        hint = ""
+        if not missing and "string ''" in str(exc):
+            hint = "; empty cells are missing values: fit with --missing-values nan"
         raise CommandError(
-            f"{path}: not a readable {suffix} file ({_one_line(exc)})"
+            f"{path}: not a readable {suffix} file ({_one_line(exc)}){hint}"
         ) from None
     if not isinstance(X, np.ndarray) or X.dtype.kind not in "biuf":
         kind = getattr(X, "dtype", type(X))
@@ -206,14 +218,18 @@ def load_data(path: str) -> np.ndarray:
         raise CommandError(f"{path}: contains no data (shape {X.shape})")
     if X.dtype.kind != "f":
         X = X.astype(np.float64)
-    bad_rows = ~np.isfinite(X).all(axis=1)
+    if missing:
+        bad_rows = np.isinf(X).any(axis=1)
+        what, fix = "infinite values", "remove them first"
+    else:
+        bad_rows = ~np.isfinite(X).all(axis=1)
+        what = "NaN or infinite values"
+        fix = ("remove or impute them first, or fit with --missing-values nan to "
+               "model the missing ones")
     if bad_rows.any():
         first, count = int(np.argmax(bad_rows)), int(bad_rows.sum())
         rows = "1 row contains" if count == 1 else f"{count} rows contain"
-        raise CommandError(
-            f"{path}: {rows} NaN or infinite values (first: row {first}); "
-            "remove or impute them first"
-        )
+        raise CommandError(f"{path}: {rows} {what} (first: row {first}); {fix}")
     return X
 
 
@@ -328,6 +344,13 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-q", "--quiet", action="store_true", help="no progress messages on stderr"
     )
+    p.add_argument(
+        "--missing-values",
+        choices=("nan",),
+        default=None,
+        help="read empty cells and NaN as missing values and fit by exact EM on "
+        "the observed ones (not with --bayesian)",
+    )
     bayes = p.add_argument_group(
         "variational Bayes",
         "fit BayesianGaussianMixture models, which switch off the components "
@@ -354,7 +377,12 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
 
 
 def _check_bayesian_options(parser: argparse.ArgumentParser, args) -> None:
-    """The prior options only mean something with --bayesian."""
+    """The prior options only mean something with --bayesian, and missing values
+    are for maximum-likelihood fits."""
+    prog = f"{parser.prog} {args.command}"
+    if getattr(args, "bayesian", False) and getattr(args, "missing_values", None):
+        parser.exit(2, f"{prog}: error: --missing-values is not available with "
+                    "--bayesian yet\n")
     if getattr(args, "bayesian", True):
         return
     for option, value in (
@@ -362,13 +390,12 @@ def _check_bayesian_options(parser: argparse.ArgumentParser, args) -> None:
         ("--prior-type", args.prior_type),
     ):
         if value is not None:
-            prog = f"{parser.prog} {args.command}"
             parser.exit(2, f"{prog}: error: {option} needs --bayesian (see '{prog} "
                         "--help')\n")
 
 
 def _estimator_params(args) -> dict:
-    return {
+    params = {
         "n_init": args.n_init,
         "max_iter": args.max_iter,
         "tol": args.tol,
@@ -377,6 +404,9 @@ def _estimator_params(args) -> dict:
         "random_state": args.seed,
         "n_jobs": args.n_jobs,
     }
+    if args.missing_values is not None:
+        params["missing_values"] = args.missing_values
+    return params
 
 
 def _prior_params(args) -> dict:
@@ -402,7 +432,7 @@ def _run_fit(args) -> int:
 
     _check_output(args.output, (".npz",), "model files")
     start = time.perf_counter()
-    X = load_data(args.data)
+    X = load_data(args.data, missing=args.missing_values is not None)
     _check_enough_samples(X, args.n_components, args.data)
     if not args.quiet:
         to_stderr(
@@ -446,7 +476,7 @@ def _write_array(path: str | None, values: np.ndarray, integer: bool) -> None:
 def _run_predict(args) -> int:
     _check_output(args.output, DATA_SUFFIXES, "outputs")
     model = _load_model(args.model)
-    X = load_data(args.data)
+    X = load_data(args.data, missing=getattr(model, "missing_values", None) == "nan")
     n_features = int(getattr(model, "n_features_in_", model.means_.shape[1]))
     if X.shape[1] != n_features:
         raise CommandError(
@@ -474,7 +504,7 @@ def _run_select(args) -> int:
     _check_output(args.output, (".npz",), "model files")
     _check_output(args.plot, (".png", ".pdf", ".svg"), "plots")
     plt = _pyplot_or_error() if args.plot else None  # before the fits, not after
-    X = load_data(args.data)
+    X = load_data(args.data, missing=args.missing_values is not None)
     _check_enough_samples(X, max(args.k), args.data)
     if not args.quiet:
         to_stderr(

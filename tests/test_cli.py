@@ -479,3 +479,37 @@ def test_bad_arguments(capsys, argv, prog):
 )
 def test_parse_components(text, expected):
     assert parse_components(text) == expected
+
+
+def test_fit_and_predict_a_csv_with_empty_cells(capsys, tmp_path, X):
+    """--missing-values nan reads empty cells as missing values and fits the
+    observed ones exactly; the saved model reads them again to predict."""
+    data = tmp_path / "holes.csv"
+    lines = ["a,b"]
+    for i, (u, v) in enumerate(X):
+        u, v = float(u), float(v)
+        lines.append(f"{u!r}," if i % 7 == 3 else f"{u!r},{v!r}")
+    data.write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "fit", data, "-k", 3, "--seed", 0, "--n-jobs", 1)
+    assert code == 1 and "--missing-values nan" in err  # refused without the flag
+    model_path = tmp_path / "m.npz"
+    code, out, err = run(capsys, "fit", data, "-k", 3, "--seed", 0, "--n-jobs", 1,
+                         "--missing-values", "nan", "-o", model_path)
+    assert code == 0, err
+    model = fastgmm.load(model_path)
+    assert model.missing_values == "nan"
+    expected = fastgmm.GaussianMixture(3, random_state=0, n_jobs=1,
+                                       missing_values="nan")
+    holes = X.copy()
+    holes[3::7, 1] = np.nan
+    np.testing.assert_allclose(model.means_, expected.fit(holes).means_, rtol=1e-12)
+    labels = tmp_path / "labels.npy"
+    code, out, err = run(capsys, "predict", model_path, data, "-o", labels)
+    assert code == 0, err
+    np.testing.assert_array_equal(np.load(labels), expected.predict(holes))
+
+
+def test_missing_values_are_not_for_bayesian_fits(capsys, tmp_path, npy):
+    code, out, err = run(capsys, "fit", npy, "-k", 2, "--bayesian",
+                         "--missing-values", "nan")
+    assert code == 2 and "--missing-values is not available with --bayesian" in err

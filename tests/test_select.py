@@ -308,3 +308,20 @@ def test_gaussian_candidates_by_heldout_log_likelihood(X):
 def test_bic_leaves_heldout_empty(result):
     assert result.n_heldout == 0 and not result.bayesian
     assert np.isnan(result.criterion_values("heldout")).all()
+
+
+def test_select_with_missing_values():
+    """Candidates fitted with missing_values='nan' are ranked by the BIC of the
+    observed-data likelihood (and by held-out rows that have NaN too)."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(200, 2) - 3, rng.randn(200, 2) + 3])
+    X[::5, 1] = np.nan
+    result = select(X, n_components=[1, 2, 3], covariance_types=["full"],
+                    missing_values="nan", random_state=0)
+    assert result.best_.n_components == 2
+    best = result.best_estimator_
+    assert best.missing_values == "nan"
+    assert result.best_.bic == pytest.approx(best.bic(X), rel=1e-12)
+    heldout = select(X, n_components=[1, 2, 3], covariance_types=["full"],
+                     criterion="heldout", missing_values="nan", random_state=0)
+    assert heldout.best_.n_components == 2
