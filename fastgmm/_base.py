@@ -593,3 +593,45 @@ class BaseMixture(DensityMixin, BaseEstimator):
         elapsed = perf_counter() - self._init_clock
         print(f"Initialization {status}. time lapse {elapsed:.5f}s\t lower bound "
               f"{lower_bound:.5f}.")
+
+
+class InformationCriteriaMixin:
+    """``bic`` and ``aic`` of a mixture estimator, from ``score_samples`` at its
+    fitted parameters (for a posterior sampler, its posterior means) and the
+    covariance type's parameter count."""
+
+    def _n_parameters(self):
+        return self._covariance.n_parameters(self.n_components, self.means_.shape[1])
+
+    def _total_log_likelihood(self, X):
+        scores = self.score_samples(X)
+        n = scores.shape[0]
+        return float(np.mean(scores, dtype=np.float64)) * n, n
+
+    def bic(self, X):
+        """Bayesian information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        bic : float
+        """
+        log_likelihood, n = self._total_log_likelihood(X)
+        return -2.0 * log_likelihood + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        aic : float
+        """
+        log_likelihood, _ = self._total_log_likelihood(X)
+        return -2.0 * log_likelihood + 2 * self._n_parameters()

@@ -11,7 +11,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseMixture
+from ._base import BaseMixture, InformationCriteriaMixin
 from ._params import Params
 from ._passes import resp_stats
 from ._recovery import recover_degenerate
@@ -20,7 +20,7 @@ from ._stats import m_step
 from ._validation import check_means, check_precisions, check_weights
 
 
-class GaussianMixture(BaseMixture):
+class GaussianMixture(InformationCriteriaMixin, BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation, compiled.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
@@ -385,41 +385,3 @@ class GaussianMixture(BaseMixture):
         from ._kernels.missing import IMPUTE
 
         return self._predict_rows(X, IMPUTE)
-
-    # ---------------------------------------------------------- model choice
-
-    def _n_parameters(self):
-        return self._covariance.n_parameters(self.n_components, self.means_.shape[1])
-
-    def _total_log_likelihood(self, X):
-        scores = self.score_samples(X)
-        n = scores.shape[0]
-        return float(np.mean(scores, dtype=np.float64)) * n, n
-
-    def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        bic : float
-        """
-        log_likelihood, n = self._total_log_likelihood(X)
-        return -2.0 * log_likelihood + self._n_parameters() * np.log(n)
-
-    def aic(self, X):
-        """Akaike information criterion on ``X`` (lower is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        aic : float
-        """
-        log_likelihood, _ = self._total_log_likelihood(X)
-        return -2.0 * log_likelihood + 2 * self._n_parameters()

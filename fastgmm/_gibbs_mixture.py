@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseMixture
+from ._base import BaseMixture, InformationCriteriaMixin
 from ._covariance import NAMES
 from ._gibbs import draw_parameters
 from ._kernels.random import sweep_key
@@ -36,7 +36,7 @@ _PRIOR_ATTRIBUTES = (
 RELABEL_ROUNDS = 3
 
 
-class GibbsGaussianMixture(BaseMixture):
+class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
     """Bayesian Gaussian mixture sampled by blocked Gibbs sampling, compiled.
 
     The model is that of :class:`BayesianGaussianMixture` (same prior names and
@@ -349,42 +349,6 @@ class GibbsGaussianMixture(BaseMixture):
             np.asarray(self.covariances_, dtype=np.float64),
             np.asarray(self.precisions_cholesky_, dtype=np.float64),
         )
-
-    # ------------------------------------------------------------ model choice
-
-    def _n_parameters(self):
-        return self._covariance.n_parameters(self.n_components, self.means_.shape[1])
-
-    def bic(self, X):
-        """Bayesian information criterion on ``X`` at the posterior means.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        bic : float
-        """
-        scores = self.score_samples(X)
-        n = scores.shape[0]
-        log_likelihood = float(np.mean(scores, dtype=np.float64)) * n
-        return -2.0 * log_likelihood + self._n_parameters() * np.log(n)
-
-    def aic(self, X):
-        """Akaike information criterion on ``X`` at the posterior means.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        aic : float
-        """
-        scores = self.score_samples(X)
-        log_likelihood = float(np.mean(scores, dtype=np.float64)) * scores.shape[0]
-        return -2.0 * log_likelihood + 2 * self._n_parameters()
 
     def save(self, path):
         """Not available yet for posterior draws: the portable file format holds
