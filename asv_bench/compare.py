@@ -391,12 +391,12 @@ def _roofline_cells(case, per_iter, log):
     rate, order = dgemm_rate()
     log(f"{case.label}: dgemm {rate / 1e9:.1f} GFLOP/s (n = {order})")
     if not per_iter or per_iter <= 0:
-        return [f"{work / 1e9:.3g}", "n/a", f"{rate / 1e9:.1f}", "n/a"]
+        return [f"{work / 1e9:.3g}", "n/a", f"{rate / 1e9:.3g}", "n/a"]
     achieved = work / per_iter
     return [
         f"{work / 1e9:.3g}",
-        f"{achieved / 1e9:.1f}",
-        f"{rate / 1e9:.1f}",
+        f"{achieved / 1e9:.3g}",
+        f"{rate / 1e9:.3g}",
         f"{100 * achieved / rate:.0f}%",
     ]
 
