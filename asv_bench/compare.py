@@ -33,6 +33,19 @@ What is measured, and how
   under ``tracemalloc`` gives the peak of the allocations Python can see (NumPy arrays,
   not Numba's runtime arrays), shown in the details for comparison.
 - The NumPy baseline is :mod:`harness.numpy_em`, the textbook vectorised EM.
+- **oneDAL** (a column of the EM table): Intel oneDAL's ``em_gmm`` (daal4py) from
+  the same data and start, timed the same way in a subprocess that runs in a
+  virtual environment of its own (daal4py needs scikit-learn < 1.6); skipped,
+  with a line saying how to set it up, when there is none
+  (:mod:`harness.onedal_em`).
+- **Roofline** (columns of the EM table): the useful floating-point work of one
+  iteration (:func:`harness.roofline.flops_per_iteration`, derived there per
+  covariance type) over fastgmm's time per iteration, next to the rate of a square
+  NumPy matrix product timed in this process on the same threads.
+- **The whole default fit** (``--cases default-fit``): ``fit`` with scikit-learn's
+  defaults (``init_params='kmeans'``, ``tol=1e-3``, ``n_init=1``), each library
+  with its own initialisation: wall times, ``n_iter_`` and the final mean
+  log-likelihoods of both.
 - **BayesianGaussianMixture** (``--cases bayesian``, or rows such as
   ``bayesian-2x3-full``): time per variational iteration of fastgmm and
   scikit-learn, measured as above, both from the random responsibilities that
@@ -78,6 +91,7 @@ from harness.fitting import (
     make_estimator,
     predict,
     quiet,
+    quiet_fit,
     score_samples,
     standin,
     thread_limits,
@@ -85,6 +99,8 @@ from harness.fitting import (
     warm_up_bayesian,
 )
 from harness.memory import peak_rss_growth, peak_traced_growth
+from harness.onedal_em import SETUP_HINT, onedal_python, time_onedal
+from harness.roofline import dgemm_rate, flops_per_iteration
 from harness.timing import median_seconds, seconds, time_per_iteration
 
 
@@ -141,6 +157,7 @@ SECTIONS = (
     "predict",
     "float32",
     "init",
+    "default-fit",
     "bayesian",
     "bayesian-columns",
 )
@@ -365,6 +382,43 @@ def _memory_cells(memory, labels):
     ]
 
 
+def _roofline_cells(case, per_iter, log):
+    """GFLOP of one iteration of ``case``, fastgmm's GFLOP/s at ``per_iter``
+    seconds an iteration, the dgemm GFLOP/s measured now, and the fraction."""
+    work = flops_per_iteration(
+        case.n_samples, case.n_features, case.n_components, case.covariance_type
+    )
+    rate, order = dgemm_rate()
+    log(f"{case.label}: dgemm {rate / 1e9:.1f} GFLOP/s (n = {order})")
+    if not per_iter or per_iter <= 0:
+        return [f"{work / 1e9:.3g}", "n/a", f"{rate / 1e9:.3g}", "n/a"]
+    achieved = work / per_iter
+    return [
+        f"{work / 1e9:.3g}",
+        f"{achieved / 1e9:.3g}",
+        f"{rate / 1e9:.3g}",
+        f"{100 * achieved / rate:.0f}%",
+    ]
+
+
+def _onedal_note(python, detail):
+    """A sentence for the EM table's legend: which oneDAL ran (``detail``: its
+    version), or why none did (``detail``: the reason) and how to add it."""
+    if python:
+        return f" oneDAL: daal4py {detail} in `{python}`."
+    return f" oneDAL skipped ({detail}); to add its column: {SETUP_HINT}."
+
+
+def _onedal_agreement(timing, sklearn_model):
+    """oneDAL's log-likelihood per point minus scikit-learn's lower bound after the
+    same iterations, then oneDAL's ms/iteration in each repeat."""
+    if not timing:
+        return "n/a"
+    gap = timing["log_likelihood"] - lower_bound("sklearn", sklearn_model)
+    runs = ", ".join(_ms(run) for run in timing["runs"])
+    return f"{gap:+.1e}; {runs}"
+
+
 class Report:
     """Markdown written to stdout as it grows, and kept for ``--markdown``."""
 
@@ -386,6 +440,9 @@ def section_table(cases, args, report, log):
     fastgmm_label = "fastgmm (stand-in)" if standin() else "fastgmm"
     rows, details = [], []
     memory_rows = []
+    onedal, onedal_detail = (None, "--no-onedal") if args.no_onedal else (
+        onedal_python()
+    )
     for case in cases:
         log(f"{case.label}: generating data")
         X, init = make_mixture(
@@ -417,6 +474,14 @@ def section_table(cases, args, report, log):
         agreement = lower_bound("fastgmm", timings["fastgmm"]["model"]) - lower_bound(
             "sklearn", timings["sklearn"]["model"]
         )
+        onedal_timing = None
+        if onedal:
+            log(f"{case.label}: oneDAL em_gmm (subprocess)")
+            onedal_timing = time_onedal(
+                onedal, X, init, ct, args.iterations, args.repeat, args.threads, log
+            )
+        o = onedal_timing["per_iter"] if onedal_timing else None
+        roofline = _roofline_cells(case, f, log)
         n_iter_ok = getattr(timings["fastgmm"]["model"], "n_iter_", None)
         memory = {}
         if not args.no_memory:
@@ -434,6 +499,9 @@ def section_table(cases, args, report, log):
                 f"**{_ratio(s, f)}**",
                 _ratio(n, f),
                 case.target,
+                _ms(o),
+                f"**{_ratio(o, f)}**" if o else "n/a",
+                *roofline,
                 *(
                     _mib(memory[name]["rss"]) if memory.get(name) else "n/a"
                     for name in IMPLEMENTATIONS
@@ -446,6 +514,7 @@ def section_table(cases, args, report, log):
                 *_whole_fit_cells(timings, IMPLEMENTATIONS),
                 f"{agreement:+.1e}",
                 str(n_iter_ok),
+                _onedal_agreement(onedal_timing, timings["sklearn"]["model"]),
             ]
         )
         if memory:
@@ -461,8 +530,18 @@ def section_table(cases, args, report, log):
         "## EM iteration: fastgmm, scikit-learn and NumPy\n\n"
         f"Milliseconds per EM iteration (median of {args.repeat}; difference of "
         f"`fit(max_iter=1)` and `fit(max_iter={1 + args.iterations})`, `tol=0`, same "
-        "initial parameters). Ratios: the other's time / fastgmm's. Memory: peak "
-        "resident set of one `fit(max_iter=1)` beyond X, MiB.\n\n"
+        "initial parameters). Ratios: the other's time / fastgmm's. oneDAL: "
+        "daal4py's `em_gmm` from the same data and start, `accuracyThreshold=0`, "
+        "timed the same way in a subprocess of its own environment after the "
+        "others' repeats, not interleaved with them (target >= 3x; "
+        "oneDAL has no tied or spherical storage). Roofline: the useful "
+        "floating-point work of one iteration "
+        "(`harness.roofline.flops_per_iteration`) over fastgmm's time per "
+        "iteration, next to the rate of a square NumPy matrix product (dgemm) "
+        "timed in this process on the same threads just before the case. Memory: "
+        "peak resident set of one `fit(max_iter=1)` beyond X, MiB."
+        + _onedal_note(onedal, onedal_detail)
+        + "\n\n"
         + markdown_table(
             [
                 "case",
@@ -472,6 +551,12 @@ def section_table(cases, args, report, log):
                 "sklearn / fastgmm",
                 "NumPy / fastgmm",
                 "target",
+                "oneDAL ms/it",
+                "oneDAL / fastgmm",
+                "GFLOP/it",
+                "fastgmm GFLOP/s",
+                "dgemm GFLOP/s",
+                "fastgmm / dgemm",
                 "fastgmm MiB",
                 "sklearn MiB",
                 "NumPy MiB",
@@ -486,7 +571,11 @@ def section_table(cases, args, report, log):
         f"`max_iter={1 + args.iterations}` (initialisation, validation and "
         "scikit-learn's final E-step included); the speed-up in each repeat (a wide "
         "spread means a busy machine); fastgmm's `lower_bound_` minus "
-        "scikit-learn's after the same iterations; fastgmm's `n_iter_`.\n\n"
+        "scikit-learn's after the same iterations; fastgmm's `n_iter_`; oneDAL's "
+        "goal function per point minus scikit-learn's `lower_bound_` after the "
+        "same iterations (oneDAL regularises only ill-conditioned covariances, "
+        "scikit-learn adds `reg_covar` always), and oneDAL's ms/iteration in "
+        "each repeat.\n\n"
         + markdown_table(
             [
                 "case",
@@ -499,6 +588,7 @@ def section_table(cases, args, report, log):
                 "sklearn / fastgmm in each repeat",
                 "lower bound: fastgmm - sklearn",
                 "fastgmm n_iter_",
+                "oneDAL: log-likelihood - sklearn; ms/it in each repeat",
             ],
             details,
         )
@@ -811,6 +901,106 @@ def section_init(args, report, log):
                 "sklearn init alone s",
                 "ratio (init alone)",
                 "mean log-lik.: fastgmm / sklearn",
+            ],
+            rows,
+        )
+    )
+
+
+#: The whole default fit's cases (issue 13: >= 20x scikit-learn's whole fit).
+DEFAULT_FIT_CASES = (
+    Case(1_000_000, 16, 16, "full", ">= 20x"),
+    Case(1_000_000, 16, 16, "diag", ">= 20x"),
+)
+#: fastgmm's final mean log-likelihood per point may be below scikit-learn's by
+#: this much in the whole default fit.
+DEFAULT_FIT_SCORE_TOLERANCE = 1e-3
+
+
+def section_default_fit(args, report, log):
+    """``fit`` with scikit-learn's defaults, each library with its own
+    initialisation, from k-means to convergence."""
+    rows = []
+    for base in DEFAULT_FIT_CASES:
+        case = base.scaled(QUICK_DIVISOR) if args.quick else base
+        X, _ = make_mixture(
+            case.n_samples,
+            case.n_features,
+            case.n_components,
+            case.covariance_type,
+            seed=args.seed,
+        )
+        result = {}
+        for name in ("fastgmm", "sklearn"):
+
+            def fit(name=name, data=X, case=case):
+                return quiet_fit(
+                    make_estimator(
+                        name,
+                        n_components=case.n_components,
+                        covariance_type=case.covariance_type,
+                        random_state=0,
+                        n_jobs=args.threads,
+                    ),
+                    data,
+                )
+
+            fit(data=X[:2_000])  # compilation, lazy imports
+            # fastgmm's fit is short, so a pause of the machine weighs more on it:
+            # the median of --repeat fits; scikit-learn's is long: one fit.
+            repeat = args.repeat if name == "fastgmm" else 1
+            elapsed, model = median_seconds(fit, repeat)
+            result[name] = {
+                "seconds": elapsed,
+                "score": float(model.score(X)),
+                "n_iter": model.n_iter_,
+                "converged": model.converged_,
+            }
+            log(
+                f"default fit {case.label} {name}: {elapsed:.3f} s, n_iter_ "
+                f"{model.n_iter_}, score {result[name]['score']:.6f}"
+            )
+        f, s = result["fastgmm"], result["sklearn"]
+        gap = f["score"] - s["score"]
+        within = gap >= -DEFAULT_FIT_SCORE_TOLERANCE
+        rows.append(
+            [
+                case.label,
+                f"{f['seconds']:.3f}",
+                f"{s['seconds']:.2f}",
+                f"**{_ratio(s['seconds'], f['seconds'])}**",
+                case.target,
+                f"{f['score']:.6f}",
+                f"{s['score']:.6f}",
+                f"{gap:+.1e}" if within else f"**{gap:+.1e}**",
+                f"{f['n_iter']} / {s['n_iter']}",
+                f"{f['converged']} / {s['converged']}",
+            ]
+        )
+        del X
+    report.add(
+        "## Whole default fit: fastgmm and scikit-learn (targets: >= 20x; "
+        "fastgmm's mean log-likelihood no worse than scikit-learn's by more than "
+        f"{DEFAULT_FIT_SCORE_TOLERANCE:g} per point)\n\n"
+        "`GaussianMixture(n_components=K, covariance_type=..., random_state=0)` "
+        "with every other parameter at scikit-learn's default "
+        "(`init_params='kmeans'`, `tol=1e-3`, `n_init=1`, `max_iter=100`), each "
+        "library with its own k-means initialisation, on the same data; seconds "
+        f"of the whole `fit` (fastgmm: median of {args.repeat}; scikit-learn: one "
+        "fit), after a small fit that pays compilation. Score: `score(X)`, the "
+        "final model's mean log-likelihood per point.\n\n"
+        + markdown_table(
+            [
+                "case",
+                "fastgmm s",
+                "scikit-learn s",
+                "sklearn / fastgmm",
+                "target",
+                "fastgmm score",
+                "sklearn score",
+                "score: fastgmm - sklearn",
+                "n_iter_ fastgmm / sklearn",
+                "converged_ fastgmm / sklearn",
             ],
             rows,
         )
@@ -1158,6 +1348,12 @@ def parse_args(argv=None):
         f"{COLUMN_ROWS // QUICK_DIVISOR:,} with --quick)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip memory")
+    parser.add_argument(
+        "--no-onedal",
+        action="store_true",
+        help="skip oneDAL's column even when its environment is there "
+        "(see harness/onedal_em.py)",
+    )
     parser.add_argument("--markdown", metavar="PATH", help="also write the report here")
     parser.add_argument(
         "--fastgmm-standin",
@@ -1232,6 +1428,7 @@ def main(argv=None):
             "predict": section_predict,
             "float32": section_float32,
             "init": section_init,
+            "default-fit": section_default_fit,
             "bayesian-columns": section_bayesian_columns,
         }
         for name, section in sections.items():

@@ -12,13 +12,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_compare(tmp_path, *arguments):
-    """Run compare.py with ``arguments`` in a fresh interpreter; return its
-    Markdown report."""
+def run_compare(tmp_path, *arguments, **environment):
+    """Run compare.py with ``arguments`` (and the ``environment`` variables) in a
+    fresh interpreter; return its Markdown report."""
     report = tmp_path / "report.md"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        **environment,
     }
     done = subprocess.run(
         [
@@ -37,28 +38,52 @@ def run_compare(tmp_path, *arguments):
     return report.read_text()
 
 
+def rows_by_header(report, label):
+    """The rows of the report's tables whose first cell is ``label``, each as a
+    dict from its table's header to the cell."""
+    rows, header = [], None
+    for line in report.splitlines():
+        if not line.startswith("|"):
+            header = None  # a table ends
+        elif not line.startswith("|---"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if header is None:
+                header = cells
+            elif cells[0] == label:
+                rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
 @pytest.mark.slow
 def test_compare_script_quick_table_row(tmp_path):
     report = run_compare(
         tmp_path,
         *("--quick", "--cases", "2x3-full", "--repeat", "1"),
         *("--iterations", "1"),
+        # no oneDAL environment here, whatever the checkout has: the column says so
+        FASTGMM_ONEDAL_PYTHON=str(tmp_path / "no-such-python"),
     )
-    rows = [
-        line.strip("|").split("|")
-        for line in report.splitlines()
-        if line.startswith("| 50k x 2 x 3 full |")
-    ]
+    rows = rows_by_header(report, "50k x 2 x 3 full")
     # the main table, the whole-fit details, the memory details
     assert len(rows) == 3
-    main, details, memory = ([cell.strip() for cell in row] for row in rows)
-    assert len(main) == 10
-    for cell in main[1:4] + main[7:]:  # ms/iteration, then MiB from the subprocesses
-        float(cell.replace(",", ""))
+    main, details, memory = rows
+    # ms/iteration, then MiB from the subprocesses
+    for column in ("fastgmm ms/it", "scikit-learn ms/it", "NumPy ms/it",
+                   "fastgmm MiB", "sklearn MiB", "NumPy MiB"):
+        float(main[column].replace(",", ""))
+    # the roofline: fastgmm's rate is the work over its time, next to dgemm's
+    work, rate = float(main["GFLOP/it"]), float(main["fastgmm GFLOP/s"])
+    assert work == pytest.approx(50_000 * 3 * (2 * 4 + 7 * 2 + 8) / 1e9, rel=1e-2)
+    assert rate == pytest.approx(work / float(main["fastgmm ms/it"]) * 1e3, rel=0.02)
+    assert float(main["dgemm GFLOP/s"]) > 0
+    assert main["fastgmm / dgemm"].endswith("%")
+    assert main["oneDAL ms/it"] == "n/a"
+    assert "oneDAL skipped" in report and ".venv-onedal" in report
     # fastgmm and scikit-learn, from the same start, reach the same lower bound
-    assert abs(float(details[-2])) < 1e-8
-    assert details[-1] == "2"  # fastgmm's n_iter_ after fit(max_iter=2)
-    assert all("/" in cell for cell in memory[2:])
+    assert abs(float(details["lower bound: fastgmm - sklearn"])) < 1e-8
+    # fastgmm's n_iter_ after fit(max_iter=2)
+    assert details["fastgmm n_iter_"] == "2"
+    assert all("/" in cell for cell in list(memory.values())[2:])
 
 
 @pytest.mark.slow
