@@ -119,7 +119,10 @@ _NO_NORM = np.empty(0)
 _NO_AUX = np.empty((0, 0))
 
 
-@cache
+ACCUMULATE_KERNELS = {}
+"""The passes built so far, by kernel kind (a fit builds its own kind's only)."""
+
+
 def accumulate_kernel(kind):
     """The compiled pass of ``accumulate`` and ``accumulate_assigned`` for one
     kernel kind: ``(mode, <accumulate's arguments after kind and mode>, seeds,
@@ -127,6 +130,12 @@ def accumulate_kernel(kind):
     ASSIGNED only). One function serves every mode, so a fit's initial
     statistics and its iterations share one compilation."""
     kind = int(kind)
+    if kind not in ACCUMULATE_KERNELS:
+        ACCUMULATE_KERNELS[kind] = _accumulate_kernel(kind)
+    return ACCUMULATE_KERNELS[kind]
+
+
+def _accumulate_kernel(kind):
 
     @njit(**PARALLEL_JIT)
     def accumulate_pass(mode, X, sample_weight, means, factor, log_norm, aux, shift,
@@ -208,16 +217,16 @@ def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, lab
     log-density; PROBA: values (N, K) = responsibilities. Blocks of rows are
     independent, so chunks run in parallel with no reduction.
     """
-    _predict_kernel(kind, mode)(X, means, factor, log_norm, aux, shift, values,
-                                labels)
+    _predict_kernel(int(kind))(mode, X, means, factor, log_norm, aux, shift, values,
+                               labels)
 
 
 @cache
-def _predict_kernel(kind, mode):
-    kind, mode = int(kind), int(mode)
+def _predict_kernel(kind):
+    # one compilation per kind serves the three outputs
 
     @njit(**PARALLEL_JIT)
-    def predict_pass(X, means, factor, log_norm, aux, shift, values, labels):
+    def predict_pass(mode, X, means, factor, log_norm, aux, shift, values, labels):
         n_rows, n_features = X.shape
         n_components = means.shape[0]
         n_chunks, chunk_rows = chunk_layout(n_rows)
