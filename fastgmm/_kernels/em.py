@@ -129,60 +129,72 @@ def accumulate_kernel(kind):
     resp)``, ``seeds`` and ``resp`` as in ``accumulate_assigned`` (read in mode
     ASSIGNED only). One function serves every mode, so a fit's initial
     statistics and its iterations share one compilation."""
+    return accumulate_kernels(kind)[1]
+
+
+def accumulate_kernels(kind):
+    """``(chunk, parallel)`` for one kernel kind: ``parallel`` is
+    ``accumulate_kernel(kind)``; ``chunk`` takes the chunk index c first and
+    does chunk c of that pass on the calling thread (for compiled callers that
+    run small data without waking threads, such as the Gibbs chains)."""
     kind = int(kind)
     if kind not in ACCUMULATE_KERNELS:
-        ACCUMULATE_KERNELS[kind] = _accumulate_kernel(kind)
+        ACCUMULATE_KERNELS[kind] = _accumulate_kernels(kind)
     return ACCUMULATE_KERNELS[kind]
 
 
-def _accumulate_kernel(kind):
+def _accumulate_kernels(kind):
+
+    @njit(**JIT)
+    def accumulate_chunk(c, mode, X, sample_weight, means, factor, log_norm, aux,
+                         shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
+                         first_row, seeds, resp):
+        n_rows, n_features = X.shape
+        n_components = means.shape[0]
+        with_entropy = mode == RESPONSIBILITIES_ENTROPY
+        s0[c] = 0.0
+        s1[c] = 0.0
+        s2[c] = 0.0
+        logp = np.empty((n_components, BLOCK_ROWS))
+        lse = np.empty(BLOCK_ROWS)
+        row_sums = np.empty((3, BLOCK_ROWS))
+        work = np.empty((work_rows(n_features), BLOCK_ROWS))
+        idx = np.empty(BLOCK_ROWS, dtype=np.int64)
+        counts = np.empty(n_components)
+        total = 0.0
+        chunk_entropy = 0.0
+        stop = min(n_rows, (c + 1) * chunk_rows)
+        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
+            n = min(BLOCK_ROWS, stop - start)
+            transpose_block(X, start, n, work)
+            if mode == ASSIGNED:
+                _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
+            else:
+                _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
+                                shift, logp, work)
+                normalise_rows(logp, n, lse, row_sums, False, with_entropy)
+                total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+                if with_entropy:
+                    chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+                if mode == SAMPLED:
+                    sample_block(logp, n, key, first_row, sample_weight, start,
+                                 counts)
+            _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
+                             shift, s0[c], s1[c], s2[c], work, idx)
+        loglik[c] = total
+        if with_entropy:
+            entropy[c] = chunk_entropy
 
     @njit(**PARALLEL_JIT)
     def accumulate_pass(mode, X, sample_weight, means, factor, log_norm, aux, shift,
                         chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
                         seeds, resp):
-        n_rows, n_features = X.shape
-        n_components = means.shape[0]
-        n_chunks = s0.shape[0]
-        with_entropy = mode == RESPONSIBILITIES_ENTROPY
-        for c in prange(n_chunks):
-            s0[c] = 0.0
-            s1[c] = 0.0
-            s2[c] = 0.0
-            logp = np.empty((n_components, BLOCK_ROWS))
-            lse = np.empty(BLOCK_ROWS)
-            row_sums = np.empty((3, BLOCK_ROWS))
-            work = np.empty((work_rows(n_features), BLOCK_ROWS))
-            idx = np.empty(BLOCK_ROWS, dtype=np.int64)
-            counts = np.empty(n_components)
-            total = 0.0
-            chunk_entropy = 0.0
-            stop = min(n_rows, (c + 1) * chunk_rows)
-            for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-                n = min(BLOCK_ROWS, stop - start)
-                transpose_block(X, start, n, work)
-                if mode == ASSIGNED:
-                    _assigned_block(n, start, seeds, resp, means, logp, work, idx,
-                                    lse)
-                else:
-                    _log_prob_block(kind, n_features, n, means, factor, log_norm,
-                                    aux, shift, logp, work)
-                    normalise_rows(logp, n, lse, row_sums, False, with_entropy)
-                    total += block_log_likelihood(lse, row_sums, n, sample_weight,
-                                                  start)
-                    if with_entropy:
-                        chunk_entropy += block_entropy(row_sums, n, sample_weight,
-                                                       start)
-                    if mode == SAMPLED:
-                        sample_block(logp, n, key, first_row, sample_weight, start,
-                                     counts)
-                _add_stats_block(kind, n_features, start, n, logp, sample_weight,
-                                 means, shift, s0[c], s1[c], s2[c], work, idx)
-            loglik[c] = total
-            if with_entropy:
-                entropy[c] = chunk_entropy
+        for c in prange(s0.shape[0]):
+            accumulate_chunk(c, mode, X, sample_weight, means, factor, log_norm, aux,
+                             shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
+                             first_row, seeds, resp)
 
-    return accumulate_pass
+    return accumulate_chunk, accumulate_pass
 
 
 @njit(**JIT)
