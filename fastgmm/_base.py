@@ -334,7 +334,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Mean feature variance of the data, computed at most once per fit (the
         k-means tolerance and the recovery's floor both use it)."""
         if getattr(self, "_feature_variance", None) is None:
-            self._feature_variance = source.mean_feature_variance()
+            self._feature_variance = source.mean_feature_variance(self._covariance)
         return self._feature_variance
 
     def _positive_feature_variance(self, source):

@@ -231,7 +231,7 @@ class BayesianGaussianMixture(BaseMixture):
         n_features = source.n_features
         mean, covariance = np.zeros(n_features), np.eye(n_features)
         if data_dependent:
-            mean, covariance = source.mean_and_covariance()
+            mean, covariance = source.mean_and_covariance(self._covariance)
         if self.covariance_prior is None:
             covariance = self._floored(covariance, source)
         return resolve_priors(self.covariance_type, self.n_components, mean,

@@ -272,11 +272,11 @@ class DaskSource:
         ]
         return dask.compute(_tree_sum(parts, _add))[0]
 
-    def mean_feature_variance(self):
-        return mean_feature_variance(self)
+    def mean_feature_variance(self, ctype):
+        return mean_feature_variance(self, ctype)
 
-    def mean_and_covariance(self):
-        return mean_and_covariance(self)
+    def mean_and_covariance(self, ctype):
+        return mean_and_covariance(self, ctype)
 
     def nearest_stats(self, centers, ctype):
         return self._summed("nearest_stats", centers, ctype)

@@ -244,7 +244,7 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         needs_covariance = (self.covariance_prior is None
                             and self.covariances_fixed is None)
         if self.mean_prior is None or needs_covariance:
-            mean, covariance = source.mean_and_covariance()
+            mean, covariance = source.mean_and_covariance(self._covariance)
         arguments = self._prior_arguments()
         if self.covariances_fixed is not None and self.covariance_prior is None:
             # unused with known covariances: any valid placeholder

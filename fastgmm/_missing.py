@@ -191,10 +191,10 @@ class MissingArraySource(ArraySource):
     def predict_pass(self, params, mode, log_weights=None):
         return predict_pass(self, params, mode, log_weights)
 
-    def mean_feature_variance(self):
+    def mean_feature_variance(self, ctype):
         return self.scan.mean_feature_variance()
 
-    def mean_and_covariance(self):
+    def mean_and_covariance(self, ctype):
         raise NotImplementedError(
             "missing values are supported by GaussianMixture only"
         )
@@ -346,7 +346,7 @@ class MissingDaskSource:
     def stats_pass(self, params, log_weights=None, entropy=False):
         return self._summed("stats_pass", params, log_weights, entropy)
 
-    def mean_feature_variance(self):
+    def mean_feature_variance(self, ctype):
         return self.scan.mean_feature_variance()
 
     def predict_pass(self, params, mode, log_weights=None):

@@ -26,7 +26,6 @@ from ._stats import SufficientStats, m_step
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
 _DIAG = COVARIANCE_TYPES["diag"]
-_FULL = COVARIANCE_TYPES["full"]
 
 
 def _slots(n_chunks, n_components, n_features, ctype):
@@ -70,28 +69,45 @@ def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
 
 
 def _one_component(source, ctype):
-    """A one-component model of unit precision centred on the first row."""
-    first = source.rows([0])
-    factor = np.eye(source.n_features)[None] if ctype is _FULL else \
-        np.ones((1, source.n_features))
-    return Params(ctype, np.ones(1), first, None, factor)
+    """A one-component model of unit precision centred on the first row, of
+    ``ctype`` if its kernel holds matrices ('full', 'tied'), else 'diag'.
+
+    Passes of the fit's own kernel kind compile nothing the fit would not
+    (``_kernels.em``); the matrix types give the whole covariance, 'diag' and
+    'spherical' need only the variances."""
+    if not ctype.stores_matrices:
+        ctype = _DIAG
+    n_features = source.n_features
+    shape = ctype.shape(1, n_features)
+    factor = np.broadcast_to(np.eye(n_features), shape).copy() \
+        if ctype.stores_matrices else np.ones(shape)
+    return Params(ctype, np.ones(1), source.rows([0]), None, factor)
 
 
-def mean_feature_variance(source):
+def _one_component_fit(source, ctype):
+    """Mean (D,) and covariance (D, D) of the rows from one pass of
+    ``_one_component`` (a diagonal covariance for 'diag' and 'spherical')."""
+    model = _one_component(source, ctype)
+    fitted = m_step(source.stats_pass(model), 0.0)
+    covariance = model.covariance_type.full_matrices(
+        fitted.covariances, 1, source.n_features)[0]
+    return fitted.means[0], covariance
+
+
+def mean_feature_variance(source, ctype):
     """Mean of the features' (weighted) variances, in one pass of a one-component
-    diagonal model: k-means' tolerance scale and the recovery's variance floor.
-    Works for any source (in memory, streamed, Dask)."""
-    stats = source.stats_pass(_one_component(source, _DIAG))
-    return float(m_step(stats, 0.0).covariances.mean())
+    model with the kernel of ``ctype`` (``_one_component``): k-means' tolerance
+    scale and the recovery's variance floor. Works for any source (in memory,
+    streamed, Dask)."""
+    return float(np.diagonal(_one_component_fit(source, ctype)[1]).mean())
 
 
-def mean_and_covariance(source):
+def mean_and_covariance(source, ctype):
     """The data's (weighted) mean (D,) and covariance (D, D) around it, divided by
-    the total weight, in one pass of a one-component full model (the priors of
-    variational Bayes default to them)."""
-    stats = source.stats_pass(_one_component(source, _FULL))
-    fitted = m_step(stats, 0.0)
-    return fitted.means[0], fitted.covariances[0]
+    the total weight, in one pass (the priors of variational Bayes default to
+    them); for 'diag' and 'spherical', whose priors read only the variances, the
+    covariance is diagonal."""
+    return _one_component_fit(source, ctype)
 
 
 def _assigned(source, centers, ctype, seeds=None):

@@ -76,11 +76,13 @@ class DataSource(Protocol):
         """A Gibbs sweep's statistics: one component drawn per row, keyed by
         ``draw_key`` and the global row index (``_passes.stats_pass``)."""
 
-    def mean_feature_variance(self) -> float:
-        """Mean of the features' weighted variances."""
+    def mean_feature_variance(self, ctype) -> float:
+        """Mean of the features' weighted variances (with the kernel of the fit's
+        covariance type ``ctype``, so that no other compiles)."""
 
-    def mean_and_covariance(self):
-        """The weighted mean (D,) and covariance (D, D) of the rows."""
+    def mean_and_covariance(self, ctype):
+        """The weighted mean (D,) and covariance (D, D) of the rows (diagonal for
+        'diag' and 'spherical' ``ctype``)."""
 
     def nearest_stats(self, centers, ctype):
         """Statistics with every row assigned to its nearest center."""
@@ -270,11 +272,11 @@ class ArraySource:
         return _passes.stats_pass(self, params, log_weights, draw_key=draw_key,
                                   first_row=first_row)
 
-    def mean_feature_variance(self):
-        return _passes.mean_feature_variance(self)
+    def mean_feature_variance(self, ctype):
+        return _passes.mean_feature_variance(self, ctype)
 
-    def mean_and_covariance(self):
-        return _passes.mean_and_covariance(self)
+    def mean_and_covariance(self, ctype):
+        return _passes.mean_and_covariance(self, ctype)
 
     def nearest_stats(self, centers, ctype):
         return _passes.nearest_stats(self, centers, ctype)

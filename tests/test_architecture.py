@@ -5,6 +5,8 @@ kernels as the only place that imports Numba's jit."""
 import ast
 from pathlib import Path
 
+import pytest
+
 import fastgmm
 
 PACKAGE = Path(fastgmm.__file__).parent
@@ -117,3 +119,43 @@ print(sorted(m for m in ("dask", "distributed", "matplotlib", "arviz")
                          text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+
+_COMPILED_KINDS = """
+import sys
+import warnings
+import numpy as np
+from numba.core.registry import CPUDispatcher
+import fastgmm
+from fastgmm._kernels import common, diag, em, full, kmeans, random, tied
+warnings.simplefilter("ignore")
+X = np.random.RandomState(0).randn(600, 3)
+fastgmm.GaussianMixture(2, covariance_type=sys.argv[1], max_iter=3).fit(X)
+dispatchers = [d for m in (common, diag, em, full, kmeans, random, tied)
+               for d in vars(m).values() if isinstance(d, CPUDispatcher)]
+dispatchers += [d for pair in em.ACCUMULATE_KERNELS.values() for d in pair]
+print(sorted(em.ACCUMULATE_KERNELS))
+print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers))
+"""
+
+
+@pytest.mark.parametrize("covariance_type, kind", [
+    ("full", "FULL"), ("tied", "TIED"), ("diag", "DIAG"), ("spherical", "DIAG"),
+])
+def test_a_fit_compiles_only_its_covariance_types_kernels(covariance_type, kind):
+    """The parallel pass is specialised per kernel kind: a fit builds only its
+    own kind's, and a second process loads everything from the on-disk cache
+    (the first process compiles when the suite has not fitted this type yet)."""
+    import subprocess
+    import sys
+
+    from fastgmm._kernels import kinds
+
+    for _ in ("first process", "second process"):
+        run = subprocess.run([sys.executable, "-c", _COMPILED_KINDS, covariance_type],
+                             capture_output=True, text=True, timeout=900)
+        assert run.returncode == 0, run.stderr
+    built, misses = run.stdout.strip().splitlines()[-2:]
+    assert built == str([getattr(kinds, kind)])
+    assert int(misses) == 0, f"the second process compiled {misses} function(s)"

@@ -1,11 +1,20 @@
 """Parallel drivers: one pass over X per call, dispatching to the kernel of the
 covariance type block by block.
 
+Each driver is compiled per kernel kind (and pass or prediction mode): the kind
+and mode are constants of the compiled function (``_specialised``), the
+block-level dispatchers are inlined, and Numba drops the branches of the other
+kinds before typing them. So a fit compiles only its own covariance type's
+kernels, and a mode it never runs (sampling, prediction outputs) is never
+compiled; each specialisation is cached on disk separately.
+
 Rows are split into chunks (``_config.chunk_layout``) that depend only on the
 number of rows; each chunk is processed by one thread into its own slot of the
 output statistics, and the caller sums the slots in chunk order. Nothing of size
 N x K is allocated: each chunk owns a BLOCK_ROWS x K scratch block.
 """
+
+from functools import cache
 
 import numpy as np
 from numba import njit, prange
@@ -27,12 +36,15 @@ from .common import (
 )
 from .diag import add_stats_diag, log_prob_diag
 from .full import add_stats_full, log_prob_full
-from .kinds import SAMPLED
+from .kinds import ASSIGNED, SAMPLED
 from .random import sample_block
 from .tied import add_stats_tied, log_prob_tied
 
+# inlined into their callers, where the kind is a compile-time constant
+INLINE_JIT = {**JIT, "inline": "always"}
 
-@njit(**JIT)
+
+@njit(**INLINE_JIT)
 def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shift,
                     out, work):
     if kind == FULL:
@@ -43,7 +55,7 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
         log_prob_diag(n_features, n_rows, means, factor, log_norm, out, work)
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means,
                      shift, s0, s1, s2, work, idx):
     if kind == FULL:
@@ -57,7 +69,6 @@ def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means
                        means, s0, s1, s2, work, idx)
 
 
-@njit(**PARALLEL_JIT)
 def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift,
                chunk_rows, s0, s1, s2, loglik, entropy, key, first_row):
     """E-step and statistics in one pass: per chunk c, add into slot c.
@@ -74,12 +85,73 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     X's first row has the global index ``first_row``, uint64); loglik is still
     that of the parameters, summed over components.
     """
-    n_rows, n_features = X.shape
-    n_components = means.shape[0]
+    accumulate_kernel(kind)(
+        mode, X, sample_weight, means, factor, log_norm, aux, shift, chunk_rows, s0,
+        s1, s2, loglik, entropy, key, first_row, _NO_SEEDS, _NO_RESP)
+
+
+_NO_SEEDS = np.empty(0, dtype=np.int64)
+_NO_RESP = np.empty((0, 0))
+
+
+def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
+                        chunk_rows, s0, s1, s2):
+    """Statistics under given assignments, shifted by ``means`` (and ``shift``).
+
+    With ``resp`` (N, K) not empty, under those responsibilities; else with
+    ``seeds`` (K,) not empty, row seeds[k] belongs to component k and no other row
+    counts (the seeded initialisations; rows outside [0, N) are ignored); else
+    every row belongs to its nearest mean (k-means' final assignment, first
+    nearest on ties). Outputs as in ``accumulate``; nothing of size N is held.
+    """
     n_chunks = s0.shape[0]
-    with_entropy = mode == RESPONSIBILITIES_ENTROPY
-    sampled = mode == SAMPLED
-    for c in prange(n_chunks):
+    ignored = np.empty(n_chunks)
+    accumulate_kernel(kind)(
+        ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX, shift,
+        chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0), np.uint64(0), seeds,
+        resp)
+
+
+# unused by ASSIGNED passes, typed as the EM passes' arguments so that both
+# run one compiled function
+_NO_FACTOR = np.empty((0, 0, 0))
+_NO_NORM = np.empty(0)
+_NO_AUX = np.empty((0, 0))
+
+
+ACCUMULATE_KERNELS = {}
+"""The passes built so far, by kernel kind (a fit builds its own kind's only)."""
+
+
+def accumulate_kernel(kind):
+    """The compiled pass of ``accumulate`` and ``accumulate_assigned`` for one
+    kernel kind: ``(mode, <accumulate's arguments after kind and mode>, seeds,
+    resp)``, ``seeds`` and ``resp`` as in ``accumulate_assigned`` (read in mode
+    ASSIGNED only). One function serves every mode, so a fit's initial
+    statistics and its iterations share one compilation."""
+    return accumulate_kernels(kind)[1]
+
+
+def accumulate_kernels(kind):
+    """``(chunk, parallel)`` for one kernel kind: ``parallel`` is
+    ``accumulate_kernel(kind)``; ``chunk`` takes the chunk index c first and
+    does chunk c of that pass on the calling thread (for compiled callers that
+    run small data without waking threads, such as the Gibbs chains)."""
+    kind = int(kind)
+    if kind not in ACCUMULATE_KERNELS:
+        ACCUMULATE_KERNELS[kind] = _accumulate_kernels(kind)
+    return ACCUMULATE_KERNELS[kind]
+
+
+def _accumulate_kernels(kind):
+
+    @njit(**JIT)
+    def accumulate_chunk(c, mode, X, sample_weight, means, factor, log_norm, aux,
+                         shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
+                         first_row, seeds, resp):
+        n_rows, n_features = X.shape
+        n_components = means.shape[0]
+        with_entropy = mode == RESPONSIBILITIES_ENTROPY
         s0[c] = 0.0
         s1[c] = 0.0
         s2[c] = 0.0
@@ -95,70 +167,61 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
             transpose_block(X, start, n, work)
-            _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
-                            logp, work)
-            normalise_rows(logp, n, lse, row_sums, False, with_entropy)
-            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
-            if with_entropy:
-                chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
-            if sampled:
-                sample_block(logp, n, key, first_row, sample_weight, start, counts)
+            if mode == ASSIGNED:
+                _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
+            else:
+                _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
+                                shift, logp, work)
+                normalise_rows(logp, n, lse, row_sums, False, with_entropy)
+                total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+                if with_entropy:
+                    chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+                if mode == SAMPLED:
+                    sample_block(logp, n, key, first_row, sample_weight, start,
+                                 counts)
             _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
                              shift, s0[c], s1[c], s2[c], work, idx)
         loglik[c] = total
         if with_entropy:
             entropy[c] = chunk_entropy
 
+    @njit(**PARALLEL_JIT)
+    def accumulate_pass(mode, X, sample_weight, means, factor, log_norm, aux, shift,
+                        chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
+                        seeds, resp):
+        for c in prange(s0.shape[0]):
+            accumulate_chunk(c, mode, X, sample_weight, means, factor, log_norm, aux,
+                             shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
+                             first_row, seeds, resp)
 
-@njit(**PARALLEL_JIT)
-def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
-                        chunk_rows, s0, s1, s2):
-    """Statistics under given assignments, shifted by ``means`` (and ``shift``).
-
-    With ``resp`` (N, K) not empty, under those responsibilities; else with
-    ``seeds`` (K,) not empty, row seeds[k] belongs to component k and no other row
-    counts (the seeded initialisations; rows outside [0, N) are ignored); else
-    every row belongs to its nearest mean (k-means' final assignment, first
-    nearest on ties). Outputs as in ``accumulate``; nothing of size N is held.
-    """
-    n_rows, n_features = X.shape
-    n_components = means.shape[0]
-    n_chunks = s0.shape[0]
-    for c in prange(n_chunks):
-        s0[c] = 0.0
-        s1[c] = 0.0
-        s2[c] = 0.0
-        block_resp = np.zeros((n_components, BLOCK_ROWS))
-        work = np.empty((work_rows(n_features), BLOCK_ROWS))
-        idx = np.empty(BLOCK_ROWS, dtype=np.int64)
-        nearest = np.empty(BLOCK_ROWS)
-        unit = np.ones((n_components, 1, 1))  # a spherical model of precision 1
-        no_norm = np.zeros(n_components)
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, stop - start)
-            transpose_block(X, start, n, work)
-            if resp.shape[0] > 0:
-                for i in range(n):
-                    for k in range(n_components):
-                        block_resp[k, i] = resp[start + i, k]
-            elif seeds.shape[0] > 0:
-                block_resp[:] = 0.0
-                for k in range(n_components):
-                    if start <= seeds[k] < start + n:
-                        block_resp[k, seeds[k] - start] = 1.0
-            else:
-                # -1/2 squared distances, the largest is the nearest mean
-                log_prob_diag(n_features, n, means, unit, no_norm, block_resp, work)
-                argmax_rows(block_resp, n, idx, 0, nearest)
-                block_resp[:] = 0.0
-                for i in range(n):
-                    block_resp[idx[i], i] = 1.0
-            _add_stats_block(kind, n_features, start, n, block_resp, sample_weight,
-                             means, shift, s0[c], s1[c], s2[c], work, idx)
+    return accumulate_chunk, accumulate_pass
 
 
-@njit(**PARALLEL_JIT)
+@njit(**JIT)
+def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest):
+    """block_resp (K, BLOCK_ROWS) for rows start..start+n of an ASSIGNED pass
+    (``accumulate_assigned``); the block's rows are in work[:D]."""
+    n_components, n_features = means.shape
+    if resp.shape[0] > 0:
+        for i in range(n):
+            for k in range(n_components):
+                block_resp[k, i] = resp[start + i, k]
+    elif seeds.shape[0] > 0:
+        block_resp[:] = 0.0
+        for k in range(n_components):
+            if start <= seeds[k] < start + n:
+                block_resp[k, seeds[k] - start] = 1.0
+    else:
+        # -1/2 squared distances under a spherical model of precision 1: the
+        # largest is the nearest mean
+        log_prob_diag(n_features, n, means, np.ones((n_components, 1, 1)),
+                      np.zeros(n_components), block_resp, work)
+        argmax_rows(block_resp, n, idx, 0, nearest)
+        block_resp[:] = 0.0
+        for i in range(n):
+            block_resp[idx[i], i] = 1.0
+
+
 def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, labels):
     """Prediction pass, writing only its output.
 
@@ -166,28 +229,40 @@ def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, lab
     log-density; PROBA: values (N, K) = responsibilities. Blocks of rows are
     independent, so chunks run in parallel with no reduction.
     """
-    n_rows, n_features = X.shape
-    n_components = means.shape[0]
-    n_chunks, chunk_rows = chunk_layout(n_rows)
-    for c in prange(n_chunks):
-        logp = np.empty((n_components, BLOCK_ROWS))
-        lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty((2, BLOCK_ROWS))
-        work = np.empty((work_rows(n_features), BLOCK_ROWS))
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, stop - start)
-            transpose_block(X, start, n, work)
-            _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
-                            logp, work)
-            if mode == LABELS:
-                argmax_rows(logp, n, labels, start, lse)
-                continue
-            normalise_rows(logp, n, lse, row_sums, True)
-            if mode == SCORE:
-                for i in range(n):
-                    values[start + i, 0] = lse[i]
-            elif mode == PROBA:
-                for i in range(n):
-                    for k in range(n_components):
-                        values[start + i, k] = logp[k, i]
+    _predict_kernel(int(kind))(mode, X, means, factor, log_norm, aux, shift, values,
+                               labels)
+
+
+@cache
+def _predict_kernel(kind):
+    # one compilation per kind serves the three outputs
+
+    @njit(**PARALLEL_JIT)
+    def predict_pass(mode, X, means, factor, log_norm, aux, shift, values, labels):
+        n_rows, n_features = X.shape
+        n_components = means.shape[0]
+        n_chunks, chunk_rows = chunk_layout(n_rows)
+        for c in prange(n_chunks):
+            logp = np.empty((n_components, BLOCK_ROWS))
+            lse = np.empty(BLOCK_ROWS)
+            row_sums = np.empty((2, BLOCK_ROWS))
+            work = np.empty((work_rows(n_features), BLOCK_ROWS))
+            stop = min(n_rows, (c + 1) * chunk_rows)
+            for start in range(c * chunk_rows, stop, BLOCK_ROWS):
+                n = min(BLOCK_ROWS, stop - start)
+                transpose_block(X, start, n, work)
+                _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
+                                shift, logp, work)
+                if mode == LABELS:
+                    argmax_rows(logp, n, labels, start, lse)
+                    continue
+                normalise_rows(logp, n, lse, row_sums, True)
+                if mode == SCORE:
+                    for i in range(n):
+                        values[start + i, 0] = lse[i]
+                elif mode == PROBA:
+                    for i in range(n):
+                        for k in range(n_components):
+                            values[start + i, k] = logp[k, i]
+
+    return predict_pass

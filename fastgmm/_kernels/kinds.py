@@ -5,13 +5,15 @@ FULL, TIED, DIAG = 0, 1, 2
 """Kernel kinds (``_covariance`` maps each covariance type to one). spherical
 runs as DIAG with one precision per component (``factor`` of shape (K, 1, 1))."""
 
-RESPONSIBILITIES, RESPONSIBILITIES_ENTROPY, SAMPLED = 0, 1, 2
+RESPONSIBILITIES, RESPONSIBILITIES_ENTROPY, SAMPLED, ASSIGNED = 0, 1, 2, 3
 """Pass modes of ``em.accumulate``: what a point contributes after its
 log-densities. RESPONSIBILITIES: the softmax, weighting the statistics (EM).
 RESPONSIBILITIES_ENTROPY: the same, and sum_k r_k log r_k added to the pass's
 entropy (variational Bayes' lower bound). SAMPLED: one component drawn from the
 softmax by a counter-based uniform (``random.sample_block``), whose one-hot
-column weights the statistics (a Gibbs sweep's assignment)."""
+column weights the statistics (a Gibbs sweep's assignment). ASSIGNED
+(``em.accumulate_assigned``): no log-densities; the statistics of given
+responsibilities, seeded rows or nearest means."""
 
 SCORE, LABELS, PROBA = 0, 1, 2
 """What ``em.predict_rows`` writes per row: log p(x), the most likely component,
