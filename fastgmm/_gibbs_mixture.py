@@ -20,8 +20,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseMixture, InformationCriteriaMixin
 from ._covariance import NAMES
-from ._gibbs import draw_parameters
-from ._kernels.random import sweep_key
+from ._gibbs import (
+    ChainState,
+    KeptDraws,
+    documented,
+    kernel_priors,
+    run_sweeps,
+    single_segment,
+)
 from ._params import Params
 from ._validation import _check_shape, _checked_array
 from ._variational import resolve_priors
@@ -271,35 +277,36 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         return self._fitted_state()
 
     def _run_chain(self, source, chain, seed, random_state, fixed):
-        """One chain: its initial draw, n_burn + n_draws * thin sweeps, and the
+        """One chain: its initial draw, n_burn + n_draws * thin sweeps (one
+        compiled call for in-memory data, see ``_gibbs.run_sweeps``), and the
         kept draws as arrays with a leading draw dimension."""
         rng = np.random.default_rng([seed, chain])
         clock = perf_counter()
-        initial = self._initial_stats(source, random_state)
-        state = draw_parameters(rng, initial, self._priors, fixed)
+        ctype, n_features = self._covariance, source.n_features
+        priors = kernel_priors(self._priors, ctype)
+        state = ChainState(ctype, self.n_components, n_features,
+                           getattr(source, "n_chunks", 1), fixed)
+        state.draw(rng, self._initial_stats(source, random_state), priors)
+        kept = KeptDraws(state, self.n_draws)
         n_sweeps = self.n_burn + self.n_draws * self.thin
-        kept = {"weights": [], "means": [], "covariances": [], "log_likelihood": []}
-        seed64, chain64 = np.uint64(seed), np.uint64(chain)
-        for sweep in range(n_sweeps):
-            key = sweep_key(seed64, chain64, np.uint64(sweep))
-            stats = source.sampled_pass(state, None, key)
-            if len(kept["log_likelihood"]) < len(kept["weights"]):
-                kept["log_likelihood"].append(stats.loglik)
-            state = draw_parameters(rng, stats, self._priors, fixed)
-            done = sweep + 1 - self.n_burn
-            if done > 0 and done % self.thin == 0:
-                kept["weights"].append(state.weights)
-                kept["means"].append(state.means)
-                kept["covariances"].append(state.covariances)
-            if self.verbose >= 2 and (sweep + 1) % self.verbose_interval == 0:
-                print(f"  Chain {chain} sweep {sweep + 1}/{n_sweeps}")
-        # the last draw's log-likelihood needs one more pass
-        kept["log_likelihood"].append(source.stats_pass(state).loglik)
+        segment = single_segment(source)
+        step = self.verbose_interval if self.verbose >= 2 else n_sweeps
+        for first in range(0, n_sweeps, step):
+            stop = min(n_sweeps, first + step)
+            run_sweeps(source, state, rng, priors, seed, chain, (first, stop),
+                       self.n_burn, self.thin, kept, segment)
+            if self.verbose >= 2 and stop % self.verbose_interval == 0:
+                print(f"  Chain {chain} sweep {stop}/{n_sweeps}")
         if self.verbose >= 1:
             elapsed = perf_counter() - clock
             print(f"Chain {chain}: {n_sweeps} sweeps in {elapsed:.3f}s, "
                   f"{n_sweeps / elapsed:.1f} sweeps per second")
-        return {name: np.asarray(values) for name, values in kept.items()}
+        return {
+            "weights": kept.weights, "means": kept.means,
+            "covariances": documented(ctype, kept.covariances, self.n_components,
+                                      n_features),
+            "log_likelihood": kept.log_likelihood,
+        }
 
     def _store_draws(self, draws, covariances_known, dtype):
         order = relabel(draws["means"])
