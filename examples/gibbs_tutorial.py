@@ -31,7 +31,7 @@ def make_data(seed=2):
     return np.vstack([rng.normal(mean, 1.0, size=(N_PER, 2)) for mean in TRUE_MEANS])
 
 
-def model(n_draws, n_burn, random_state=0):
+def model(n_draws, n_burn, random_state=0, n_jobs=None):
     return GibbsGaussianMixture(
         n_components=3,
         covariances_fixed=np.array([np.eye(2)] * 3),  # known unit covariances
@@ -39,7 +39,7 @@ def model(n_draws, n_burn, random_state=0):
         weight_concentration_prior=1.0,  # Dirichlet(1, 1, 1)
         mean_prior=[0.0, 0.0], mean_precision_prior=1.0,  # means ~ N(0, I)
         n_draws=n_draws, n_burn=n_burn, n_chains=4, random_state=random_state,
-        n_jobs=1,
+        n_jobs=n_jobs,  # 300 points: the chains run side by side, one per thread
     )
 
 

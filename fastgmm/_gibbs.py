@@ -180,11 +180,15 @@ def streamed_pass(source, state, key=None):
     kind = state.ctype.kernel_kind
     mode = RESPONSIBILITIES if key is None else SAMPLED
     key = np.uint64(0 if key is None else key)
+    # one chunk runs on the calling thread, as in _kernels.gibbs.run_chain
+    accumulate = em.accumulate_chunk if source.n_chunks == 1 else em.accumulate
+    first_argument = (0,) if source.n_chunks == 1 else ()
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
-        em.accumulate(kind, mode, seg.X, seg.weights, centers, factor, log_norm, aux,
-                      tied_shift, source.chunk_rows, s0_slots[c], s1_slots[c],
-                      s2_slots[c], loglik[c], entropy[c], key, np.uint64(seg.start))
+        accumulate(*first_argument, kind, mode, seg.X, seg.weights, centers, factor,
+                   log_norm, aux, tied_shift, source.chunk_rows, s0_slots[c],
+                   s1_slots[c], s2_slots[c], loglik[c], entropy[c], key,
+                   np.uint64(seg.start))
     return kernel.reduce_slots(state.code, s0_slots, s1_slots, s2_slots, loglik, s0,
                                s1, s2)
 

@@ -9,7 +9,10 @@ then drawn from their conjugate posterior given those statistics (``_gibbs``).
 No per-point state survives a sweep.
 """
 
+import functools
+import itertools
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -29,7 +32,7 @@ from ._gibbs import (
     single_segment,
 )
 from ._params import Params
-from ._validation import _check_shape, _checked_array
+from ._validation import _check_shape, _checked_array, resolve_n_jobs
 from ._variational import resolve_priors
 
 _PRIOR_ATTRIBUTES = (
@@ -40,6 +43,10 @@ _PRIOR_ATTRIBUTES = (
 
 # passes of the relabelling: assign each draw to the reference, average, repeat
 RELABEL_ROUNDS = 3
+# draws assigned at once, and the largest K whose K! permutations are compared
+# directly (5! = 120; beyond, scipy's assignment solver per draw)
+RELABEL_BATCH = 4096
+ENUMERATED_COMPONENTS = 5
 
 
 class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
@@ -54,7 +61,10 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
     is one parallel pass over ``X`` that samples every point's component and
     adds the statistics of that assignment, followed by a draw of all the
     parameters from their conjugate posterior. ``n_chains`` chains of
-    ``n_burn + n_draws * thin`` sweeps run one after the other.
+    ``n_burn + n_draws * thin`` sweeps run one after the other, each in one
+    compiled call for in-memory data; when the data are one chunk (under 8,192
+    rows) the chains run side by side on up to ``n_jobs`` threads instead, with
+    the same draws.
 
     Parameters
     ----------
@@ -95,7 +105,8 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         ``verbose_interval`` sweeps.
     verbose_interval : int, default=100
     n_jobs : int, default=None
-        Threads of the compiled passes (None: all of Numba's).
+        Threads of the compiled passes, or of the chains run side by side on
+        small data (None: all of Numba's).
 
     Attributes
     ----------
@@ -269,27 +280,43 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         self._priors = self._priors_for(source)
         random_state = check_random_state(self.random_state)
         seed = int(random_state.randint(np.iinfo(np.int32).max))
-        chains = [self._run_chain(source, chain, seed, random_state, fixed)
+        # every chain's initialisation first, in chain order (they share
+        # random_state); the sweeps of each chain depend on its own rng only
+        chains = [self._start_chain(source, chain, seed, random_state, fixed)
                   for chain in range(self.n_chains)]
+        segment = single_segment(source)
+        workers = min(self.n_chains, resolve_n_jobs(self.n_jobs))
+        if segment is not None and source.n_chunks == 1 and workers > 1:
+            # data of one chunk: each pass runs on its calling thread (no
+            # Numba threads are woken), so the chains run side by side
+            with ThreadPoolExecutor(workers) as pool:
+                chains = list(pool.map(
+                    lambda chain: self._run_chain(source, segment, *chain),
+                    chains))
+        else:
+            chains = [self._run_chain(source, segment, *chain) for chain in chains]
         draws = {name: np.stack([c[name] for c in chains])
                  for name in chains[0]}
         self._store_draws(draws, fixed is not None, source.dtype)
         return self._fitted_state()
 
-    def _run_chain(self, source, chain, seed, random_state, fixed):
-        """One chain: its initial draw, n_burn + n_draws * thin sweeps (one
-        compiled call for in-memory data, see ``_gibbs.run_sweeps``), and the
-        kept draws as arrays with a leading draw dimension."""
+    def _start_chain(self, source, chain, seed, random_state, fixed):
+        """A chain's generator and first draw, from the statistics of its own
+        initialisation (``init_params``)."""
         rng = np.random.default_rng([seed, chain])
-        clock = perf_counter()
-        ctype, n_features = self._covariance, source.n_features
-        priors = kernel_priors(self._priors, ctype)
-        state = ChainState(ctype, self.n_components, n_features,
+        state = ChainState(self._covariance, self.n_components, source.n_features,
                            getattr(source, "n_chunks", 1), fixed)
+        priors = kernel_priors(self._priors, self._covariance)
         state.draw(rng, self._initial_stats(source, random_state), priors)
+        return chain, seed, rng, state, priors
+
+    def _run_chain(self, source, segment, chain, seed, rng, state, priors):
+        """One chain's n_burn + n_draws * thin sweeps (one compiled call for
+        in-memory data, see ``_gibbs.run_sweeps``), and the kept draws as arrays
+        with a leading draw dimension."""
+        clock = perf_counter()
         kept = KeptDraws(state, self.n_draws)
         n_sweeps = self.n_burn + self.n_draws * self.thin
-        segment = single_segment(source)
         step = self.verbose_interval if self.verbose >= 2 else n_sweeps
         for first in range(0, n_sweeps, step):
             stop = min(n_sweeps, first + step)
@@ -303,8 +330,8 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
                   f"{n_sweeps / elapsed:.1f} sweeps per second")
         return {
             "weights": kept.weights, "means": kept.means,
-            "covariances": documented(ctype, kept.covariances, self.n_components,
-                                      n_features),
+            "covariances": documented(self._covariance, kept.covariances,
+                                      self.n_components, source.n_features),
             "log_likelihood": kept.log_likelihood,
         }
 
@@ -449,10 +476,32 @@ def relabel(means):
     reference = flat[n_draws - 1]
     order = np.empty((chains * n_draws, n_components), dtype=np.int64)
     for _ in range(RELABEL_ROUNDS):
-        # cost[t, i, j]: draw t's component j as the reference's component i
-        cost = np.sum((reference[None, :, None, :] - flat[:, None, :, :]) ** 2,
-                      axis=-1)
-        for t in range(flat.shape[0]):
-            order[t] = linear_sum_assignment(cost[t])[1]
+        for start in range(0, flat.shape[0], RELABEL_BATCH):
+            batch = flat[start:start + RELABEL_BATCH]
+            # cost[t, i, j]: draw t's component j as the reference's component i
+            cost = np.sum((reference[None, :, None, :] - batch[:, None, :, :]) ** 2,
+                          axis=-1)
+            order[start:start + RELABEL_BATCH] = _optimal_assignments(cost)
         reference = flat[np.arange(flat.shape[0])[:, None], order].mean(axis=0)
     return order.reshape(chains, n_draws, n_components)
+
+
+def _optimal_assignments(cost):
+    """For each (K, K) cost matrix of ``cost`` (T, K, K), the columns assigned to
+    rows 0..K-1 at least total cost: by comparing every permutation at once for
+    K <= ENUMERATED_COMPONENTS (a few microseconds per thousand draws), else one
+    ``linear_sum_assignment`` per draw."""
+    n_components = cost.shape[1]
+    if n_components > ENUMERATED_COMPONENTS:
+        return np.array([linear_sum_assignment(c)[1] for c in cost],
+                        dtype=np.int64).reshape(-1, n_components)
+    permutations = _permutations(n_components)
+    rows = np.arange(n_components)
+    totals = cost[:, rows, permutations].sum(axis=-1)  # (T, permutations)
+    return permutations[np.argmin(totals, axis=1)]
+
+
+@functools.cache
+def _permutations(n_components):
+    return np.array(list(itertools.permutations(range(n_components))),
+                    dtype=np.int64)

@@ -74,40 +74,49 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     X's first row has the global index ``first_row``, uint64); loglik is still
     that of the parameters, summed over components.
     """
+    for c in prange(s0.shape[0]):
+        accumulate_chunk(c, kind, mode, X, sample_weight, means, factor, log_norm,
+                         aux, shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
+                         first_row)
+
+
+@njit(**JIT)
+def accumulate_chunk(c, kind, mode, X, sample_weight, means, factor, log_norm, aux,
+                     shift, chunk_rows, s0, s1, s2, loglik, entropy, key, first_row):
+    """Chunk c of ``accumulate``, on the calling thread (a pass over data of one
+    chunk needs no thread: the Gibbs chains call this directly)."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
-    n_chunks = s0.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
     sampled = mode == SAMPLED
-    for c in prange(n_chunks):
-        s0[c] = 0.0
-        s1[c] = 0.0
-        s2[c] = 0.0
-        logp = np.empty((n_components, BLOCK_ROWS))
-        lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty((3, BLOCK_ROWS))
-        work = np.empty((work_rows(n_features), BLOCK_ROWS))
-        idx = np.empty(BLOCK_ROWS, dtype=np.int64)
-        counts = np.empty(n_components)
-        total = 0.0
-        chunk_entropy = 0.0
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, stop - start)
-            transpose_block(X, start, n, work)
-            _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
-                            logp, work)
-            normalise_rows(logp, n, lse, row_sums, False, with_entropy)
-            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
-            if with_entropy:
-                chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
-            if sampled:
-                sample_block(logp, n, key, first_row, sample_weight, start, counts)
-            _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
-                             shift, s0[c], s1[c], s2[c], work, idx)
-        loglik[c] = total
+    s0[c] = 0.0
+    s1[c] = 0.0
+    s2[c] = 0.0
+    logp = np.empty((n_components, BLOCK_ROWS))
+    lse = np.empty(BLOCK_ROWS)
+    row_sums = np.empty((3, BLOCK_ROWS))
+    work = np.empty((work_rows(n_features), BLOCK_ROWS))
+    idx = np.empty(BLOCK_ROWS, dtype=np.int64)
+    counts = np.empty(n_components)
+    total = 0.0
+    chunk_entropy = 0.0
+    stop = min(n_rows, (c + 1) * chunk_rows)
+    for start in range(c * chunk_rows, stop, BLOCK_ROWS):
+        n = min(BLOCK_ROWS, stop - start)
+        transpose_block(X, start, n, work)
+        _log_prob_block(kind, n_features, n, means, factor, log_norm, aux, shift,
+                        logp, work)
+        normalise_rows(logp, n, lse, row_sums, False, with_entropy)
+        total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
         if with_entropy:
-            entropy[c] = chunk_entropy
+            chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+        if sampled:
+            sample_block(logp, n, key, first_row, sample_weight, start, counts)
+        _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
+                         shift, s0[c], s1[c], s2[c], work, idx)
+    loglik[c] = total
+    if with_entropy:
+        entropy[c] = chunk_entropy
 
 
 @njit(**PARALLEL_JIT)

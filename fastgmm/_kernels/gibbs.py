@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT
-from .em import accumulate
+from .em import accumulate, accumulate_chunk
 from .kinds import DIAG, FULL, RESPONSIBILITIES, SAMPLED, TIED
 from .random import sweep_key
 
@@ -419,9 +419,15 @@ def _pass(code, mode, X, sample_weight, chunk_rows, key, weights, means, factors
     centers[:] = means
     pass_layout(code, weights, centers, factors, factor, log_norm, aux, tied_shift)
     kind = DIAG if code == SPHERICAL else code
-    accumulate(kind, mode, X, sample_weight, centers, factor, log_norm, aux,
-               tied_shift, chunk_rows, s0_slots, s1_slots, s2_slots, loglik_slots,
-               entropy, key, np.uint64(0))
+    if s0_slots.shape[0] == 1:
+        # no thread to wake: chains of small data can run side by side
+        accumulate_chunk(0, kind, mode, X, sample_weight, centers, factor, log_norm,
+                         aux, tied_shift, chunk_rows, s0_slots, s1_slots, s2_slots,
+                         loglik_slots, entropy, key, np.uint64(0))
+    else:
+        accumulate(kind, mode, X, sample_weight, centers, factor, log_norm, aux,
+                   tied_shift, chunk_rows, s0_slots, s1_slots, s2_slots,
+                   loglik_slots, entropy, key, np.uint64(0))
     return reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2)
 
 
