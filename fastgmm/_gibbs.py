@@ -29,91 +29,117 @@ masses n_k, means x̄_k and scatters S_k,
 
 ('tied': nu_0 + N and the sums over k; 'spherical': shape (nu_0 + n_k D) / 2).
 A component with no points has n_k = 0 and draws from its prior, so a chain
-never returns NaN parameters. All of this is NumPy on K x D x D arrays.
+never returns NaN parameters. The draws are compiled (``_kernels.gibbs``); this
+module lays parameters, priors and statistics out for them and runs chains:
+in-memory data by one compiled call per chain, other sources by a Python loop
+over sweeps that calls the same compiled pieces.
 """
 
 import numpy as np
-from scipy.linalg import lapack
 
+from ._kernels import em
+from ._kernels import gibbs as kernel
+from ._kernels.kinds import RESPONSIBILITIES, SAMPLED
+from ._kernels.random import sweep_key
 from ._params import Params
-from ._stats import MASS_EPS, m_step
 
 
-def draw_weights(rng, masses, priors):
-    """Weights (K,) from their conditional given the components' masses (K,)."""
-    alpha = priors.weight_concentration_prior
-    if priors.weight_concentration_prior_type == "dirichlet_process":
-        after = np.concatenate((np.cumsum(masses[::-1])[-2::-1], [0.0]))
-        sticks = rng.beta(1.0 + masses[:-1], alpha + after[:-1])
-        sticks = np.append(sticks, 1.0)
-        remaining = np.concatenate(([1.0], np.cumprod(1.0 - sticks[:-1])))
-        return sticks * remaining
-    gammas = rng.standard_gamma(alpha + masses)
-    total = gammas.sum()
-    if not total > 0.0:
-        # every concentration tiny and every draw underflowed: one at random
-        gammas = np.zeros_like(gammas)
-        gammas[rng.integers(gammas.shape[0])] = 1.0
-        total = 1.0
-    return gammas / total
+def three_d_shape(ctype, n_components, n_features):
+    """The kernels' 3-D shape of covariances and factors (``_kernels.gibbs``)."""
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (1, n_features, n_features),
+        "diag": (n_components, 1, n_features),
+        "spherical": (n_components, 1, 1),
+    }[ctype.name]
 
 
-def bartlett_factor(rng, scale_inverse, degrees_of_freedom):
-    """U upper-triangular with U Uᵀ ~ Wishart(dof, inv(scale_inverse)).
+def documented(ctype, values, n_components, n_features):
+    """Arrays of the 3-D layout (with any leading dimensions) in their
+    documented shape (``CovarianceType.shape``): a reshape, no copy."""
+    lead = values.shape[:-3]
+    return values.reshape(lead + ctype.shape(n_components, n_features))
 
-    With scale_inverse = L Lᵀ, R = L^-T is the upper factor of the scale; B
-    upper-triangular with B_ii² ~ chi²(dof - (D - 1 - i)) and standard normals
-    above the diagonal has B Bᵀ ~ Wishart(dof, I) (Bartlett's decomposition with
-    the features reversed), so U = R B.
+
+def kernel_priors(priors, ctype):
+    """``Priors`` as the kernels take them: (stick_breaking, alpha_0, beta_0,
+    m_0, nu_0, W_0⁻¹ as a 2-D array)."""
+    scale = np.asarray(priors.covariance_prior, dtype=np.float64)
+    if not ctype.stores_matrices:
+        scale = scale.reshape(1, -1)
+    return (
+        priors.weight_concentration_prior_type == "dirichlet_process",
+        float(priors.weight_concentration_prior),
+        float(priors.mean_precision_prior),
+        np.ascontiguousarray(priors.mean_prior, dtype=np.float64),
+        float(priors.degrees_of_freedom_prior),
+        np.ascontiguousarray(scale),
+    )
+
+
+class ChainState:
+    """A chain's current draw in the kernels' layout, and the scratch of its
+    passes (allocated once per chain).
+
+    Parameters
+    ----------
+    ctype : CovarianceType
+    n_components, n_features, n_chunks : int
+        ``n_chunks``: the chunks of the data's partition (``chunk_layout``).
+    fixed : Params or None
+        Known covariances: held in the state and never drawn.
     """
-    n_features = scale_inverse.shape[0]
-    lower, info = lapack.dpotrf(scale_inverse, lower=1, clean=1)
-    if info != 0:
-        raise np.linalg.LinAlgError("the Wishart scale is not positive definite")
-    upper_scale = _triangular_inverse(lower, lower=1).T
-    bartlett = np.triu(rng.standard_normal((n_features, n_features)), 1)
-    dof = degrees_of_freedom - (n_features - 1 - np.arange(n_features))
-    bartlett[np.diag_indices(n_features)] = np.sqrt(rng.chisquare(dof))
-    return upper_scale @ bartlett
 
+    def __init__(self, ctype, n_components, n_features, n_chunks=1, fixed=None):
+        k, d = n_components, n_features
+        shape = three_d_shape(ctype, k, d)
+        self.ctype, self.code = ctype, kernel.TYPE_CODES[ctype.name]
+        self.n_components, self.n_features = k, d
+        self.fixed = fixed is not None
+        self.weights, self.means = np.empty(k), np.empty((k, d))
+        if self.fixed:
+            self.covariances = np.ascontiguousarray(
+                fixed.covariances, dtype=np.float64).reshape(shape).copy()
+            self.factors = np.ascontiguousarray(
+                fixed.precisions_cholesky, dtype=np.float64).reshape(shape).copy()
+        else:
+            self.covariances, self.factors = np.empty(shape), np.empty(shape)
+        slot_shape = ctype.slot_shape(n_chunks, k, d)
+        self.slots = (
+            np.empty(shape), np.empty(k), np.empty((k, d)),  # factor, log_norm, aux
+            np.empty((n_chunks, k)), np.empty((n_chunks, k, d)),
+            np.empty(slot_shape), np.empty(n_chunks), np.zeros(n_chunks),
+        )
+        self.stats = (np.empty(k), np.empty((k, d)), np.empty(slot_shape[1:]),
+                      np.empty((k, d)), np.empty(d))
 
-def _triangular_inverse(matrix, lower):
-    """The inverse of a small triangular matrix (LAPACK's trtri: SciPy's
-    solve_triangular costs far more than the work at these sizes)."""
-    inverse, info = lapack.dtrtri(matrix, lower=lower)
-    if info != 0:
-        raise np.linalg.LinAlgError("singular triangular factor")
-    return inverse
+    @property
+    def arrays(self):
+        return (self.weights, self.means, self.covariances, self.factors)
 
+    def params(self):
+        """The current draw as ``Params`` (copies)."""
+        k, d = self.n_components, self.n_features
+        return Params(self.ctype, self.weights.copy(), self.means.copy(),
+                      documented(self.ctype, self.covariances, k, d).copy(),
+                      documented(self.ctype, self.factors, k, d).copy())
 
-def _component_moments(stats):
-    """Masses n (K,), means x̄ (K, D) and the within-component scatters (full:
-    (K, D, D); tied: (D, D) summed over components; diag: (K, D); spherical:
-    (K,), summed over features) of ``stats``, exact for empty components."""
-    estimate = m_step(stats, 0.0)
-    masses = np.maximum(stats.s0, 0.0)
-    name = stats.covariance_type.name
-    covariances = estimate.covariances
-    # m_step divides by n_k + MASS_EPS; multiply back by the same
-    divisor = stats.s0 + MASS_EPS
-    if name == "full":
-        scatter = covariances * divisor[:, None, None]
-    elif name == "tied":
-        scatter = covariances * divisor.sum()
-    elif name == "diag":
-        scatter = covariances * divisor[:, None]
-    else:
-        scatter = covariances * divisor * stats.s1.shape[1]
-    return masses, estimate.means, scatter
+    def draw(self, rng, stats, priors):
+        """Draw the parameters given ``stats`` (``SufficientStats``, any shifts)
+        and ``priors`` (kernel layout, ``kernel_priors``)."""
+        k, d = self.n_components, self.n_features
+        s2 = stats.s2.reshape(self.ctype.slot_shape(1, k, d)[1:])
+        kernel.draw_parameters(
+            rng, self.code, priors, self.fixed, *(
+                np.ascontiguousarray(a, dtype=np.float64) for a in (
+                    stats.s0, stats.s1, s2, stats.centers, stats.tied_shift)
+            ), *self.arrays)
 
-
-def _mean_terms(masses, means, priors):
-    """beta_k (K,), m_k (K, D), and (x̄_k - m_0) with its weight beta_0 n_k / beta_k."""
-    beta0, m0 = priors.mean_precision_prior, priors.mean_prior
-    beta = beta0 + masses
-    posterior_means = (beta0 * m0 + masses[:, None] * means) / beta[:, None]
-    offset = means - m0
-    return beta, posterior_means, offset, beta0 * masses / beta
+    def draw_from_pass(self, rng, priors):
+        """Draw the parameters given the statistics of the last pass (held in
+        the scratch by ``streamed_pass``)."""
+        kernel.draw_parameters(rng, self.code, priors, self.fixed, *self.stats,
+                               *self.arrays)
 
 
 def draw_parameters(rng, stats, priors, fixed=None):
@@ -134,59 +160,112 @@ def draw_parameters(rng, stats, priors, fixed=None):
     Params
     """
     ctype = stats.covariance_type
-    masses, sample_means, scatter = _component_moments(stats)
-    weights = draw_weights(rng, masses, priors)
-    beta, centre, offset, offset_weight = _mean_terms(masses, sample_means, priors)
-    n_components, n_features = centre.shape
-    noise = rng.standard_normal((n_components, n_features))
-    scale = 1.0 / np.sqrt(beta)
-    name = ctype.name
-    if fixed is not None:
-        factors, covariances = fixed.precisions_cholesky, fixed.covariances
-    elif name == "full":
-        base = priors.covariance_prior + scatter + offset_weight[:, None, None] * (
-            offset[:, :, None] * offset[:, None, :])
-        factors = np.stack([
-            bartlett_factor(rng, base[k], priors.degrees_of_freedom_prior + masses[k])
-            for k in range(n_components)
-        ])
-        covariances = ctype.covariances_from_cholesky(factors)
-    elif name == "tied":
-        base = priors.covariance_prior + scatter + (offset_weight[:, None] * offset).T \
-            @ offset
-        factors = bartlett_factor(rng, base,
-                                  priors.degrees_of_freedom_prior + masses.sum())
-        covariances = ctype.covariances_from_cholesky(factors)
-    elif name == "diag":
-        rate = 0.5 * (priors.covariance_prior + scatter
-                      + offset_weight[:, None] * offset**2)
-        shape = 0.5 * (priors.degrees_of_freedom_prior + masses)
-        precisions = rng.standard_gamma(np.broadcast_to(shape[:, None], rate.shape)) \
-            / rate
-        factors = np.sqrt(precisions)
-        covariances = 1.0 / precisions
-    else:
-        rate = 0.5 * (priors.covariance_prior + scatter
-                      + offset_weight * np.sum(offset**2, axis=1))
-        shape = 0.5 * (priors.degrees_of_freedom_prior + masses * n_features)
-        precisions = rng.standard_gamma(shape) / rate
-        factors = np.sqrt(precisions)
-        covariances = 1.0 / precisions
-    means = centre + scale[:, None] * _correlated(ctype, factors, noise)
-    return Params(ctype, weights, means, covariances, factors)
+    state = ChainState(ctype, *stats.s1.shape, fixed=fixed)
+    state.draw(rng, stats, kernel_priors(priors, ctype))
+    return state.params()
 
 
-def _correlated(ctype, factors, noise):
-    """Standard normal rows e_k made N(0, inv(U_k U_kᵀ)): U_k^-T e_k (diag and
-    spherical: e_k / u_k)."""
-    name = ctype.name
-    if name == "full":
-        return np.stack([
-            noise[k] @ _triangular_inverse(factors[k], lower=0)
-            for k in range(noise.shape[0])
-        ])
-    if name == "tied":
-        return noise @ _triangular_inverse(factors, lower=0)
-    if name == "diag":
-        return noise / factors
-    return noise / factors[:, None]
+def streamed_pass(source, state, key=None):
+    """One pass of an ``ArraySource``, segment by segment, under the state's
+    draw: sampled with the sweep ``key``, or with responsibilities (for the
+    log-likelihood only) when ``key`` is None. The statistics stay in the
+    state's scratch; returns the log-likelihood. The same compiled pieces as
+    ``_kernels.gibbs.chain_kernel``'s pass, so the same statistics."""
+    factor, log_norm, aux, s0_slots, s1_slots, s2_slots, loglik, entropy = \
+        state.slots
+    s0, s1, s2, centers, tied_shift = state.stats
+    centers[:] = state.means
+    kernel.pass_layout(state.code, state.weights, centers, state.factors, factor,
+                       log_norm, aux, tied_shift)
+    kind = state.ctype.kernel_kind
+    mode = RESPONSIBILITIES if key is None else SAMPLED
+    key = np.uint64(0 if key is None else key)
+    # one chunk runs on the calling thread, as in _kernels.gibbs.chain_kernel
+    chunk, accumulate = em.accumulate_kernels(kind)
+    first_argument = (0,) if source.n_chunks == 1 else ()
+    if source.n_chunks == 1:
+        accumulate = chunk
+    for seg in source.segments():
+        c = slice(seg.chunk_start, seg.chunk_stop)
+        accumulate(*first_argument, mode, seg.X, seg.weights, centers, factor,
+                   log_norm, aux, tied_shift, source.chunk_rows, s0_slots[c],
+                   s1_slots[c], s2_slots[c], loglik[c], entropy[c], key,
+                   np.uint64(seg.start), em.NO_SEEDS, em.NO_RESP)
+    return kernel.reduce_slots(state.code, s0_slots, s1_slots, s2_slots, loglik, s0,
+                               s1, s2)
+
+
+def single_segment(source):
+    """The only segment of an ``ArraySource`` of one chunk whose rows are
+    resident as one kernel-ready array (in memory, or a checked memory map
+    needing no copy), or None. Such data run whole chains in one compiled call
+    (``_kernels.gibbs.chain_kernel``); larger data gain little from it, as a
+    pass then costs far more than the Python around it."""
+    segments = getattr(source, "segments", None)
+    if segments is None or source.n_chunks != 1:
+        return None
+    rows = segments()
+    first = next(rows)
+    if next(rows, None) is not None:
+        rows.close()
+        return None
+    return first
+
+
+class KeptDraws:
+    """Preallocated kept draws of one chain: weights (T, K), means (T, K, D),
+    covariances (T, 3-D layout) and log-likelihoods (T,)."""
+
+    def __init__(self, state, n_draws):
+        self.weights = np.empty((n_draws,) + state.weights.shape)
+        self.means = np.empty((n_draws,) + state.means.shape)
+        self.covariances = np.empty((n_draws,) + state.covariances.shape)
+        self.log_likelihood = np.empty(n_draws)
+
+    @property
+    def arrays(self):
+        return (self.weights, self.means, self.covariances, self.log_likelihood)
+
+    def keep(self, t, state):
+        self.weights[t] = state.weights
+        self.means[t] = state.means
+        self.covariances[t] = state.covariances
+
+
+def run_sweeps(source, state, rng, priors, seed, chain, sweeps, n_burn, thin, kept,
+               segment=None):
+    """Sweeps ``sweeps`` = (first, stop) of one chain, keeping draws as
+    ``_kernels.gibbs.chain_kernel`` documents: one compiled call for a resident
+    ``segment`` (``single_segment``), else a loop whose passes run segment by
+    segment (memory maps) or on the source (dask)."""
+    first, stop = sweeps
+    seed64, chain64 = np.uint64(seed), np.uint64(chain)
+    n_kept = kept.log_likelihood.shape[0]
+    if segment is not None:
+        kernel.chain_kernel(state.code)(
+            rng, priors, state.fixed, segment.X, segment.weights, source.chunk_rows,
+            seed64, chain64, (first, stop), n_burn, thin, state.arrays, kept.arrays,
+            state.slots, state.stats)
+        return
+    streamed = hasattr(source, "segments")
+    for sweep in range(first, stop):
+        key = sweep_key(seed64, chain64, np.uint64(sweep))
+        if streamed:
+            loglik = streamed_pass(source, state, key)
+        else:
+            stats = source.sampled_pass(state.params(), None, key)
+            loglik = stats.loglik
+        done = sweep - n_burn
+        if done > 0 and done % thin == 0:
+            kept.log_likelihood[done // thin - 1] = loglik
+        if streamed:
+            state.draw_from_pass(rng, priors)
+        else:
+            state.draw(rng, stats, priors)
+        done += 1
+        if done > 0 and done % thin == 0:
+            kept.keep(done // thin - 1, state)
+    if stop == n_burn + n_kept * thin:
+        # the last draw's log-likelihood needs one more pass
+        kept.log_likelihood[-1] = streamed_pass(source, state) if streamed else \
+            source.stats_pass(state.params()).loglik

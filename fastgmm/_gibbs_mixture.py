@@ -9,7 +9,10 @@ then drawn from their conjugate posterior given those statistics (``_gibbs``).
 No per-point state survives a sweep.
 """
 
+import functools
+import itertools
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -20,10 +23,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseMixture, InformationCriteriaMixin
 from ._covariance import NAMES
-from ._gibbs import draw_parameters
-from ._kernels.random import sweep_key
+from ._gibbs import (
+    ChainState,
+    KeptDraws,
+    documented,
+    kernel_priors,
+    run_sweeps,
+    single_segment,
+)
 from ._params import Params
-from ._validation import _check_shape, _checked_array
+from ._validation import _check_shape, _checked_array, resolve_n_jobs
 from ._variational import resolve_priors
 
 _PRIOR_ATTRIBUTES = (
@@ -34,6 +43,10 @@ _PRIOR_ATTRIBUTES = (
 
 # passes of the relabelling: assign each draw to the reference, average, repeat
 RELABEL_ROUNDS = 3
+# draws assigned at once, and the largest K whose K! permutations are compared
+# directly (5! = 120; beyond, scipy's assignment solver per draw)
+RELABEL_BATCH = 4096
+ENUMERATED_COMPONENTS = 5
 
 
 class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
@@ -48,7 +61,10 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
     is one parallel pass over ``X`` that samples every point's component and
     adds the statistics of that assignment, followed by a draw of all the
     parameters from their conjugate posterior. ``n_chains`` chains of
-    ``n_burn + n_draws * thin`` sweeps run one after the other.
+    ``n_burn + n_draws * thin`` sweeps run one after the other, each in one
+    compiled call for in-memory data; when the data are one chunk (under 8,192
+    rows) the chains run side by side on up to ``n_jobs`` threads instead, with
+    the same draws.
 
     Parameters
     ----------
@@ -89,7 +105,8 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         ``verbose_interval`` sweeps.
     verbose_interval : int, default=100
     n_jobs : int, default=None
-        Threads of the compiled passes (None: all of Numba's).
+        Threads of the compiled passes, or of the chains run side by side on
+        small data (None: all of Numba's).
 
     Attributes
     ----------
@@ -263,43 +280,60 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         self._priors = self._priors_for(source)
         random_state = check_random_state(self.random_state)
         seed = int(random_state.randint(np.iinfo(np.int32).max))
-        chains = [self._run_chain(source, chain, seed, random_state, fixed)
+        # every chain's initialisation first, in chain order (they share
+        # random_state); the sweeps of each chain depend on its own rng only
+        chains = [self._start_chain(source, chain, seed, random_state, fixed)
                   for chain in range(self.n_chains)]
+        segment = single_segment(source)
+        workers = min(self.n_chains, resolve_n_jobs(self.n_jobs))
+        if segment is not None and workers > 1:
+            # data of one chunk: each pass runs on its calling thread (no
+            # Numba threads are woken), so the chains run side by side
+            with ThreadPoolExecutor(workers) as pool:
+                chains = list(pool.map(
+                    lambda chain: self._run_chain(source, segment, *chain),
+                    chains))
+        else:
+            chains = [self._run_chain(source, segment, *chain) for chain in chains]
         draws = {name: np.stack([c[name] for c in chains])
                  for name in chains[0]}
         self._store_draws(draws, fixed is not None, source.dtype)
         return self._fitted_state()
 
-    def _run_chain(self, source, chain, seed, random_state, fixed):
-        """One chain: its initial draw, n_burn + n_draws * thin sweeps, and the
-        kept draws as arrays with a leading draw dimension."""
+    def _start_chain(self, source, chain, seed, random_state, fixed):
+        """A chain's generator and first draw, from the statistics of its own
+        initialisation (``init_params``)."""
         rng = np.random.default_rng([seed, chain])
+        state = ChainState(self._covariance, self.n_components, source.n_features,
+                           getattr(source, "n_chunks", 1), fixed)
+        priors = kernel_priors(self._priors, self._covariance)
+        state.draw(rng, self._initial_stats(source, random_state), priors)
+        return chain, seed, rng, state, priors
+
+    def _run_chain(self, source, segment, chain, seed, rng, state, priors):
+        """One chain's n_burn + n_draws * thin sweeps (one compiled call for
+        in-memory data, see ``_gibbs.run_sweeps``), and the kept draws as arrays
+        with a leading draw dimension."""
         clock = perf_counter()
-        initial = self._initial_stats(source, random_state)
-        state = draw_parameters(rng, initial, self._priors, fixed)
+        kept = KeptDraws(state, self.n_draws)
         n_sweeps = self.n_burn + self.n_draws * self.thin
-        kept = {"weights": [], "means": [], "covariances": [], "log_likelihood": []}
-        seed64, chain64 = np.uint64(seed), np.uint64(chain)
-        for sweep in range(n_sweeps):
-            key = sweep_key(seed64, chain64, np.uint64(sweep))
-            stats = source.sampled_pass(state, None, key)
-            if len(kept["log_likelihood"]) < len(kept["weights"]):
-                kept["log_likelihood"].append(stats.loglik)
-            state = draw_parameters(rng, stats, self._priors, fixed)
-            done = sweep + 1 - self.n_burn
-            if done > 0 and done % self.thin == 0:
-                kept["weights"].append(state.weights)
-                kept["means"].append(state.means)
-                kept["covariances"].append(state.covariances)
-            if self.verbose >= 2 and (sweep + 1) % self.verbose_interval == 0:
-                print(f"  Chain {chain} sweep {sweep + 1}/{n_sweeps}")
-        # the last draw's log-likelihood needs one more pass
-        kept["log_likelihood"].append(source.stats_pass(state).loglik)
+        step = self.verbose_interval if self.verbose >= 2 else n_sweeps
+        for first in range(0, n_sweeps, step):
+            stop = min(n_sweeps, first + step)
+            run_sweeps(source, state, rng, priors, seed, chain, (first, stop),
+                       self.n_burn, self.thin, kept, segment)
+            if self.verbose >= 2 and stop % self.verbose_interval == 0:
+                print(f"  Chain {chain} sweep {stop}/{n_sweeps}")
         if self.verbose >= 1:
             elapsed = perf_counter() - clock
             print(f"Chain {chain}: {n_sweeps} sweeps in {elapsed:.3f}s, "
                   f"{n_sweeps / elapsed:.1f} sweeps per second")
-        return {name: np.asarray(values) for name, values in kept.items()}
+        return {
+            "weights": kept.weights, "means": kept.means,
+            "covariances": documented(self._covariance, kept.covariances,
+                                      self.n_components, source.n_features),
+            "log_likelihood": kept.log_likelihood,
+        }
 
     def _store_draws(self, draws, covariances_known, dtype):
         order = relabel(draws["means"])
@@ -442,10 +476,32 @@ def relabel(means):
     reference = flat[n_draws - 1]
     order = np.empty((chains * n_draws, n_components), dtype=np.int64)
     for _ in range(RELABEL_ROUNDS):
-        # cost[t, i, j]: draw t's component j as the reference's component i
-        cost = np.sum((reference[None, :, None, :] - flat[:, None, :, :]) ** 2,
-                      axis=-1)
-        for t in range(flat.shape[0]):
-            order[t] = linear_sum_assignment(cost[t])[1]
+        for start in range(0, flat.shape[0], RELABEL_BATCH):
+            batch = flat[start:start + RELABEL_BATCH]
+            # cost[t, i, j]: draw t's component j as the reference's component i
+            cost = np.sum((reference[None, :, None, :] - batch[:, None, :, :]) ** 2,
+                          axis=-1)
+            order[start:start + RELABEL_BATCH] = _optimal_assignments(cost)
         reference = flat[np.arange(flat.shape[0])[:, None], order].mean(axis=0)
     return order.reshape(chains, n_draws, n_components)
+
+
+def _optimal_assignments(cost):
+    """For each (K, K) cost matrix of ``cost`` (T, K, K), the columns assigned to
+    rows 0..K-1 at least total cost: by comparing every permutation at once for
+    K <= ENUMERATED_COMPONENTS (a few microseconds per thousand draws), else one
+    ``linear_sum_assignment`` per draw."""
+    n_components = cost.shape[1]
+    if n_components > ENUMERATED_COMPONENTS:
+        return np.array([linear_sum_assignment(c)[1] for c in cost],
+                        dtype=np.int64).reshape(-1, n_components)
+    permutations = _permutations(n_components)
+    rows = np.arange(n_components)
+    totals = cost[:, rows, permutations].sum(axis=-1)  # (T, permutations)
+    return permutations[np.argmin(totals, axis=1)]
+
+
+@functools.cache
+def _permutations(n_components):
+    return np.array(list(itertools.permutations(range(n_components))),
+                    dtype=np.int64)

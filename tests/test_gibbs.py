@@ -86,6 +86,54 @@ def test_sampled_statistics_equal_numpy(weighted):
     np.testing.assert_allclose(stats.s2, s2, rtol=1e-10, atol=1e-9)
 
 
+def random_stats(rng, ctype, n_components, n_features, empty=()):
+    """Statistics of random one-hot assignments of random points, around
+    random shifts (components in ``empty`` get no point)."""
+    X = rng.normal(0.0, 2.0, size=(40, n_features))
+    labels = rng.integers(n_components, size=X.shape[0])
+    counts = np.eye(n_components)[labels]
+    counts[:, list(empty)] = 0.0
+    centers = rng.normal(size=(n_components, n_features))
+    s0, s1, s2 = naive.assignment_stats(X, counts, centers)
+    tied_shift = centers.mean(axis=0)
+    if ctype.name == "tied":
+        d = X - tied_shift
+        s2 = np.einsum("nk,nd,ne->de", counts, d, d)
+    elif not ctype.stores_matrices:
+        s2 = np.einsum("kdd->kd", s2)
+    return SufficientStats(ctype, s0, s1, s2, centers, tied_shift, 0.0,
+                           float(X.shape[0]))
+
+
+@pytest.mark.parametrize("prior_type", ["dirichlet_process", "dirichlet_distribution"])
+@pytest.mark.parametrize("name", list(COVARIANCE_TYPES))
+def test_compiled_draws_equal_numpy_twin(name, prior_type):
+    """The compiled conjugate draws take the same numbers from the generator as
+    the NumPy formulation (the generator ends in the same state) and give the
+    same parameters: bitwise for diag and spherical, where both do the same
+    arithmetic; to 1e-12 for full and tied (LAPACK's and BLAS's sums against
+    plain loops). Also with known covariances and with an empty component."""
+    ctype = COVARIANCE_TYPES[name]
+    rng = np.random.default_rng(8)
+    for fixed_covariances in (False, True):
+        stats = random_stats(rng, ctype, 3, 3, empty=(1,))
+        priors = resolve_priors(name, 3, np.zeros(3), np.eye(3) * 2.0, 40.0,
+                                weight_concentration_prior_type=prior_type)
+        fixed = None
+        if fixed_covariances:
+            fixed = draw_parameters(np.random.default_rng(1), stats, priors)
+        mine, theirs = np.random.default_rng(5), np.random.default_rng(5)
+        a = draw_parameters(mine, stats, priors, fixed)
+        b = naive.draw_parameters(theirs, stats, priors, fixed)
+        assert mine.random() == theirs.random()
+        exact = name in ("diag", "spherical")
+        for x, y in zip(a.arrays(), b.arrays(), strict=True):
+            if exact:
+                np.testing.assert_array_equal(x, y)
+            else:
+                np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+
+
 # ------------------------------------------------------- posterior correctness
 
 
@@ -263,6 +311,45 @@ def test_threads_and_memory_map_give_the_same_draws(tmp_path):
     for other in results[1:]:
         for a, b in zip(results[0], other, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_streamed_sweeps_equal_the_compiled_chain(tmp_path):
+    """A memory map that must be copied segment by segment (Fortran order, two
+    threads: two segments) runs its sweeps from Python over the same compiled
+    pieces: bitwise the in-memory chain's draws."""
+    rng = np.random.default_rng(6)
+    X = np.vstack([rng.normal(c, 1.0, size=(15_000, 2)) for c in (-3.0, 0.0, 3.0)])
+    path = tmp_path / "X.npy"
+    np.save(path, np.asfortranarray(X))
+    kwargs = dict(n_components=3, n_draws=4, n_burn=1, thin=2, n_chains=1,
+                  random_state=2)
+    memory = GibbsGaussianMixture(**kwargs, n_jobs=1).fit(X)
+    mapped = np.load(path, mmap_mode="r")
+    assert not mapped.flags.c_contiguous
+    streamed = GibbsGaussianMixture(**kwargs, n_jobs=2).fit(mapped)
+    for name in ("means_draws_raw_", "covariances_draws_raw_", "weights_draws_raw_",
+                 "log_likelihood_draws_"):
+        np.testing.assert_array_equal(getattr(memory, name), getattr(streamed, name))
+
+
+def test_chains_side_by_side_equal_one_after_another():
+    """Data of one chunk: with two threads the chains run at once, and give
+    bitwise the draws they give one after the other."""
+    kwargs = dict(n_components=3, n_draws=50, n_burn=10, n_chains=4, random_state=4)
+    one = GibbsGaussianMixture(**kwargs, n_jobs=1).fit(three_clusters())
+    two = GibbsGaussianMixture(**kwargs, n_jobs=2).fit(three_clusters())
+    for name in ("means_draws_raw_", "covariances_draws_raw_", "weights_draws_raw_",
+                 "log_likelihood_draws_"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+
+
+def test_verbose_reports_progress(capsys):
+    GibbsGaussianMixture(n_components=2, n_draws=15, n_burn=5, n_chains=2,
+                         random_state=0, verbose=2, verbose_interval=10,
+                         n_jobs=1).fit(three_clusters(n_per=20))
+    out = capsys.readouterr().out
+    assert "Chain 1 sweep 10/20" in out and "Chain 1 sweep 20/20" in out
+    assert out.count("sweeps per second") == 2
 
 
 def test_integer_weights_are_repeated_rows():

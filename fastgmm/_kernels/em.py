@@ -87,11 +87,11 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     """
     accumulate_kernel(kind)(
         mode, X, sample_weight, means, factor, log_norm, aux, shift, chunk_rows, s0,
-        s1, s2, loglik, entropy, key, first_row, _NO_SEEDS, _NO_RESP)
+        s1, s2, loglik, entropy, key, first_row, NO_SEEDS, NO_RESP)
 
 
-_NO_SEEDS = np.empty(0, dtype=np.int64)
-_NO_RESP = np.empty((0, 0))
+NO_SEEDS = np.empty(0, dtype=np.int64)
+NO_RESP = np.empty((0, 0))
 
 
 def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
@@ -144,57 +144,71 @@ def accumulate_kernels(kind):
 
 
 def _accumulate_kernels(kind):
+    # the closures hold only the integer kind: a function held instead would
+    # change their on-disk cache key in every process (Numba pickles closure
+    # cells, and a dispatcher pickles with a per-process id)
 
     @njit(**JIT)
-    def accumulate_chunk(c, mode, X, sample_weight, means, factor, log_norm, aux,
-                         shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
-                         first_row, seeds, resp):
-        n_rows, n_features = X.shape
-        n_components = means.shape[0]
-        with_entropy = mode == RESPONSIBILITIES_ENTROPY
-        s0[c] = 0.0
-        s1[c] = 0.0
-        s2[c] = 0.0
-        logp = np.empty((n_components, BLOCK_ROWS))
-        lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty((3, BLOCK_ROWS))
-        work = np.empty((work_rows(n_features), BLOCK_ROWS))
-        idx = np.empty(BLOCK_ROWS, dtype=np.int64)
-        counts = np.empty(n_components)
-        total = 0.0
-        chunk_entropy = 0.0
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, stop - start)
-            transpose_block(X, start, n, work)
-            if mode == ASSIGNED:
-                _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
-            else:
-                _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                                shift, logp, work)
-                normalise_rows(logp, n, lse, row_sums, False, with_entropy)
-                total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
-                if with_entropy:
-                    chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
-                if mode == SAMPLED:
-                    sample_block(logp, n, key, first_row, sample_weight, start,
-                                 counts)
-            _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
-                             shift, s0[c], s1[c], s2[c], work, idx)
-        loglik[c] = total
-        if with_entropy:
-            entropy[c] = chunk_entropy
+    def chunk_pass(c, mode, X, sample_weight, means, factor, log_norm, aux, shift,
+                   chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, seeds,
+                   resp):
+        accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm,
+                          aux, shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
+                          first_row, seeds, resp)
 
     @njit(**PARALLEL_JIT)
     def accumulate_pass(mode, X, sample_weight, means, factor, log_norm, aux, shift,
                         chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
                         seeds, resp):
         for c in prange(s0.shape[0]):
-            accumulate_chunk(c, mode, X, sample_weight, means, factor, log_norm, aux,
-                             shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
-                             first_row, seeds, resp)
+            accumulate_chunk(kind, c, mode, X, sample_weight, means, factor,
+                             log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
+                             entropy, key, first_row, seeds, resp)
 
-    return accumulate_chunk, accumulate_pass
+    return chunk_pass, accumulate_pass
+
+
+@njit(**INLINE_JIT)
+def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, aux,
+                     shift, chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
+                     seeds, resp):
+    """Chunk c of a pass of ``accumulate_kernels``; inlined into callers where
+    ``kind`` is a constant, so that only that kind's kernels compile."""
+    n_rows, n_features = X.shape
+    n_components = means.shape[0]
+    with_entropy = mode == RESPONSIBILITIES_ENTROPY
+    s0[c] = 0.0
+    s1[c] = 0.0
+    s2[c] = 0.0
+    logp = np.empty((n_components, BLOCK_ROWS))
+    lse = np.empty(BLOCK_ROWS)
+    row_sums = np.empty((3, BLOCK_ROWS))
+    work = np.empty((work_rows(n_features), BLOCK_ROWS))
+    idx = np.empty(BLOCK_ROWS, dtype=np.int64)
+    counts = np.empty(n_components)
+    total = 0.0
+    chunk_entropy = 0.0
+    stop = min(n_rows, (c + 1) * chunk_rows)
+    for start in range(c * chunk_rows, stop, BLOCK_ROWS):
+        n = min(BLOCK_ROWS, stop - start)
+        transpose_block(X, start, n, work)
+        if mode == ASSIGNED:
+            _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
+        else:
+            _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
+                            shift, logp, work)
+            normalise_rows(logp, n, lse, row_sums, False, with_entropy)
+            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+            if with_entropy:
+                chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+            if mode == SAMPLED:
+                sample_block(logp, n, key, first_row, sample_weight, start,
+                             counts)
+        _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
+                         shift, s0[c], s1[c], s2[c], work, idx)
+    loglik[c] = total
+    if with_entropy:
+        entropy[c] = chunk_entropy
 
 
 @njit(**JIT)
