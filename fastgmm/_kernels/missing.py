@@ -274,10 +274,22 @@ def _complete_full(X, start, n_rows, count, features, offset, means_t, precision
             v = X[row, b]
             if np.isnan(v):
                 continue
+            if m == 1:
+                f = features[i, 0]
+                for k in range(n_components):
+                    g[0, k] += precision_t[f, b, k] * (v - means_t[b, k])
+                continue
             for a in range(m):
                 fa = features[i, a]
                 for k in range(n_components):
                     g[a, k] += precision_t[fa, b, k] * (v - means_t[b, k])
+        if m == 1:
+            # the most common case: no factorisation
+            f = features[i, 0]
+            for k in range(n_components):
+                fills[at, k] = means_t[f, k] - g[0, k] / precision_t[f, f, k]
+                correction[k, i] = HALF_LOG_2PI - 0.5 * log_minors_t[f, f, k]
+            continue
         # LDLᵀ of every component's Λ_mm at once
         for a in range(m):
             fa = features[i, a]
@@ -296,14 +308,14 @@ def _complete_full(X, start, n_rows, count, features, offset, means_t, precision
             fa = features[i, a]
             for k in range(n_components):
                 fills[at + a, k] = means_t[fa, k] - g[a, k]
-        if m <= 2:
-            fa, fb = features[i, m - 1], features[i, 0]
+        if m == 2:
+            fa, fb = features[i, 1], features[i, 0]
             for k in range(n_components):
-                log_det[k] = log_minors_t[fa, fb, k]
+                correction[k, i] = 2.0 * HALF_LOG_2PI - 0.5 * log_minors_t[fa, fb, k]
         else:
             _log_det_pivots(m, chol, log_det)
-        for k in range(n_components):
-            correction[k, i] = m * HALF_LOG_2PI - 0.5 * log_det[k]
+            for k in range(n_components):
+                correction[k, i] = m * HALF_LOG_2PI - 0.5 * log_det[k]
 
 
 @njit(**JIT)
@@ -577,7 +589,7 @@ def _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shi
     if kind == FULL:
         _complete_full(X, start, n_rows, count, features, offset, columns,
                        precision_t, log_minors, fills, correction, g, chol,
-                       vectors[_LOG_DET])
+                       vectors[_LOG_DET, :means.shape[0]])
         for k in range(means.shape[0]):
             _write_fills(k, work, n_rows, count, features, offset, fills)
             _log_prob_completed_full(k, d, n_rows, means, factor, log_norm,
