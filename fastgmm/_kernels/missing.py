@@ -18,11 +18,12 @@ completed with any x̃_m, g = Λ_m· (x̃ − μ) gives the observed quadratic f
 How each type uses it, on a block that holds a NaN (blocks without one run the
 ordinary kernels, ``em._log_prob_block`` and ``em._add_stats_block``):
 
-* full: one pass over the block's incomplete rows, component by component
-  inside each row, computes g (m·D multiply-adds from the row of X, contiguous),
-  solves the m x m system (closed forms for one and two missing values, an LDLᵀ
-  factorisation beyond) and keeps the completions (K numbers per missing entry)
-  and the corrections. Then, per component, the completions are written into the
+* full: one pass over the block's incomplete rows computes, for every
+  component at once (the inner loops run over the components, contiguous in
+  the transposed parameters), g (m·D multiply-adds per component from the row
+  of X), solves the m x m systems (a division for one missing value, LDLᵀ
+  factorisations beyond) and keeps the completions (K numbers per missing
+  entry) and the corrections. Then, per component, the completions are written into the
   block and the ordinary tiled kernels run on it: the triangular norms for the
   E-step; the gathered products for the statistics, plus r Λ_mm⁻¹ for the rows
   and components that carry responsibility.
