@@ -160,6 +160,7 @@ SECTIONS = (
     "default-fit",
     "bayesian",
     "bayesian-columns",
+    "missing",
 )
 QUICK_DIVISOR = 20
 
@@ -1303,6 +1304,76 @@ def section_bayesian_columns(args, report, log):
 # ------------------------------------------------------------------------- main
 
 
+#: Issue 14's targets: an iteration with 10% of values missing at random against
+#: the complete-data iteration.
+MISSING_CASES = (
+    Case(1_000_000, 16, 16, "full", "<= 2.5x"),
+    Case(1_000_000, 16, 16, "diag", "<= 1.5x"),
+)
+MISSING_FRACTION = 0.1
+
+
+def section_missing(args, report, log):
+    """fastgmm's EM with 10% of the values missing (``missing_values="nan"``)
+    against the complete-data fit of the same array, from the same start."""
+    rows = []
+    for base in MISSING_CASES:
+        case = base.scaled(QUICK_DIVISOR) if args.quick else base
+        X, init = make_mixture(
+            case.n_samples, case.n_features, case.n_components,
+            case.covariance_type, seed=args.seed,
+        )
+        holes = X.copy()
+        rng = np.random.default_rng(args.seed)
+        holes[rng.random(X.shape) < MISSING_FRACTION] = np.nan
+        empty = np.isnan(holes).all(axis=1)
+        holes[empty, 0] = X[empty, 0]
+
+        def fit(max_iter, data, case=case, init=init):
+            if standin():  # scikit-learn has no missing values: fill with zeros
+                data = np.nan_to_num(data)
+                params = {}
+            else:
+                params = {"missing_values": "nan", "n_jobs": args.threads}
+            estimator = make_estimator(
+                "fastgmm", n_components=case.n_components,
+                covariance_type=case.covariance_type, tol=0.0, max_iter=max_iter,
+                init_params="random_from_data", random_state=0, **params, **init,
+            )
+            with quiet():
+                return estimator.fit(data)
+
+        fitters = {
+            "complete": lambda max_iter, X=X: fit(max_iter, X),
+            "10% missing": lambda max_iter, holes=holes: fit(max_iter, holes),
+        }
+        for fitter in fitters.values():
+            fitter(1)  # compilation
+        log(f"missing {case.label}")
+        timings = time_per_iteration(fitters, args.iterations, args.repeat, log)
+        complete = timings["complete"]["per_iter"]
+        missing = timings["10% missing"]["per_iter"]
+        rows.append([
+            case.label, f"{np.isnan(holes).any(axis=1).mean():.0%}", _ms(complete),
+            _ms(missing), _ratio(missing, complete), case.target,
+        ])
+    report.add(
+        "## Missing values: fastgmm with 10% of the values missing at random "
+        "against the complete data\n\n"
+        + markdown_table(
+            [
+                "case",
+                "rows with a missing value",
+                "complete ms/it",
+                "10% missing ms/it",
+                "missing / complete",
+                "target",
+            ],
+            rows,
+        )
+    )
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python asv_bench/compare.py",
@@ -1430,6 +1501,7 @@ def main(argv=None):
             "init": section_init,
             "default-fit": section_default_fit,
             "bayesian-columns": section_bayesian_columns,
+            "missing": section_missing,
         }
         for name, section in sections.items():
             if everything or name in wanted:

@@ -115,24 +115,38 @@ def scan_array(X, weights, estimator_name, fit=True):
 # --------------------------------------------------------------- the passes
 
 
-def _missing_params(params, log_weights):
-    """Kernel layout of ``params`` plus the precision matrices the conditional
-    means need (full: (K, D, D), tied: (1, D, D), diag/spherical: unused)."""
+def missing_params(params, log_weights):
+    """Kernel layout of ``params`` and what the missing-value kernels read
+    besides (``_kernels.missing.accumulate_missing``): ``(kp, precision,
+    precision_t, log_minors, columns)``."""
     kp = kernel_params(params, log_weights)
-    ctype = params.covariance_type
-    if ctype.name == "full":
+    name = params.covariance_type.name
+    n_components, n_features = kp.means.shape
+    unused = np.zeros((1, 1, 1))
+    if name == "full":
         precision = np.ascontiguousarray(params.precisions)
-    elif ctype.name == "tied":
+        diagonal = np.einsum("kaa->ka", precision)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_minors = np.log(diagonal[:, :, None] * diagonal[:, None, :]
+                                - precision**2)
+        index = np.arange(n_features)
+        log_minors[:, index, index] = np.log(diagonal)
+        return (kp, precision, np.ascontiguousarray(precision.transpose(1, 2, 0)),
+                np.ascontiguousarray(log_minors.transpose(1, 2, 0)),
+                np.ascontiguousarray(kp.means.T))
+    if name == "tied":
         precision = np.ascontiguousarray(params.precisions)[None]
-    else:
-        precision = np.zeros((1, 1, 1))
-    return kp, precision
+        columns = np.ascontiguousarray(((kp.means - kp.shift) @ precision[0]).T)
+        return kp, precision, unused, unused, columns
+    log_minors = np.ascontiguousarray(np.log(np.broadcast_to(
+        kp.factor, (n_components, 1, n_features))))
+    return kp, unused, unused, log_minors, np.zeros((1, 1))
 
 
 def stats_pass(source, params, log_weights=None, entropy=False):
     """``_passes.stats_pass`` on rows with missing values."""
     ctype = params.covariance_type
-    kp, precision = _missing_params(params, log_weights)
+    kp, *missing = missing_params(params, log_weights)
     s0, s1, s2 = _slots(source.n_chunks, kp.means.shape[0], source.n_features, ctype)
     loglik = np.empty(source.n_chunks)
     chunk_entropy = np.zeros(source.n_chunks)
@@ -140,8 +154,8 @@ def stats_pass(source, params, log_weights=None, entropy=False):
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
         kernels.accumulate_missing(
-            kp.kind, mode, seg.X, seg.weights, kp.means, kp.factor, precision,
-            kp.log_norm, kp.aux, kp.shift, source.chunk_rows, s0[c], s1[c], s2[c],
+            kp.kind, mode, seg.X, seg.weights, kp.means, kp.factor, kp.log_norm,
+            kp.aux, kp.shift, *missing, source.chunk_rows, s0[c], s1[c], s2[c],
             loglik[c], chunk_entropy[c],
         )
     return SufficientStats.from_chunks(
@@ -153,7 +167,7 @@ def stats_pass(source, params, log_weights=None, entropy=False):
 def predict_pass(source, params, mode, log_weights=None):
     """``_passes.predict_pass`` on rows with missing values, with one more mode,
     IMPUTE: (N, D) rows completed by their conditional expectations."""
-    kp, precision = _missing_params(params, log_weights)
+    kp, *missing = missing_params(params, log_weights)
     n_rows = source.n_rows
     n_components = kp.means.shape[0]
     width = {PROBA: n_components, IMPUTE: source.n_features}.get(mode, 1)
@@ -162,8 +176,8 @@ def predict_pass(source, params, mode, log_weights=None):
     for seg in source.segments():
         rows = slice(seg.start, seg.stop)
         kernels.predict_missing(
-            kp.kind, mode, seg.X, kp.means, kp.factor, precision, kp.log_norm,
-            kp.aux, kp.shift, values[rows] if mode != LABELS else values,
+            kp.kind, mode, seg.X, kp.means, kp.factor, kp.log_norm, kp.aux,
+            kp.shift, *missing, values[rows] if mode != LABELS else values,
             labels[rows] if mode == LABELS else labels,
         )
     if mode == LABELS:

@@ -86,6 +86,59 @@ def test_agrees_with_textbook_reference(covariance_type, weighted):
     assert_allclose(model.lower_bound_, loglik, rtol=1e-10)
 
 
+
+def random_start(covariance_type, n_components, n_features, rng):
+    """Equal weights, random means, covariances of the type (and precisions)."""
+    weights = np.full(n_components, 1.0 / n_components)
+    means = rng.normal(0, 3, (n_components, n_features))
+    mixing = rng.normal(0, 0.4, (n_components, n_features, n_features))
+    full = mixing @ mixing.transpose(0, 2, 1) + np.eye(n_features)
+    if covariance_type == "full":
+        cov = full
+    elif covariance_type == "tied":
+        cov = full[0]
+    elif covariance_type == "diag":
+        cov = np.diagonal(full, axis1=1, axis2=2).copy()
+    else:
+        cov = np.diagonal(full, axis1=1, axis2=2).mean(axis=1)
+    precisions = np.linalg.inv(cov) if covariance_type in ("full", "tied") else 1 / cov
+    return weights, means, cov, precisions
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize(("n_features", "n_components"), [(7, 3), (3, 5)])
+def test_other_shapes_agree_with_reference(covariance_type, n_features,
+                                           n_components):
+    """D not a multiple of the kernels' tile of four, K larger than D, rows with
+    one to D - 1 missing values: 5 iterations, then the predictions, against the
+    reference (rtol 1e-8)."""
+    rng = np.random.default_rng(7)
+    weights, means, cov, precisions = random_start(covariance_type, n_components,
+                                                   n_features, rng)
+    X = means[rng.integers(n_components, size=150)] + rng.standard_normal(
+        (150, n_features))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[: n_features, :] = np.nan  # rows with a single observed feature
+    X[np.arange(n_features), np.arange(n_features)] = 1.0
+    X[np.isnan(X).all(axis=1), 0] = 0.5
+    model = GaussianMixture(
+        n_components, covariance_type=covariance_type, max_iter=5, tol=0.0,
+        weights_init=weights, means_init=means, precisions_init=precisions,
+        missing_values="nan",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    for _ in range(5):
+        weights, means, cov, loglik = em_step(X, weights, means, cov, covariance_type)
+    assert_allclose(model.weights_, weights, rtol=1e-8)
+    assert_allclose(model.means_, means, rtol=1e-8, atol=1e-12)
+    assert_allclose(model.covariances_, cov, rtol=1e-8, atol=1e-12)
+    assert_allclose(model.lower_bound_, loglik, rtol=1e-10)
+    args = (model.weights_, model.means_, model.covariances_, covariance_type)
+    assert_allclose(model.score_samples(X), log_marginal(X, *args), rtol=1e-10)
+    assert_allclose(model.impute(X), impute(X, *args), rtol=1e-9, atol=1e-12)
+
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_score_samples_is_the_log_marginal_density(covariance_type):
     _, X = mixture_data(n=60)

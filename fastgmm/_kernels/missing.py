@@ -3,26 +3,48 @@
 A row with missing coordinates m and observed o is completed, under component k
 of precision Λ, with the conditional mean
 
-    x̂_m = μ_m − Λ_mm⁻¹ Λ_mo (x_o − μ_o),
+    x̂_m = μ_m − Λ_mm⁻¹ g,   g = Λ_m· (x̃ − μ)   (x̃: the row with x̃_m = μ_m),
 
 which makes the ordinary quadratic form of the completed row equal the
 observed-data one, (x̂ − μ)ᵀ Λ (x̂ − μ) = (x_o − μ_o)ᵀ Σ_oo⁻¹ (x_o − μ_o), while
 log det Σ_oo = log det Σ + log det Λ_mm. So the log-density of the observed
 coordinates is the ordinary one of the completed row plus the per-row
 correction m/2 log 2π − 1/2 log det Λ_mm, and the statistics of the M-step are
-the ordinary ones of the completed rows plus r (Λ_mm)⁻¹, the conditional
-covariance, in the mm block of the second moment. Diagonal and spherical
-models complete with x̂_m = μ_m (the missing features drop out of the sums) and
-add r / λ_a for each missing feature a.
+the ordinary ones of the completed rows plus r Λ_mm⁻¹, the conditional
+covariance, in the mm block of the second moment. More generally, for a row
+completed with any x̃_m, g = Λ_m· (x̃ − μ) gives the observed quadratic form as
+(x̃ − μ)ᵀ Λ (x̃ − μ) − gᵀ Λ_mm⁻¹ g and the conditional mean as x̃_m − Λ_mm⁻¹ g.
 
-Blocks without a NaN run the ordinary kernels (``em._log_prob_block``,
-``em._add_stats_block``); a block with any runs component by component on its
-completed rows. The conditional means of the block's missing entries under
-every component are kept between the E-step and the statistics (K numbers per
-missing entry of the block, grown on demand), so they are computed once per
-block and component; a conditional covariance is recomputed only for a row and
-component that carry responsibility. Chunks and slots are those of
-``em.accumulate``, so results do not depend on the number of threads.
+How each type uses it, on a block that holds a NaN (blocks without one run the
+ordinary kernels, ``em._log_prob_block`` and ``em._add_stats_block``):
+
+* full: one pass over the block's incomplete rows computes, for every
+  component at once (the inner loops run over the components, contiguous in
+  the transposed parameters), g (m·D multiply-adds per component from the row
+  of X), solves the m x m systems (a division for one missing value, LDLᵀ
+  factorisations beyond) and keeps the completions (K numbers per missing
+  entry) and the corrections. Then, per component, the completions are written into the
+  block and the ordinary tiled kernels run on it: the triangular norms for the
+  E-step; the gathered products for the statistics, plus r Λ_mm⁻¹ for the rows
+  and components that carry responsibility.
+* tied: Λ is shared, so the ordinary kernels run once on the block completed
+  with x̃_m = shift_m (the transform of each row is paid once, as for complete
+  data); each incomplete row's Λ_mm is factorised once, and per component only
+  g = g₀ − Λ_m· (μ_k − shift) is solved (m² operations) to correct the
+  log-density and give the completion. The shared scatter of the completed rows
+  is the ordinary one of the block plus sparse terms: with u = x̃ − shift (zero
+  on m) and c_k = x̂_k − x̃ (zero off m), Σ_k r_k (u + c_k)(u + c_k)ᵀ =
+  w u uᵀ + u eᵀ + e uᵀ + Σ_k r_k c_k c_kᵀ, e = Σ_k r_k c_k.
+* diag and spherical: missing features drop out. The E-step runs the ordinary
+  sums on the block with NaN in it, taking for a missing entry the constant
+  log λ_a − log 2π in place of λ_a (x_a − μ_a)² (a select, no extra pass); the
+  statistics run the ordinary kernel on the block completed with x̂_m = μ_m per
+  component (zero deviations) and add r / λ_a for each missing feature a.
+
+The per-component log-determinants of the one and two missing value blocks of Λ
+come precomputed (``log_minors``), so that no logarithm is taken per row for
+them. Chunks and slots are those of ``em.accumulate``, so results do not depend
+on the number of threads.
 """
 
 import numpy as np
@@ -47,19 +69,25 @@ from .common import (
     transpose_block,
     work_rows,
 )
-from .diag import (
-    _add_sq_distances,
-    _add_weighted_sq_distances,
-    add_component_stats_diag,
-)
+from .diag import add_component_stats_diag
 from .em import _add_stats_block, _log_prob_block
+from .tied import add_stats_tied, log_prob_tied
 
 IMPUTE = 3
 """Prediction mode of ``predict_missing`` (after SCORE, LABELS, PROBA of
 ``kinds``): values (N, D) = the row with each missing entry replaced by its
 responsibility-weighted conditional expectation."""
 
-HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+LOG_2PI = np.log(2.0 * np.pi)
+HALF_LOG_2PI = 0.5 * LOG_2PI
+
+# The running product of LDLᵀ pivots is folded into a logarithm when it leaves
+# [1 / LOG_FOLD, LOG_FOLD], so that one logarithm serves several pivots.
+LOG_FOLD = 1e150
+
+# Rows of the per-chunk scratch ``vectors`` (each of length D).
+_T, _G0, _E, _WEIGHT, _ABSENT, _ZERO, _LOG_DET = range(7)
+N_VECTORS = 7
 
 
 @njit(**JIT)
@@ -88,63 +116,77 @@ def find_missing(work, n_features, n_rows, count, features, offset):
 
 
 @njit(**JIT)
-def _cholesky_missing(precision, kp, features, i, m, chol):
-    """Lower Cholesky factor of Λ_mm (Λ = precision[kp], m = features[i, :m])
-    into chol[:m, :m]; returns log det Λ_mm."""
-    log_det = 0.0
+def _ldl_missing(precision, kp, features, i, m, chol):
+    """LDLᵀ factorisation of Λ_mm (Λ = precision[kp], m = features[i, :m]):
+    the unit lower factor below the diagonal of chol[:m, :m], the pivots on it."""
     for a in range(m):
         fa = features[i, a]
-        for b in range(a + 1):
+        for b in range(a):
             s = precision[kp, fa, features[i, b]]
             for c in range(b):
-                s -= chol[a, c] * chol[b, c]
-            if a == b:
-                s = np.sqrt(s)
-                chol[a, a] = s
-                log_det += np.log(s)
-            else:
-                chol[a, b] = s / chol[b, b]
-    return 2.0 * log_det
+                s -= chol[a, c] * chol[b, c] * chol[c, c]
+            chol[a, b] = s / chol[b, b]
+        s = precision[kp, fa, fa]
+        for c in range(a):
+            s -= chol[a, c] * chol[a, c] * chol[c, c]
+        chol[a, a] = s
 
 
 @njit(**JIT)
-def _conditional_mean_full(work, i, features, m, precision, kp, means, k, rhs,
-                           chol, fills, at):
-    """fills[k, at:at + m] = x̂_m = μ_m − Λ_mm⁻¹ Λ_mo (x_o − μ_o) for row i of
-    the block (μ = means[k], Λ = precision[kp], m = features[i, :m]), whose
-    missing entries in work[:D] are first set to μ_m (so that the row's
-    deviations from μ are zero there); returns log det Λ_mm. rhs (D,) and chol
-    (D, D) are scratch."""
-    d = means.shape[1]
-    for a in range(m):
-        f = features[i, a]
-        work[f, i] = means[k, f]
-    for a in range(m):
-        f = features[i, a]
-        acc = 0.0
-        for b in range(d):
-            acc += precision[kp, f, b] * (work[b, i] - means[k, b])
-        rhs[a] = acc
+def _factor_missing(precision, kp, features, i, m, log_minors, chol):
+    """log det Λ_mm; for m >= 3 also leaves ``_ldl_missing``'s factorisation in
+    chol for ``_solve_missing``."""
     if m == 1:
-        # one missing feature, the most common case: no factorisation
         f = features[i, 0]
-        fills[k, at] = means[k, f] - rhs[0] / precision[kp, f, f]
-        return np.log(precision[kp, f, f])
-    log_det = _cholesky_missing(precision, kp, features, i, m, chol)
-    # solve L Lᵀ y = rhs in place
+        return log_minors[kp, f, f]
+    if m == 2:
+        return log_minors[kp, features[i, 1], features[i, 0]]
+    _ldl_missing(precision, kp, features, i, m, chol)
+    log_det = 0.0
+    product = 1.0
     for a in range(m):
-        s = rhs[a]
+        product *= chol[a, a]
+        if product > LOG_FOLD or product < 1.0 / LOG_FOLD:
+            log_det += np.log(product)
+            product = 1.0
+    return log_det + np.log(product)
+
+
+@njit(**JIT)
+def _solve_missing(precision, kp, features, i, m, g, chol):
+    """g[:m] <- Λ_mm⁻¹ g[:m]; returns gᵀ Λ_mm⁻¹ g (a sum of squares over
+    pivots, so it does not cancel). For m >= 3, chol holds the factorisation of
+    ``_factor_missing``."""
+    if m == 1:
+        f = features[i, 0]
+        y = g[0] / precision[kp, f, f]
+        quad = g[0] * y
+        g[0] = y
+        return quad
+    if m == 2:
+        f0, f1 = features[i, 0], features[i, 1]
+        p = precision[kp, f0, f0]
+        lower = precision[kp, f1, f0] / p
+        pivot = precision[kp, f1, f1] - lower * precision[kp, f1, f0]
+        z = g[1] - lower * g[0]
+        quad = g[0] * g[0] / p + z * z / pivot
+        y1 = z / pivot
+        g[0] = g[0] / p - lower * y1
+        g[1] = y1
+        return quad
+    quad = 0.0
+    for a in range(m):
+        s = g[a]
         for c in range(a):
-            s -= chol[a, c] * rhs[c]
-        rhs[a] = s / chol[a, a]
+            s -= chol[a, c] * g[c]
+        g[a] = s
+        quad += s * s / chol[a, a]
     for a in range(m - 1, -1, -1):
-        s = rhs[a]
+        s = g[a] / chol[a, a]
         for c in range(a + 1, m):
-            s -= chol[c, a] * rhs[c]
-        rhs[a] = s / chol[a, a]
-    for a in range(m):
-        fills[k, at + a] = means[k, features[i, a]] - rhs[a]
-    return log_det
+            s -= chol[c, a] * g[c]
+        g[a] = s
+    return quad
 
 
 @njit(**JIT)
@@ -156,176 +198,481 @@ def _add_conditional_covariance(precision, kp, features, i, m, r, chol, inverse,
         f = features[i, 0]
         s2[ks, f, f] += r / precision[kp, f, f]
         return
-    _cholesky_missing(precision, kp, features, i, m, chol)
+    if m == 2:
+        f0, f1 = features[i, 0], features[i, 1]
+        p, q, s = precision[kp, f0, f0], precision[kp, f1, f0], precision[kp, f1, f1]
+        scale = r / (p * s - q * q)
+        s2[ks, f0, f0] += scale * s
+        s2[ks, f1, f0] -= scale * q
+        s2[ks, f1, f1] += scale * p
+        return
+    _ldl_missing(precision, kp, features, i, m, chol)
+    # Λ_mm⁻¹ = Mᵀ D⁻¹ M with M = L⁻¹ (unit lower, into inverse)
     for a in range(m):
-        inverse[a, a] = 1.0 / chol[a, a]
+        inverse[a, a] = 1.0
         for b in range(a):
             s = 0.0
             for c in range(b, a):
                 s -= chol[a, c] * inverse[c, b]
-            inverse[a, b] = s / chol[a, a]
-    # Λ_mm⁻¹ = L⁻ᵀ L⁻¹
+            inverse[a, b] = s
     for a in range(m):
         for b in range(a + 1):
             s = 0.0
             for c in range(a, m):
-                s += inverse[c, a] * inverse[c, b]
+                s += inverse[c, a] * inverse[c, b] / chol[c, c]
             s2[ks, features[i, a], features[i, b]] += r * s
 
 
 @njit(**JIT)
-def _fill_component(kind, k, work, n_rows, count, features, offset, means, factor,
-                    precision, fills, correction, rhs, chol):
-    """Complete the block's rows under component k: write x̂ into work[:D] and
-    fills[k], and correction[i] = m/2 log 2π − 1/2 log det Λ_mm (0 for complete
-    rows)."""
-    mean = means[k]  # one view per block and component
-    kp = 0 if kind == TIED else k
-    spherical = factor.shape[2] == 1
+def _centred_row(X, row, center, features, i, m, t):
+    """t = X[row] − center, with 0 at the row's missing features."""
+    for b in range(X.shape[1]):
+        t[b] = X[row, b] - center[b]
+    for a in range(m):
+        t[features[i, a]] = 0.0
+
+
+@njit(**JIT)
+def _substitute(m, chol, g, n_components):
+    """g[:m, k] <- Λ_mm⁻¹ g[:m, k] for every k, from the LDLᵀ factors in
+    chol[:m, :m, k] (pivots on the diagonal); returns nothing."""
+    for a in range(m):
+        for c in range(a):
+            for k in range(n_components):
+                g[a, k] -= chol[a, c, k] * g[c, k]
+    for a in range(m - 1, -1, -1):
+        for k in range(n_components):
+            g[a, k] /= chol[a, a, k]
+        for c in range(a + 1, m):
+            for k in range(n_components):
+                g[a, k] -= chol[c, a, k] * g[c, k]
+
+
+@njit(**JIT)
+def _complete_full(X, start, n_rows, count, features, offset, means_t, precision_t,
+                   log_minors_t, fills, correction, g, chol, log_det):
+    """For each incomplete row i of the block, under every component k at once
+    (the inner loops run over k, contiguous in the transposed parameters
+    means_t (D, K), precision_t and log_minors_t (D, D, K)):
+    fills[offset[i] + a, k] = x̂_m[a] and correction[k, i] =
+    m/2 log 2π − 1/2 log det Λ_mm (0 for complete rows). g (D, K), chol
+    (M, M, K) with M >= the block's most missing values, log_det (K,) are
+    scratch."""
+    d, n_components = means_t.shape
     for i in range(n_rows):
         m = count[i]
         if m == 0:
-            correction[i] = 0.0
+            for k in range(n_components):
+                correction[k, i] = 0.0
             continue
         at = offset[i]
-        if kind == FULL or kind == TIED:
-            log_det = _conditional_mean_full(work, i, features, m, precision, kp,
-                                             means, k, rhs, chol, fills, at)
-        else:
-            log_det = 0.0
-            for a in range(m):
-                f = features[i, a]
-                fills[k, at + a] = mean[f]
-                log_det += np.log(factor[k, 0, 0] if spherical else factor[k, 0, f])
-        correction[i] = m * HALF_LOG_2PI - 0.5 * log_det
+        row = start + i
+        # g = Λ_m· (x̃ − μ) over the observed coordinates (x̃_m − μ_m = 0)
         for a in range(m):
-            work[features[i, a], i] = fills[k, at + a]
+            for k in range(n_components):
+                g[a, k] = 0.0
+        for b in range(d):
+            v = X[row, b]
+            if np.isnan(v):
+                continue
+            if m == 1:
+                f = features[i, 0]
+                for k in range(n_components):
+                    g[0, k] += precision_t[f, b, k] * (v - means_t[b, k])
+                continue
+            for a in range(m):
+                fa = features[i, a]
+                for k in range(n_components):
+                    g[a, k] += precision_t[fa, b, k] * (v - means_t[b, k])
+        if m == 1:
+            # the most common case: no factorisation
+            f = features[i, 0]
+            for k in range(n_components):
+                fills[at, k] = means_t[f, k] - g[0, k] / precision_t[f, f, k]
+                correction[k, i] = HALF_LOG_2PI - 0.5 * log_minors_t[f, f, k]
+            continue
+        # LDLᵀ of every component's Λ_mm at once
+        for a in range(m):
+            fa = features[i, a]
+            for b in range(a + 1):
+                fb = features[i, b]
+                for k in range(n_components):
+                    chol[a, b, k] = precision_t[fa, fb, k]
+                for c in range(b):
+                    for k in range(n_components):
+                        chol[a, b, k] -= chol[a, c, k] * chol[b, c, k] * chol[c, c, k]
+                if b < a:
+                    for k in range(n_components):
+                        chol[a, b, k] /= chol[b, b, k]
+        _substitute(m, chol, g, n_components)
+        for a in range(m):
+            fa = features[i, a]
+            for k in range(n_components):
+                fills[at + a, k] = means_t[fa, k] - g[a, k]
+        if m == 2:
+            fa, fb = features[i, 1], features[i, 0]
+            for k in range(n_components):
+                correction[k, i] = 2.0 * HALF_LOG_2PI - 0.5 * log_minors_t[fa, fb, k]
+        else:
+            _log_det_pivots(m, chol, log_det)
+            for k in range(n_components):
+                correction[k, i] = m * HALF_LOG_2PI - 0.5 * log_det[k]
 
 
 @njit(**JIT)
-def _refill(k, work, n_rows, count, features, offset, fills):
-    """Write component k's stored completions into work[:D]."""
+def _log_det_pivots(m, chol, log_det):
+    """log_det[k] = sum_a log chol[a, a, k]: one logarithm of the product per
+    component, a sum of logarithms where the product leaves the float range."""
+    n_components = log_det.shape[0]
+    for k in range(n_components):
+        product = 1.0
+        for a in range(m):
+            product *= chol[a, a, k]
+        log_det[k] = np.log(product)
+    for k in range(n_components):
+        if not np.isfinite(log_det[k]):
+            total = 0.0
+            for a in range(m):
+                total += np.log(chol[a, a, k])
+            log_det[k] = total
+
+
+@njit(**JIT)
+def _write_fills(k, work, n_rows, count, features, offset, fills):
+    """Write component k's completions into work[:D]."""
     for i in range(n_rows):
         at = offset[i]
         for a in range(count[i]):
-            work[features[i, a], i] = fills[k, at + a]
+            work[features[i, a], i] = fills[at + a, k]
 
 
 @njit(**JIT)
-def _log_prob_component(kind, k, n_features, n_rows, means, factor, log_norm,
-                        correction, out, work):
-    """out[k, i] = log_norm[k] + correction[i] + the ordinary −1/2 quadratic form
-    of the completed rows in work[:D] (full and tied: through the triangular
-    factor, as ``log_prob_full``; diag and spherical as ``log_prob_diag``)."""
+def _log_prob_completed_full(k, n_features, n_rows, means, factor, log_norm,
+                             correction, zero, out, work):
+    """out[k, i] = log_norm[k] + correction[k, i] − 1/2 ||(x̂_i − μ_k) U_k||² for
+    the completed rows in work[:D] (as ``full.log_prob_full``; ``zero`` is a
+    zero vector of length D)."""
     d = n_features
     row = out[k]
     for i in range(n_rows):
         row[i] = 0.0
-    if kind == FULL or kind == TIED:
-        kf = 0 if kind == TIED else k
-        src, center = 0, means[k]
-        if d % TILE != 0:
-            for a in range(d):
-                c = means[k, a]
-                for i in range(n_rows):
-                    work[d + a, i] = work[a, i] - c
-            src, center = d, np.zeros(d)
-        add_triangular_norms(work, src, 3 * d + 2, d, n_rows, factor, kf, center, row)
-        scale = -0.5
-    elif factor.shape[2] == 1:
-        _add_sq_distances(d, n_rows, means[k], work, row)
-        scale = -0.5 * factor[k, 0, 0]
-    else:
-        _add_weighted_sq_distances(d, n_rows, means[k], factor[k, 0], work, row)
-        scale = -0.5
+    src, center = 0, means[k]
+    if d % TILE != 0:
+        for a in range(d):
+            c = means[k, a]
+            for i in range(n_rows):
+                work[d + a, i] = work[a, i] - c
+        src, center = d, zero
+    add_triangular_norms(work, src, 3 * d + 2, d, n_rows, factor, k, center, row)
     base = log_norm[k]
     for i in range(n_rows):
-        row[i] = base + scale * row[i] + correction[i]
+        row[i] = base - 0.5 * row[i] + correction[k, i]
 
 
 @njit(**JIT)
-def _missing_log_prob(kind, n_features, n_rows, means, factor, precision, log_norm,
-                      count, features, offset, fills, correction, scratch, chol,
-                      out, work):
-    """The block's log-densities of the observed coordinates, component by
-    component, keeping the completions in ``fills``."""
-    rhs = scratch[0]
-    for k in range(means.shape[0]):
-        _fill_component(kind, k, work, n_rows, count, features, offset, means,
-                        factor, precision, fills, correction[k], rhs, chol)
-        _log_prob_component(kind, k, n_features, n_rows, means, factor, log_norm,
-                            correction[k], out, work)
-
-
-@njit(**JIT)
-def _missing_add_stats(kind, n_features, start, n_rows, resp, sample_weight, means,
-                       factor, precision, shift, count, features, offset, fills,
-                       chol, inverse, s0, s1, s2, work, idx):
-    """The block's statistics of the completed rows, component by component,
-    plus the conditional covariances (see the module docstring)."""
-    d = n_features
-    n_components = means.shape[0]
-    r = work[3 * d]
-    for k in range(n_components):
-        _refill(k, work, n_rows, count, features, offset, fills)
-        if kind == FULL or kind == TIED:
-            m = gather_component(work, d, n_rows, resp, sample_weight, start, k,
-                                 means[k], idx, s0, s1)
-            if m == 0:
-                continue
-            if kind == FULL:
-                add_lower_products(work, 2 * d, d, d, m, s2[k])
-                for i in range(n_rows):
-                    w = resp[k, i] * (1.0 if sample_weight.shape[0] == 0
-                                      else sample_weight[start + i])
-                    if count[i] > 0 and w != 0.0:
-                        _add_conditional_covariance(precision, k, features, i,
-                                                    count[i], w, chol, inverse, s2, k)
-            else:
-                # the shared scatter around the shift, of component k's completions
-                for a in range(d):
-                    e = means[k, a] - shift[a]
-                    for j in range(m):
-                        work[d + a, j] += e
-                        work[2 * d + a, j] += r[j] * e
-                add_lower_products(work, 2 * d, d, d, m, s2[0])
+def _complete_tied(X, start, n_rows, count, features, offset, precision,
+                   projected_t, shift, fills, out, vectors, g, chol):
+    """Correct the ordinary log-densities ``out`` of the block completed with
+    x̃_m = shift_m to those of the observed coordinates, and write the
+    completions into fills[entry, k] (see the module docstring); projected_t
+    (D, K) = Λ (μ_k − shift). Λ_mm is factorised once per row; the inner loops
+    run over the components. g (D, K) and chol (D, D) are scratch."""
+    n_components = projected_t.shape[1]
+    d = shift.shape[0]
+    t = vectors[_T]
+    g0 = vectors[_G0]
+    quad = np.zeros(n_components)
+    for i in range(n_rows):
+        m = count[i]
+        if m == 0:
             continue
-        add_component_stats_diag(k, d, start, n_rows, resp, sample_weight, means,
-                                 s0, s1, s2, work, idx)
-        spherical = factor.shape[2] == 1
+        at = offset[i]
+        _centred_row(X, start + i, shift, features, i, m, t)
+        for a in range(m):
+            f = features[i, a]
+            acc = 0.0
+            for b in range(d):
+                acc += precision[0, f, b] * t[b]
+            g0[a] = acc
+        _ldl_missing(precision, 0, features, i, m, chol)
+        log_det = 0.0
+        for a in range(m):
+            log_det += np.log(chol[a, a])
+        base = m * HALF_LOG_2PI - 0.5 * log_det
+        for a in range(m):
+            fa = features[i, a]
+            for k in range(n_components):
+                g[a, k] = g0[a] - projected_t[fa, k]
+        for k in range(n_components):
+            quad[k] = 0.0
+        for a in range(m):
+            for c in range(a):
+                lower = chol[a, c]
+                for k in range(n_components):
+                    g[a, k] -= lower * g[c, k]
+            pivot = chol[a, a]
+            for k in range(n_components):
+                quad[k] += g[a, k] * g[a, k] / pivot
+        for a in range(m - 1, -1, -1):
+            pivot = chol[a, a]
+            for k in range(n_components):
+                g[a, k] /= pivot
+            for c in range(a + 1, m):
+                lower = chol[c, a]
+                for k in range(n_components):
+                    g[a, k] -= lower * g[c, k]
+        for k in range(n_components):
+            out[k, i] += base + 0.5 * quad[k]
+        for a in range(m):
+            fa = features[i, a]
+            for k in range(n_components):
+                fills[at + a, k] = shift[fa] - g[a, k]
+
+
+@njit(**JIT)
+def _add_tied_corrections(X, start, n_rows, resp, sample_weight, count, features,
+                          offset, fills, precision, shift, vectors, chol, inverse,
+                          s1, s2):
+    """What the completions add to ``tied.add_stats_tied``'s statistics of the
+    block completed with shift: s1[k, m] += r (x̂_k,m − shift_m), and to the
+    shared scatter u eᵀ + e uᵀ + Σ_k r_k c_k c_kᵀ + w Λ_mm⁻¹ (module docstring;
+    the lower triangle). ``inverse`` holds Σ_k r_k c_k c_kᵀ while a row is added."""
+    n_components = fills.shape[1]
+    d = shift.shape[0]
+    u = vectors[_T]
+    e = vectors[_E]
+    for i in range(n_rows):
+        m = count[i]
+        if m == 0:
+            continue
+        at = offset[i]
+        weight = 1.0 if sample_weight.shape[0] == 0 else sample_weight[start + i]
+        mass = 0.0
+        for a in range(m):
+            e[a] = 0.0
+            for b in range(a + 1):
+                inverse[a, b] = 0.0
+        for k in range(n_components):
+            r = resp[k, i] * weight
+            if r == 0.0:
+                continue
+            mass += r
+            for a in range(m):
+                c = fills[at + a, k] - shift[features[i, a]]
+                s1[k, features[i, a]] += r * c
+                e[a] += r * c
+                for b in range(a + 1):
+                    inverse[a, b] += r * c * (fills[at + b, k] - shift[features[i, b]])
+        if mass == 0.0:
+            continue
+        _centred_row(X, start + i, shift, features, i, m, u)
+        for a in range(m):
+            fa = features[i, a]
+            for b in range(a + 1):
+                s2[0, fa, features[i, b]] += inverse[a, b]
+            for b in range(fa):
+                s2[0, fa, b] += e[a] * u[b]
+            for b in range(fa + 1, d):
+                s2[0, b, fa] += e[a] * u[b]
+        _add_conditional_covariance(precision, 0, features, i, m, mass, chol,
+                                    inverse, s2, 0)
+
+
+@njit(**JIT)
+def _mask_missing(n_features, n_rows, work):
+    """Replace the NaN of work[:D] by 0 and write the observed indicator (1
+    observed, 0 missing) into work rows 2D..3D-1."""
+    for a in range(n_features):
+        x = work[a]
+        observed = work[2 * n_features + a]
         for i in range(n_rows):
+            v = x[i]
+            missing = np.isnan(v)
+            observed[i] = 0.0 if missing else 1.0
+            x[i] = 0.0 if missing else v
+
+
+@njit(**JIT)
+def _add_observed_sq_distances(n_features, n_rows, center, weight, absent, work,
+                               row):
+    """row[i] += sum_a o_ia (weight[a] (x_ia − center[a])² − absent[a]), with
+    x in work[:D] and the observed indicator o in work rows 2D..3D-1
+    (``_mask_missing``). Arithmetic only, so the loops vectorise: the deviation
+    x − c·o is 0 at a missing entry (x there is 0)."""
+    d = n_features
+    whole = d - d % TILE
+    for a in range(0, whole, TILE):
+        c0, c1, c2, c3 = center[a], center[a + 1], center[a + 2], center[a + 3]
+        f0, f1, f2, f3 = weight[a], weight[a + 1], weight[a + 2], weight[a + 3]
+        h0, h1, h2, h3 = absent[a], absent[a + 1], absent[a + 2], absent[a + 3]
+        x0, x1, x2, x3 = work[a], work[a + 1], work[a + 2], work[a + 3]
+        o0, o1 = work[2 * d + a], work[2 * d + a + 1]
+        o2, o3 = work[2 * d + a + 2], work[2 * d + a + 3]
+        for i in range(n_rows):
+            t0 = x0[i] - c0 * o0[i]
+            t1 = x1[i] - c1 * o1[i]
+            t2 = x2[i] - c2 * o2[i]
+            t3 = x3[i] - c3 * o3[i]
+            row[i] += (f0 * t0 * t0 - h0 * o0[i] + f1 * t1 * t1 - h1 * o1[i]
+                       + f2 * t2 * t2 - h2 * o2[i] + f3 * t3 * t3 - h3 * o3[i])
+    for a in range(whole, d):
+        c = center[a]
+        f = weight[a]
+        h = absent[a]
+        x = work[a]
+        o = work[2 * d + a]
+        for i in range(n_rows):
+            t = x[i] - c * o[i]
+            row[i] += f * t * t - h * o[i]
+
+
+@njit(**JIT)
+def _log_prob_observed_diag(n_features, n_rows, means, factor, log_minors, log_norm,
+                            vectors, out, work):
+    """out[k, i] = log-density of row i's observed coordinates (diag and
+    spherical), for the block in work[:D] with NaN at its missing entries
+    (replaced by 0 here): a missing feature a contributes −1/2 (log λ_a −
+    log 2π), which cancels its share of log_norm[k]. So the sums run over every
+    entry, each adding either its observed term or that constant."""
+    spherical = factor.shape[2] == 1
+    weight = vectors[_WEIGHT]
+    absent = vectors[_ABSENT]
+    _mask_missing(n_features, n_rows, work)
+    for k in range(means.shape[0]):
+        every = 0.0
+        for a in range(n_features):
+            weight[a] = factor[k, 0, 0] if spherical else factor[k, 0, a]
+            absent[a] = log_minors[k, 0, a] - LOG_2PI
+            every += absent[a]
+        row = out[k]
+        for i in range(n_rows):
+            row[i] = every
+        _add_observed_sq_distances(n_features, n_rows, means[k], weight, absent,
+                                   work, row)
+        base = log_norm[k]
+        for i in range(n_rows):
+            row[i] = base - 0.5 * row[i]
+
+
+@njit(**JIT)
+def _add_stats_observed_diag(n_features, start, n_rows, resp, sample_weight, means,
+                             factor, count, features, s0, s1, s2, work, idx):
+    """Statistics of the rows completed with x̂_m = μ_m (zero deviations) under
+    each component, plus r / λ_a for each missing feature a. Only the rows the
+    component is responsible for are completed: the others (0 or another
+    component's means there, finite) carry r = 0."""
+    spherical = factor.shape[2] == 1
+    for k in range(means.shape[0]):
+        for i in range(n_rows):
+            if count[i] == 0:
+                continue
             w = resp[k, i] * (1.0 if sample_weight.shape[0] == 0
                               else sample_weight[start + i])
             if w == 0.0:
                 continue
             for a in range(count[i]):
                 f = features[i, a]
+                work[f, i] = means[k, f]
                 s2[k, 0, f] += w / (factor[k, 0, 0] if spherical else factor[k, 0, f])
-    if kind == TIED:
-        # Λ is shared: one conditional covariance per row, weighted by its mass
+        add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
+                                 means, s0, s1, s2, work, idx)
+
+
+@njit(**JIT)
+def _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shift,
+                       precision, precision_t, log_minors, columns, count, features,
+                       offset, fills, correction, vectors, g, chol, square, out,
+                       work):
+    """out[k, i] = log w_k + the log-density of row i's observed coordinates,
+    for a block (in work[:D], with NaN) that holds missing values; full and tied
+    also write the completions into fills[entry, k] (see the module docstring)."""
+    d = means.shape[1]
+    if kind == FULL:
+        _complete_full(X, start, n_rows, count, features, offset, columns,
+                       precision_t, log_minors, fills, correction, g, chol,
+                       vectors[_LOG_DET, :means.shape[0]])
+        for k in range(means.shape[0]):
+            _write_fills(k, work, n_rows, count, features, offset, fills)
+            _log_prob_completed_full(k, d, n_rows, means, factor, log_norm,
+                                     correction, vectors[_ZERO], out, work)
+    elif kind == TIED:
         for i in range(n_rows):
-            if count[i] == 0:
+            for a in range(count[i]):
+                work[features[i, a], i] = shift[features[i, a]]
+        log_prob_tied(d, n_rows, aux, factor, log_norm, shift, out, work)
+        _complete_tied(X, start, n_rows, count, features, offset, precision, columns,
+                       shift, fills, out, vectors, g, square)
+    else:
+        _log_prob_observed_diag(d, n_rows, means, factor, log_minors, log_norm,
+                                vectors, out, work)
+
+
+@njit(**JIT)
+def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, factor,
+                        precision, shift, count, features, offset, fills, vectors,
+                        chol, inverse, s0, s1, s2, work, idx):
+    """The block's statistics of the completed rows plus the conditional
+    covariances, after ``_observed_log_prob`` (see the module docstring)."""
+    d = means.shape[1]
+    if kind == FULL:
+        for k in range(means.shape[0]):
+            _write_fills(k, work, n_rows, count, features, offset, fills)
+            m = gather_component(work, d, n_rows, resp, sample_weight, start, k,
+                                 means[k], idx, s0, s1)
+            if m == 0:
                 continue
-            mass = 0.0
-            for k in range(n_components):
-                mass += resp[k, i]
-            w = mass * (1.0 if sample_weight.shape[0] == 0
-                        else sample_weight[start + i])
-            if w != 0.0:
-                _add_conditional_covariance(precision, 0, features, i, count[i], w,
-                                            chol, inverse, s2, 0)
+            add_lower_products(work, 2 * d, d, d, m, s2[k])
+            for i in range(n_rows):
+                if count[i] == 0:
+                    continue
+                w = resp[k, i] * (1.0 if sample_weight.shape[0] == 0
+                                  else sample_weight[start + i])
+                if w != 0.0:
+                    _add_conditional_covariance(precision, k, features, i, count[i],
+                                                w, chol, inverse, s2, k)
+    elif kind == TIED:
+        # work[:D] still holds the block completed with the shift
+        add_stats_tied(d, start, n_rows, resp, sample_weight, means, shift, s0, s1,
+                       s2, work, idx)
+        _add_tied_corrections(X, start, n_rows, resp, sample_weight, count,
+                              features, offset, fills, precision, shift, vectors,
+                              chol, inverse, s1, s2)
+    else:
+        _add_stats_observed_diag(d, start, n_rows, resp, sample_weight, means,
+                                 factor, count, features, s0, s1, s2, work, idx)
+
+
+@njit(**JIT)
+def _block_scratch(count, n_rows, n_missing, fills, chol):
+    """``(fills, chol)``, grown when the block has more missing entries than
+    fills has rows or a row more missing values than chol's size."""
+    if n_missing > fills.shape[0]:
+        fills = np.empty((n_missing, fills.shape[1]))
+    most = 0
+    for i in range(n_rows):
+        most = max(most, count[i])
+    if most > chol.shape[0]:
+        chol = np.empty((most, most, chol.shape[2]))
+    return fills, chol
 
 
 @njit(**PARALLEL_JIT)
-def accumulate_missing(kind, mode, X, sample_weight, means, factor, precision,
-                       log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik, entropy):
+def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, aux,
+                       shift, precision, precision_t, log_minors, columns,
+                       chunk_rows, s0, s1, s2, loglik, entropy):
     """``em.accumulate`` for X holding NaN (missing values): the E-step on the
     observed coordinates fused with the completed statistics.
 
-    Arguments and outputs as in ``em.accumulate``, plus ``precision``: the
-    precision matrices (K, D, D) for full, (1, D, D) for tied, unused (any
-    (1, 1, 1) array) for diag and spherical. Every row has at least one observed
-    value (validated by the caller).
+    Arguments and outputs as in ``em.accumulate``, plus, for the missing values
+    (``_missing.missing_params``; arrays a type does not use are (1, 1) or
+    (1, 1, 1)): ``precision``, the precision matrices (K, D, D) for full, (1, D,
+    D) for tied; ``precision_t`` (D, D, K) = full's precision matrices with the
+    component last; ``log_minors``, for full the log-determinants of the one
+    and two feature diagonal blocks of the precisions, (D, D, K) (log Λ_aa on
+    the diagonal, log det Λ_{ab,ab} off it), for diag and spherical log λ_ka
+    (K, 1, D); ``columns`` (D, K), for full the means transposed, for tied
+    Λ (μ_k − shift). Every row has at least one observed value (validated by
+    the caller).
     """
     n_rows, n_features = X.shape
     n_components = means.shape[0]
@@ -343,10 +690,12 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, precision,
         count = np.empty(BLOCK_ROWS, dtype=np.int64)
         features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
         offset = np.empty(BLOCK_ROWS, dtype=np.int64)
-        fills = np.empty((n_components, BLOCK_ROWS))
+        fills = np.empty((BLOCK_ROWS, n_components))
         correction = np.empty((n_components, BLOCK_ROWS))
-        scratch = np.empty((1, n_features))
-        chol = np.empty((n_features, n_features))
+        vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
+        g = np.empty((n_features, n_components))
+        chol = np.empty((4, 4, n_components))
+        square = np.empty((n_features, n_features))
         inverse = np.empty((n_features, n_features))
         total = 0.0
         chunk_entropy = 0.0
@@ -355,15 +704,16 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, precision,
             n = min(BLOCK_ROWS, stop - start)
             transpose_block(X, start, n, work)
             n_missing = find_missing(work, n_features, n, count, features, offset)
-            if n_missing > fills.shape[1]:
-                fills = np.empty((n_components, n_missing))
             if n_missing == 0:
                 _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
                                 shift, logp, work)
             else:
-                _missing_log_prob(kind, n_features, n, means, factor, precision,
-                                  log_norm, count, features, offset, fills,
-                                  correction, scratch, chol, logp, work)
+                fills, chol = _block_scratch(count, n, n_missing, fills, chol)
+                _observed_log_prob(kind, X, start, n, means, factor, log_norm, aux,
+                                   shift, precision, precision_t, log_minors,
+                                   columns, count, features, offset, fills,
+                                   correction, vectors, g, chol, square, logp,
+                                   work)
             normalise_rows(logp, n, lse, row_sums, False, with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
@@ -372,25 +722,27 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, precision,
                 _add_stats_block(kind, n_features, start, n, logp, sample_weight,
                                  means, shift, s0[c], s1[c], s2[c], work, idx)
             else:
-                _missing_add_stats(kind, n_features, start, n, logp, sample_weight,
-                                   means, factor, precision, shift, count, features,
-                                   offset, fills, chol, inverse, s0[c], s1[c], s2[c],
-                                   work, idx)
+                _observed_add_stats(kind, X, start, n, logp, sample_weight, means,
+                                    factor, precision, shift, count, features,
+                                    offset, fills, vectors, square, inverse, s0[c],
+                                    s1[c], s2[c], work, idx)
         loglik[c] = total
         if with_entropy:
             entropy[c] = chunk_entropy
 
 
 @njit(**PARALLEL_JIT)
-def predict_missing(kind, mode, X, means, factor, precision, log_norm, aux, shift,
-                    values, labels):
+def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precision,
+                    precision_t, log_minors, columns, values, labels):
     """``em.predict_rows`` for X holding NaN, with one more mode, IMPUTE: values
     (N, D) gets each row with its missing entries replaced by
     sum_k r_k E[x_m | x_o, k]. Other modes as in ``em.predict_rows``, on the
-    observed coordinates."""
+    observed coordinates; the missing-value arguments as in
+    ``accumulate_missing``."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     n_chunks, chunk_rows = chunk_layout(n_rows)
+    diagonal = kind != FULL and kind != TIED
     for c in prange(n_chunks):
         logp = np.empty((n_components, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
@@ -399,10 +751,12 @@ def predict_missing(kind, mode, X, means, factor, precision, log_norm, aux, shif
         count = np.empty(BLOCK_ROWS, dtype=np.int64)
         features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
         offset = np.empty(BLOCK_ROWS, dtype=np.int64)
-        fills = np.empty((n_components, BLOCK_ROWS))
+        fills = np.empty((BLOCK_ROWS, n_components))
         correction = np.empty((n_components, BLOCK_ROWS))
-        scratch = np.empty((1, n_features))
-        chol = np.empty((n_features, n_features))
+        vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
+        g = np.empty((n_features, n_components))
+        chol = np.empty((4, 4, n_components))
+        square = np.empty((n_features, n_features))
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
@@ -414,15 +768,16 @@ def predict_missing(kind, mode, X, means, factor, precision, log_norm, aux, shif
                         values[start + i, a] = X[start + i, a]
                 if n_missing == 0:
                     continue
-            if n_missing > fills.shape[1]:
-                fills = np.empty((n_components, n_missing))
             if n_missing == 0:
                 _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
                                 shift, logp, work)
             else:
-                _missing_log_prob(kind, n_features, n, means, factor, precision,
-                                  log_norm, count, features, offset, fills,
-                                  correction, scratch, chol, logp, work)
+                fills, chol = _block_scratch(count, n, n_missing, fills, chol)
+                _observed_log_prob(kind, X, start, n, means, factor, log_norm, aux,
+                                   shift, precision, precision_t, log_minors,
+                                   columns, count, features, offset, fills,
+                                   correction, vectors, g, chol, square, logp,
+                                   work)
             if mode == LABELS:
                 argmax_rows(logp, n, labels, start, lse)
                 continue
@@ -435,10 +790,13 @@ def predict_missing(kind, mode, X, means, factor, precision, log_norm, aux, shif
                     for k in range(n_components):
                         values[start + i, k] = logp[k, i]
             else:
+                # diag and spherical complete with the means
                 for i in range(n):
                     at = offset[i]
                     for a in range(count[i]):
+                        f = features[i, a]
                         acc = 0.0
                         for k in range(n_components):
-                            acc += logp[k, i] * fills[k, at + a]
-                        values[start + i, features[i, a]] = acc
+                            acc += logp[k, i] * (means[k, f] if diagonal
+                                                 else fills[at + a, k])
+                        values[start + i, f] = acc
