@@ -1,7 +1,8 @@
 """Issue 12's timing figures for GibbsGaussianMixture: one sweep (sampled pass +
 conjugate draws) next to one EM iteration (pass + M-step) on the same data and
-threads, and 1,000 sweeps at 1M x 2, K = 3 as ``fit`` runs them (one compiled
-call per chain, ``_gibbs.run_sweeps``; the sweeps only, no initialisation).
+threads, and 1,000 sweeps at 1M x 2, K = 3 as ``fit`` runs them
+(``_gibbs.run_sweeps``: at this size a Python loop over the parallel pass and the
+compiled draws; the sweeps only, no initialisation).
 
     python asv_bench/gibbs_timing.py [n_rows] [--sweeps-only]
 
