@@ -60,6 +60,14 @@ What is measured, and how
   own initialisation: whole-fit wall times, ``n_iter_``, initialisation and
   per-iteration times, and the mean log-likelihood per point of both models.
 
+- **GibbsGaussianMixture** (``--cases gibbs``): one sweep next to one EM
+  iteration on the same data, start and threads (each by the difference of two
+  fits, as above: a chain of ``1 + n`` draws without burn-in against one of 1);
+  1,000 sweeps at 1M x 2 x 3; and the Pyro tutorial's model
+  (``examples/gibbs_tutorial.py``: 4 chains of 200 + 2,000 sweeps) with its
+  draws per second and ArviZ's effective samples per second of the slowest mean
+  coordinate.
+
 Timings on a shared or small machine are provisional; the ratios measured side by side
 in one process are what the comparison is about.
 """
@@ -161,6 +169,7 @@ SECTIONS = (
     "bayesian",
     "bayesian-columns",
     "missing",
+    "gibbs",
 )
 QUICK_DIVISOR = 20
 
@@ -1374,6 +1383,116 @@ def section_missing(args, report, log):
     )
 
 
+GIBBS_SWEEP_CASE = Case(1_000_000, 16, 16, "full", "<= 1.5")
+GIBBS_LONG_CASE = Case(1_000_000, 2, 3, "full", "< 30 s")
+GIBBS_LONG_SWEEPS = 1_000
+TUTORIAL_TARGET = ">= 16,000"
+
+
+def _gibbs(case, n_draws, threads):
+    """A one-chain GibbsGaussianMixture of ``n_draws`` sweeps without burn-in,
+    started like the EM fits (the same ``random_from_data`` draw)."""
+    from fastgmm import GibbsGaussianMixture
+
+    return GibbsGaussianMixture(
+        n_components=case.n_components, covariance_type=case.covariance_type,
+        n_chains=1, n_burn=0, n_draws=n_draws, init_params="random_from_data",
+        random_state=0, n_jobs=threads,
+    )
+
+
+def section_gibbs(args, report, log):
+    """GibbsGaussianMixture: a sweep against an EM iteration, 1,000 sweeps at
+    1M x 2 x 3, and the tutorial model's draws and effective samples per second."""
+    if standin():
+        report.add("## Gibbs sampling\n\nscikit-learn has no Gibbs sampler: "
+                   "skipped while it stands in for fastgmm.")
+        return
+    case = GIBBS_SWEEP_CASE.scaled(QUICK_DIVISOR) if args.quick else GIBBS_SWEEP_CASE
+    X, init = make_mixture(case.n_samples, case.n_features, case.n_components,
+                           case.covariance_type, seed=args.seed)
+
+    def em(max_iter):
+        estimator = make_estimator(
+            "fastgmm", n_components=case.n_components,
+            covariance_type=case.covariance_type, tol=0.0, max_iter=max_iter,
+            init_params="random_from_data", random_state=0, n_jobs=args.threads,
+            **init)
+        with quiet():
+            return estimator.fit(X)
+
+    def gibbs(n_draws):
+        with quiet():
+            return _gibbs(case, n_draws, args.threads).fit(X)
+
+    fitters = {"EM iteration": em, "Gibbs sweep": gibbs}
+    for fitter in fitters.values():
+        fitter(1)  # compilation
+    log(f"gibbs {case.label}")
+    timings = time_per_iteration(fitters, args.iterations, args.repeat, log)
+    em_time = timings["EM iteration"]["per_iter"]
+    sweep = timings["Gibbs sweep"]["per_iter"]
+    rows = [[case.label, _ms(em_time), _ms(sweep), f"{sweep / em_time:.2f}",
+             case.target]]
+
+    long_case = GIBBS_LONG_CASE.scaled(QUICK_DIVISOR) if args.quick \
+        else GIBBS_LONG_CASE
+    X_long, _ = make_mixture(long_case.n_samples, long_case.n_features,
+                             long_case.n_components, long_case.covariance_type,
+                             seed=args.seed)
+    gibbs_long = _gibbs(long_case, GIBBS_LONG_SWEEPS, args.threads)
+    with quiet():
+        _gibbs(long_case, 2, args.threads).fit(X_long)  # compilation
+    log(f"gibbs {long_case.label}: {GIBBS_LONG_SWEEPS} sweeps")
+    long_seconds, _ = seconds(quiet_fit, gibbs_long, X_long)
+
+    tutorial = _tutorial_figures(log)
+    report.add(
+        "## Gibbs sampling: GibbsGaussianMixture\n\n"
+        "A sweep (sampled pass + conjugate draws) against an EM iteration on the "
+        "same data, start and threads (median of the repeats):\n\n"
+        + markdown_table(["case", "EM ms/it", "Gibbs ms/sweep", "sweep / iteration",
+                          "target"], rows)
+        + f"\n\n{GIBBS_LONG_SWEEPS:,} sweeps of one chain on {long_case.label} "
+        f"(initialisation and the final log-likelihood pass included): "
+        f"{long_seconds:.1f} s (target at 1M x 2 x 3: {long_case.target}).\n\n"
+        "The Pyro tutorial's model (`examples/gibbs_tutorial.py`: 3 x 100 points, "
+        "K = 3, known unit covariances, 4 chains of 200 + 2,000 sweeps), best of "
+        "3 fits:\n\n"
+        + markdown_table(
+            ["fit s", "draws per second", "ESS of the slowest mean coordinate",
+             "ESS per second", "target"],
+            [[f"{tutorial['seconds']:.3f}", f"{tutorial['draws_per_second']:,.0f}",
+              f"{tutorial['ess']:,.0f}", f"{tutorial['ess_per_second']:,.0f}",
+              TUTORIAL_TARGET]])
+    )
+
+
+def _tutorial_figures(log):
+    """Best-of-3 fit time of the tutorial example's model, its draws per second
+    and ArviZ's effective samples per second of the slowest mean coordinate."""
+    import arviz
+
+    examples = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "examples")
+    sys.path.insert(0, examples)
+    try:
+        from gibbs_tutorial import make_data, model
+    finally:
+        sys.path.remove(examples)
+    X = make_data()
+    n_draws, n_burn = 2_000, 200
+    model(5, 5).fit(X)  # compilation
+    log("gibbs: the tutorial model")
+    best, fitted = min(
+        (seconds(model(n_draws, n_burn).fit, X) for _ in range(3)),
+        key=lambda run: run[0])
+    ess = float(arviz.ess(fitted.to_arviz(), var_names=["means"])["means"].min())
+    sweeps = fitted.n_chains * (n_draws + n_burn)
+    return {"seconds": best, "draws_per_second": sweeps / best, "ess": ess,
+            "ess_per_second": ess / best}
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python asv_bench/compare.py",
@@ -1502,6 +1621,7 @@ def main(argv=None):
             "default-fit": section_default_fit,
             "bayesian-columns": section_bayesian_columns,
             "missing": section_missing,
+            "gibbs": section_gibbs,
         }
         for name, section in sections.items():
             if everything or name in wanted:

@@ -121,3 +121,26 @@ def test_compare_script_bayesian_rows(tmp_path):
         assert np.isfinite(fastgmm_score) and np.isfinite(sklearn_score)
         assert gap == pytest.approx(fastgmm_score - sklearn_score, abs=2e-4)
     assert any(line.startswith("| **all columns** |") for line in lines)
+
+
+@pytest.mark.slow
+def test_compare_script_gibbs_section(tmp_path):
+    """The Gibbs section on tiny data: a sweep and an EM iteration timed side by
+    side, the long run's seconds, and the tutorial model's effective samples."""
+    report = run_compare(
+        tmp_path, *("--quick", "--cases", "gibbs"),
+        *("--repeat", "1", "--iterations", "1"),
+    )
+    (row,) = rows_by_header(report, "50k x 16 x 16 full")
+    assert float(row["EM ms/it"]) > 0 and float(row["Gibbs ms/sweep"]) > 0
+    assert float(row["sweep / iteration"]) == pytest.approx(
+        float(row["Gibbs ms/sweep"]) / float(row["EM ms/it"]), rel=0.01, abs=0.01)
+    assert "1,000 sweeps of one chain on 50k x 2 x 3 full" in report
+    (tutorial,) = [line for line in report.splitlines()
+                   if line.startswith("|") and line.endswith(">= 16,000 |")]
+    seconds, draws, ess, ess_per_second = (
+        float(cell.strip().replace(",", ""))
+        for cell in tutorial.strip("|").split("|")[:4])
+    assert draws == pytest.approx(4 * 2200 / seconds, rel=0.01)
+    assert 0 < ess <= 3 * 4 * 2000  # ESS may exceed the draws, not by this much
+    assert ess_per_second == pytest.approx(ess / seconds, rel=0.01)
