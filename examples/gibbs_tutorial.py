@@ -11,6 +11,12 @@ next to the analytic posterior given the true labels (right), timing and
 effective samples per second of the slowest mean coordinate (ArviZ).
 
     python examples/gibbs_tutorial.py gibbs_tutorial.png [--draws 2000]
+        [--million gibbs_million.png [--rows 1000000]]
+
+With ``--million``, a second figure: the same three clusters with a million
+points, 'full' covariances sampled too (2 chains of 50 + 200 sweeps, one
+parallel pass over the data per sweep): the data's density with the posterior
+mean ellipses, and the draws of one component's mean next to its sample mean.
 """
 
 import argparse
@@ -49,6 +55,10 @@ def main(argv=None):
     parser.add_argument("output", nargs="?", default="gibbs_tutorial.png")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--burn", type=int, default=200)
+    parser.add_argument("--million", metavar="PNG",
+                        help="also sample a million points, writing this figure")
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="points of the --million figure")
     args = parser.parse_args(argv)
 
     X = make_data()
@@ -100,6 +110,57 @@ def main(argv=None):
     fig.tight_layout()
     fig.savefig(args.output, dpi=110)
     print(f"wrote {args.output}")
+    if args.million:
+        million_figure(args.million, args.rows)
+
+
+def million_figure(output, n_rows, n_draws=200, n_burn=50, n_chains=2):
+    """Sample the full-covariance posterior of n_rows points around the
+    tutorial's means; plot the data's density with the posterior mean ellipses
+    and the draws of one mean against the sample mean of its cluster."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(3, size=n_rows)
+    X = TRUE_MEANS[labels] + rng.normal(size=(n_rows, 2))
+    sampler = GibbsGaussianMixture(n_components=3, covariance_type="full",
+                                   n_draws=n_draws, n_burn=n_burn, n_chains=n_chains,
+                                   random_state=0)
+    GibbsGaussianMixture(n_components=3, n_draws=2, n_burn=0, n_chains=1).fit(X[:500])
+    start = perf_counter()
+    sampler.fit(X)
+    elapsed = perf_counter() - start
+    n_sweeps = n_chains * (n_draws + n_burn)
+    print(f"{n_rows:,} points, full covariances: {n_chains} chains x ({n_burn} "
+          f"burn-in + {n_draws} draws) in {elapsed:.1f} s, "
+          f"{n_sweeps / elapsed:.1f} sweeps per second")
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 6.2))
+    left.hexbin(X[:, 0], X[:, 1], gridsize=80, bins="log", cmap="Blues")
+    angles = np.linspace(0.0, 2.0 * np.pi, 100)
+    circle = np.stack([np.cos(angles), np.sin(angles)])
+    for mean, covariance in zip(sampler.means_, sampler.covariances_, strict=True):
+        ellipse = mean[:, None] + 2.0 * np.linalg.cholesky(covariance) @ circle
+        left.plot(ellipse[0], ellipse[1], color="red")
+    left.set_aspect("equal")
+    left.set_title(f"{n_rows:,} points; posterior mean ellipses (2 sd), "
+                   f"{elapsed:.1f} s")
+    k = int(np.argmin(np.sum((sampler.means_ - TRUE_MEANS[0]) ** 2, axis=1)))
+    draws = sampler.means_draws_[:, :, k].reshape(-1, 2)
+    cluster = X[labels == 0]
+    right.scatter(draws[:, 0], draws[:, 1], s=6, color="red", alpha=0.5,
+                  label=f"{draws.shape[0]} draws of the mean")
+    right.scatter(*cluster.mean(axis=0), s=160, facecolors="none",
+                  edgecolors="black", label="the cluster's sample mean")
+    right.set_aspect("equal")
+    spread = (f"posterior sd {draws.std(axis=0).mean():.4f} (1 / sqrt(n_k) = "
+              f"{1 / np.sqrt(cluster.shape[0]):.4f})")
+    print(f"the mean near {TRUE_MEANS[0]}: {spread}")
+    right.set_title(f"the mean near {TRUE_MEANS[0]}: {spread}")
+    right.legend(loc="lower right")
+    fig.suptitle("GibbsGaussianMixture on a million points (K = 3, full "
+                 "covariances)")
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+    print(f"wrote {output}")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,12 @@ def test_missing_values(tmp_path):
 
 def test_gibbs_tutorial(tmp_path):
     pytest.importorskip("arviz")
-    out = run_example("gibbs_tutorial.py", tmp_path, "--draws", 300, "--burn", 50)
+    out = run_example("gibbs_tutorial.py", tmp_path, "--draws", 300, "--burn", 50,
+                      "--million", tmp_path / "million.png", "--rows", 20_000)
+    assert (tmp_path / "million.png").stat().st_size > 0
+    sd, expected = re.search(r"posterior sd ([\d.]+) \(1 / sqrt\(n_k\) = ([\d.]+)",
+                             out).groups()
+    assert float(sd) == pytest.approx(float(expected), rel=0.3)
     number = r"\s*(-?[\d.]+)\s+(-?[\d.]+)\s*"
     rows = re.findall(rf"^\s+\d\s+\[{number}\]\s+\(.*?\)\s+\[{number}\]", out,
                       flags=re.M)
