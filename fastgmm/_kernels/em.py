@@ -1,12 +1,14 @@
 """Parallel drivers: one pass over X per call, dispatching to the kernel of the
 covariance type block by block.
 
-Each driver is compiled per kernel kind (and pass or prediction mode): the kind
-and mode are constants of the compiled function (``_specialised``), the
-block-level dispatchers are inlined, and Numba drops the branches of the other
-kinds before typing them. So a fit compiles only its own covariance type's
-kernels, and a mode it never runs (sampling, prediction outputs) is never
-compiled; each specialisation is cached on disk separately.
+Each driver is compiled per kernel kind (``accumulate_kernels``,
+``_predict_kernel``): the kind is a constant of the compiled closure, the
+block-level dispatchers and the chunk body are inlined into it, and Numba drops
+the other kinds' branches before typing them. So a fit compiles only its own
+covariance type's kernels; the modes stay run-time arguments, so one
+compilation serves the initial statistics, EM, variational Bayes and Gibbs
+passes of a kind (and one the three prediction outputs). Each closure holds
+integers only, so its on-disk cache entry is found again by every process.
 
 Rows are split into chunks (``_config.chunk_layout``) that depend only on the
 number of rows; each chunk is processed by one thread into its own slot of the
