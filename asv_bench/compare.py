@@ -174,6 +174,15 @@ SECTIONS = (
 QUICK_DIVISOR = 20
 
 
+def case_data(base: Case, args) -> tuple[Case, np.ndarray, dict]:
+    """``(case, X, init)``: ``base`` scaled down under ``--quick``, and its data
+    and shared start from ``make_mixture`` with the run's seed."""
+    case = base.scaled(QUICK_DIVISOR) if args.quick else base
+    X, init = make_mixture(case.n_samples, case.n_features, case.n_components,
+                           case.covariance_type, seed=args.seed)
+    return case, X, init
+
+
 def _count(n: int) -> str:
     if n >= 1_000_000 and n % 1_000_000 == 0:
         return f"{n // 1_000_000}M"
@@ -932,14 +941,7 @@ def section_default_fit(args, report, log):
     initialisation, from k-means to convergence."""
     rows = []
     for base in DEFAULT_FIT_CASES:
-        case = base.scaled(QUICK_DIVISOR) if args.quick else base
-        X, _ = make_mixture(
-            case.n_samples,
-            case.n_features,
-            case.n_components,
-            case.covariance_type,
-            seed=args.seed,
-        )
+        case, X, _ = case_data(base, args)
         result = {}
         for name in ("fastgmm", "sklearn"):
 
@@ -1327,11 +1329,7 @@ def section_missing(args, report, log):
     against the complete-data fit of the same array, from the same start."""
     rows = []
     for base in MISSING_CASES:
-        case = base.scaled(QUICK_DIVISOR) if args.quick else base
-        X, init = make_mixture(
-            case.n_samples, case.n_features, case.n_components,
-            case.covariance_type, seed=args.seed,
-        )
+        case, X, init = case_data(base, args)
         holes = X.copy()
         rng = np.random.default_rng(args.seed)
         holes[rng.random(X.shape) < MISSING_FRACTION] = np.nan
@@ -1408,9 +1406,7 @@ def section_gibbs(args, report, log):
         report.add("## Gibbs sampling\n\nscikit-learn has no Gibbs sampler: "
                    "skipped while it stands in for fastgmm.")
         return
-    case = GIBBS_SWEEP_CASE.scaled(QUICK_DIVISOR) if args.quick else GIBBS_SWEEP_CASE
-    X, init = make_mixture(case.n_samples, case.n_features, case.n_components,
-                           case.covariance_type, seed=args.seed)
+    case, X, init = case_data(GIBBS_SWEEP_CASE, args)
 
     def em(max_iter):
         estimator = make_estimator(
@@ -1435,11 +1431,7 @@ def section_gibbs(args, report, log):
     rows = [[case.label, _ms(em_time), _ms(sweep), f"{sweep / em_time:.2f}",
              case.target]]
 
-    long_case = GIBBS_LONG_CASE.scaled(QUICK_DIVISOR) if args.quick \
-        else GIBBS_LONG_CASE
-    X_long, _ = make_mixture(long_case.n_samples, long_case.n_features,
-                             long_case.n_components, long_case.covariance_type,
-                             seed=args.seed)
+    long_case, X_long, _ = case_data(GIBBS_LONG_CASE, args)
     gibbs_long = _gibbs(long_case, GIBBS_LONG_SWEEPS, args.threads)
     with quiet():
         _gibbs(long_case, 2, args.threads).fit(X_long)  # compilation

@@ -188,6 +188,21 @@ def block_entropy(total, n_rows, sample_weight, start):
 
 
 @njit(**JIT)
+def write_predictions(mode, logp, lse, n_rows, start, values):
+    """A prediction pass's output for rows start..start + n_rows, after
+    ``normalise_rows(..., per_point_log=True)``: SCORE values[:, 0] = log p(x)
+    (``lse``), PROBA values (N, K) = the responsibilities (``logp``); other
+    modes write nothing."""
+    if mode == SCORE:
+        for i in range(n_rows):
+            values[start + i, 0] = lse[i]
+    elif mode == PROBA:
+        for i in range(n_rows):
+            for k in range(logp.shape[0]):
+                values[start + i, k] = logp[k, i]
+
+
+@njit(**JIT)
 def argmax_rows(logp, n_rows, labels, start, top):
     """``labels[start + i]`` = the first k maximising ``logp[k, i]``; ``top`` is
     scratch for the running maximum."""

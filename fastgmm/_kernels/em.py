@@ -25,9 +25,7 @@ from .._config import BLOCK_ROWS, JIT, PARALLEL_JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
-    PROBA,
     RESPONSIBILITIES_ENTROPY,
-    SCORE,
     TIED,
     argmax_rows,
     block_entropy,
@@ -35,6 +33,7 @@ from .common import (
     normalise_rows,
     transpose_block,
     work_rows,
+    write_predictions,
 )
 from .diag import add_stats_diag, log_prob_diag
 from .full import add_stats_full, log_prob_full
@@ -273,12 +272,6 @@ def _predict_kernel(kind):
                     argmax_rows(logp, n, labels, start, lse)
                     continue
                 normalise_rows(logp, n, lse, row_sums, True)
-                if mode == SCORE:
-                    for i in range(n):
-                        values[start + i, 0] = lse[i]
-                elif mode == PROBA:
-                    for i in range(n):
-                        for k in range(n_components):
-                            values[start + i, k] = logp[k, i]
+                write_predictions(mode, logp, lse, n, start, values)
 
     return predict_pass

@@ -54,9 +54,7 @@ from .._config import BLOCK_ROWS, JIT, PARALLEL_JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
-    PROBA,
     RESPONSIBILITIES_ENTROPY,
-    SCORE,
     TIED,
     TILE,
     add_lower_products,
@@ -68,6 +66,7 @@ from .common import (
     normalise_rows,
     transpose_block,
     work_rows,
+    write_predictions,
 )
 from .diag import add_component_stats_diag
 from .em import _add_stats_block, _log_prob_block
@@ -656,6 +655,26 @@ def _block_scratch(count, n_rows, n_missing, fills, chol):
     return fills, chol
 
 
+@njit(**JIT)
+def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, aux,
+                    shift, precision, precision_t, log_minors, columns, count,
+                    features, offset, fills, correction, vectors, g, chol, square,
+                    logp, work):
+    """The block's log-densities into logp: the ordinary kernel when the block
+    has no missing entry (``n_missing`` = 0), else those of the observed
+    coordinates; returns the scratch ``(fills, chol)``, grown if needed."""
+    if n_missing == 0:
+        _log_prob_block(kind, means.shape[1], n_rows, means,
+                        factor, log_norm, aux, shift, logp, work)
+        return fills, chol
+    fills, chol = _block_scratch(count, n_rows, n_missing, fills, chol)
+    _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shift,
+                       precision, precision_t, log_minors, columns, count, features,
+                       offset, fills, correction, vectors, g, chol, square, logp,
+                       work)
+    return fills, chol
+
+
 @njit(**PARALLEL_JIT)
 def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, aux,
                        shift, precision, precision_t, log_minors, columns,
@@ -704,16 +723,10 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
             n = min(BLOCK_ROWS, stop - start)
             transpose_block(X, start, n, work)
             n_missing = find_missing(work, n_features, n, count, features, offset)
-            if n_missing == 0:
-                _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                                shift, logp, work)
-            else:
-                fills, chol = _block_scratch(count, n, n_missing, fills, chol)
-                _observed_log_prob(kind, X, start, n, means, factor, log_norm, aux,
-                                   shift, precision, precision_t, log_minors,
-                                   columns, count, features, offset, fills,
-                                   correction, vectors, g, chol, square, logp,
-                                   work)
+            fills, chol = _block_log_prob(
+                kind, X, start, n, n_missing, means, factor, log_norm, aux, shift,
+                precision, precision_t, log_minors, columns, count, features,
+                offset, fills, correction, vectors, g, chol, square, logp, work)
             normalise_rows(logp, n, lse, row_sums, False, with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
@@ -768,27 +781,16 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
                         values[start + i, a] = X[start + i, a]
                 if n_missing == 0:
                     continue
-            if n_missing == 0:
-                _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                                shift, logp, work)
-            else:
-                fills, chol = _block_scratch(count, n, n_missing, fills, chol)
-                _observed_log_prob(kind, X, start, n, means, factor, log_norm, aux,
-                                   shift, precision, precision_t, log_minors,
-                                   columns, count, features, offset, fills,
-                                   correction, vectors, g, chol, square, logp,
-                                   work)
+            fills, chol = _block_log_prob(
+                kind, X, start, n, n_missing, means, factor, log_norm, aux, shift,
+                precision, precision_t, log_minors, columns, count, features,
+                offset, fills, correction, vectors, g, chol, square, logp, work)
             if mode == LABELS:
                 argmax_rows(logp, n, labels, start, lse)
                 continue
             normalise_rows(logp, n, lse, row_sums, True)
-            if mode == SCORE:
-                for i in range(n):
-                    values[start + i, 0] = lse[i]
-            elif mode == PROBA:
-                for i in range(n):
-                    for k in range(n_components):
-                        values[start + i, k] = logp[k, i]
+            if mode != IMPUTE:
+                write_predictions(mode, logp, lse, n, start, values)
             else:
                 # diag and spherical complete with the means
                 for i in range(n):
