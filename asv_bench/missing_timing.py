@@ -38,23 +38,37 @@ def iteration_seconds(model, X, state, repeat):
     return best
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def data_arguments(parser):
+    """The options that size the data (shared with ``missing_memory.py``)."""
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=16)
     parser.add_argument("--components", type=int, default=16)
     parser.add_argument("--missing", type=float, default=0.1)
-    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--types", default="full,diag")
-    args = parser.parse_args(argv)
-    rng = np.random.default_rng(0)
-    n, d, k = args.rows, args.features, args.components
-    centers = rng.normal(0, 4, (k, d))
-    X = centers[rng.integers(k, size=n)] + rng.standard_normal((n, d))
+
+
+def make_data(rows, features, components, missing, seed=0):
+    """``(X, holes)``: points around ``components`` well-separated centres, and
+    the same array with ``missing`` of its values replaced by NaN at random
+    (no row left without an observed value)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 4, (components, features))
+    X = centers[rng.integers(components, size=rows)]
+    X += rng.standard_normal((rows, features))
     holes = X.copy()
-    holes[rng.random(X.shape) < args.missing] = np.nan
+    holes[rng.random(X.shape) < missing] = np.nan
     empty = np.isnan(holes).all(axis=1)
     holes[empty, 0] = X[empty, 0]
+    return X, holes
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    data_arguments(parser)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    n, d, k = args.rows, args.features, args.components
+    X, holes = make_data(n, d, k, args.missing)
     print(f"fastgmm from {os.path.dirname(fastgmm.__file__)}")
     print(f"{n} x {d} x {k}, {args.missing:.0%} missing, "
           f"{np.isnan(holes).any(axis=1).mean():.0%} of rows incomplete")

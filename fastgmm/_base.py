@@ -236,7 +236,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
             X = np.ascontiguousarray(validate_data(
                 self, _native_byte_order(X), dtype=[np.float64, np.float32],
                 ensure_min_samples=min_samples, reset=reset,
-                ensure_all_finite="allow-nan",
+                # the scan rejects infinity piece by piece, without an N x D mask
+                ensure_all_finite=False,
             ))
             streamed = False
         weights = check_sample_weight(sample_weight, X.shape[0])

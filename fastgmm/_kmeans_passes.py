@@ -21,7 +21,7 @@ def _closest(source, seg, chosen):
     then one update per later center) so the values never depend on the segments.
     Resident sources keep the array and apply only the new centers next time."""
     key = ("closest", seg.index)
-    cached = source.cache.get(key) if not source.streamed else None
+    cached = source.cache.get(key) if source.resident else None
     if cached is not None and cached[0].shape[0] <= chosen.shape[0] and (
         np.array_equal(cached[0], chosen[: cached[0].shape[0]])
     ):
@@ -33,7 +33,7 @@ def _closest(source, seg, chosen):
     for j in range(done.shape[0], chosen.shape[0]):
         kernels.update_closest(seg.X, np.ascontiguousarray(chosen[j : j + 1]),
                                closest)
-    if not source.streamed:
+    if source.resident:
         source.cache[key] = (chosen.copy(), closest)
     return closest
 
@@ -129,7 +129,7 @@ def lloyd_sums(source, centers):
     counts = np.empty((source.n_chunks, n_clusters))
     for seg in source.segments(scratch_bytes_per_row=16):
         closest = _lloyd_segment(source, seg, centers, sums, counts)
-        if not source.streamed:
+        if source.resident:
             source.cache["lloyd"] = (centers.copy(), seg.index, closest)
     return sums.sum(axis=0), counts.sum(axis=0)
 

@@ -15,8 +15,8 @@ What changes when X has missing values, and nothing else:
 * **initialisation**: k-means and the other ``init_params`` run on the rows with
   each missing entry replaced by its feature's observed mean
   (``initial_source``), only to choose the starting parameters; EM then fits the
-  observed values exactly. In memory this holds one filled copy of X during the
-  initialisation; memory maps and dask arrays are filled segment by segment.
+  observed values exactly. Arrays, memory maps and dask arrays alike are filled
+  segment by segment, so no filled copy of X is ever held.
 """
 
 import numpy as np
@@ -31,7 +31,7 @@ from ._stats import SufficientStats
 IMPUTE = kernels.IMPUTE
 
 # Rows read at a time by the validation scan of a memory map.
-SCAN_ROWS = 1 << 16
+SCAN_ROWS = 1 << 14
 
 
 class MissingScan:
@@ -214,42 +214,47 @@ class MissingArraySource(ArraySource):
         )
 
     def initial_source(self):
-        """The rows with each NaN replaced by its feature's observed mean."""
-        fill = self.scan.mean
-        if self.streamed:
-            return FilledArraySource(self.X, self.sample_weight, fill=fill,
-                                     estimator_name=self.estimator_name)
-        filled = np.where(np.isnan(self.X), fill.astype(self.X.dtype), self.X)
-        return ArraySource(np.ascontiguousarray(filled), self.sample_weight,
-                           estimator_name=self.estimator_name)
+        """The rows with each NaN replaced by its feature's observed mean, filled
+        segment by segment (no copy of X)."""
+        return FilledArraySource(self.X, self.sample_weight, fill=self.scan.mean,
+                                 resident=not self.streamed,
+                                 estimator_name=self.estimator_name)
 
 
 class FilledArraySource(ArraySource):
-    """A memory-mapped X read segment by segment with each NaN replaced by
-    ``fill`` (per feature): the initialisation's view of streamed rows with
-    missing values, without a copy of X."""
+    """X (in memory or memory-mapped) read segment by segment with each NaN
+    replaced by ``fill`` (per feature): the initialisation's view of rows with
+    missing values, without a copy of X. Every segment (and window) is filled
+    into one buffer that the next one reuses, so the passes, which read a
+    segment before asking for the next, hold one segment's copy at a time.
+    ``resident``: X is in memory, so the k-means passes may keep their per-row
+    scratch between passes as they do for complete data."""
 
-    def __init__(self, X, sample_weight=None, *, fill,
+    def __init__(self, X, sample_weight=None, *, fill, resident=False,
                  estimator_name="GaussianMixture"):
         super().__init__(X, sample_weight, streamed=True,
                          estimator_name=estimator_name)
-        self.fill = fill
+        self.resident = resident
+        self.fill = fill.astype(self.dtype)
         self._needs_copy = True  # every segment is a filled copy
         self._checked = True
+        self._buffer = np.empty((0, self.n_features), dtype=self.dtype)
 
-    def _filled(self, rows):
-        rows = np.array(rows, dtype=self.dtype, order="C", copy=True)
-        nan = np.isnan(rows)
-        if nan.any():
-            rows[nan] = np.broadcast_to(self.fill.astype(self.dtype), rows.shape)[nan]
+    def _fill_nan(self, rows):
+        np.copyto(rows, np.broadcast_to(self.fill, rows.shape), where=np.isnan(rows))
         return rows
 
     def _rows_ready(self, start, stop):
-        return self._filled(self.X[start:stop])
+        if self._buffer.shape[0] < stop - start:
+            self._buffer = np.empty((stop - start, self.n_features), dtype=self.dtype)
+        rows = self._buffer[: stop - start]
+        np.copyto(rows, self.X[start:stop], casting="unsafe")
+        return self._fill_nan(rows)
 
     def rows(self, indices):
-        rows = self._filled(self.X[np.asarray(indices, dtype=np.int64)])
-        return np.ascontiguousarray(rows, dtype=np.float64)
+        rows = np.array(self.X[np.asarray(indices, dtype=np.int64)],
+                        dtype=self.dtype, order="C")
+        return np.ascontiguousarray(self._fill_nan(rows), dtype=np.float64)
 
 
 def missing_array_source(X, weights, streamed, estimator_name, fit=True):

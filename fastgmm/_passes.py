@@ -157,13 +157,17 @@ def _with_unassigned_scatter(source, stats):
     U c cᵀ + c (a - b)ᵀ + (a - b) cᵀ. The parts of disjoint rows add, so a dask
     chunk's statistics can take theirs."""
     c = stats.tied_shift
-    total = np.zeros(source.n_features)
+    # summed chunk by chunk, so the total never depends on the segments
+    sums = np.zeros((source.n_chunks, source.n_features))
     for seg in source.segments():
-        if seg.weights.shape[0]:
-            total += seg.weights @ seg.X
-        else:
-            total += seg.X.sum(axis=0, dtype=np.float64)
-    a = total - stats.weight * c
+        for chunk in range(seg.chunk_start, seg.chunk_stop):
+            rows = slice(chunk * source.chunk_rows - seg.start,
+                         (chunk + 1) * source.chunk_rows - seg.start)
+            if seg.weights.shape[0]:
+                sums[chunk] = seg.weights[rows] @ seg.X[rows]
+            else:
+                sums[chunk] = seg.X[rows].sum(axis=0, dtype=np.float64)
+    a = sums.sum(axis=0) - stats.weight * c
     b = (stats.s1 + stats.s0[:, None] * (stats.centers - c)).sum(axis=0)
     cross = np.outer(c, a - b)
     unassigned = stats.weight - stats.s0.sum()

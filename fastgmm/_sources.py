@@ -173,6 +173,7 @@ class ArraySource:
             else int(np.count_nonzero(sample_weight))
         )
         # k-means scratch kept between passes, only when X is resident (see _kmeans)
+        self.resident = not streamed
         self.cache = {}
 
     # ---------------------------------------------------------------- segments

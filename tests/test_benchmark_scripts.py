@@ -144,3 +144,23 @@ def test_compare_script_gibbs_section(tmp_path):
     assert draws == pytest.approx(4 * 2200 / seconds, rel=0.01)
     assert 0 < ess <= 3 * 4 * 2000  # ESS may exceed the draws, not by this much
     assert ess_per_second == pytest.approx(ess / seconds, rel=0.01)
+
+
+@pytest.mark.slow
+def test_missing_memory_script(tmp_path):
+    """missing_memory.py on small data: one line per (type, init) with the size of
+    X and the memory beyond it of the complete and the missing-value fit, each
+    measured in a subprocess."""
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "asv_bench" / "missing_memory.py"),
+         *("--rows", "20000", "--features", "4", "--components", "3"),
+         *("--types", "diag", "--inits", "random_from_data")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("diag")]
+    x_mib, complete, missing = (float(cell) for cell in line.split()[2:])
+    assert x_mib == pytest.approx(20000 * 4 * 8 / 2**20, abs=0.05)
+    assert complete >= 0 and missing >= 0

@@ -196,16 +196,21 @@ def test_without_nan_bitwise_the_ordinary_fit(covariance_type):
     assert_array_equal(model.impute(X), X)
 
 
-def test_threads_and_memory_map_bitwise(tmp_path):
-    """Several chunks: the same bits for any thread count and from a memory map."""
+@pytest.mark.parametrize("covariance_type, init_params", [
+    ("full", "kmeans"), ("tied", "random_from_data"), ("tied", "k-means++"),
+    ("diag", "random"),
+])
+def test_threads_and_memory_map_bitwise(tmp_path, covariance_type, init_params):
+    """Several chunks: the same bits for any thread count and from a memory map
+    (the initialisation's filled rows too, whatever their segments)."""
     rng = np.random.default_rng(5)
     X = rng.standard_normal((9000, 5)) + rng.integers(3, size=(9000, 1)) * 3.0
     X[rng.random(X.shape) < 0.1] = np.nan
     X[np.isnan(X).all(axis=1), 0] = 0.0
     path = tmp_path / "x.npy"
     np.save(path, X)
-    kw = dict(covariance_type="full", random_state=0, max_iter=5,
-              missing_values="nan")
+    kw = dict(covariance_type=covariance_type, init_params=init_params,
+              random_state=0, max_iter=5, missing_values="nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         one = GaussianMixture(3, n_jobs=1, **kw).fit(X)
@@ -216,6 +221,30 @@ def test_threads_and_memory_map_bitwise(tmp_path):
         assert_array_equal(other.covariances_, one.covariances_)
         assert other.lower_bounds_ == one.lower_bounds_
     assert_array_equal(mapped.impute(np.load(path, mmap_mode="r")), one.impute(X))
+
+
+def test_fit_holds_no_filled_copy_of_X():
+    """The initialisation reads the mean-filled rows segment by segment: the
+    fit's NumPy allocations stay far below the size of X (a filled copy of X,
+    as an earlier version held, would exceed it)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((200_000, 8)) + rng.integers(3, size=(200_000, 1)) * 4.0
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    model = GaussianMixture(3, init_params="random_from_data", max_iter=1, tol=0,
+                            random_state=0, missing_values="nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:5000])  # compile outside the measurement
+        tracemalloc.start()
+        try:
+            model.fit(X)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes, (peak, X.nbytes)
 
 
 def test_dask_matches_memory():
