@@ -25,8 +25,10 @@ ordinary kernels, ``em._log_prob_block`` and ``em._add_stats_block``):
   factorisations beyond) and keeps the completions (K numbers per missing
   entry) and the corrections. Then, per component, the completions are written into the
   block and the ordinary tiled kernels run on it: the triangular norms for the
-  E-step; the gathered products for the statistics, plus r Λ_mm⁻¹ for the rows
-  and components that carry responsibility.
+  E-step; the gathered products for the statistics, plus r Λ_mm⁻¹, the
+  conditional covariances, inverted from the same factorisations in the
+  E-step for every component at once and kept for the block (m(m+1)/2 numbers
+  per component and incomplete row).
 * tied: Λ is shared, so the ordinary kernels run once on the block completed
   with x̃_m = shift_m (the transform of each row is paid once, as for complete
   data); each incomplete row's Λ_mm is factorised once, and per component only
@@ -249,15 +251,20 @@ def _substitute(m, chol, g, n_components):
 
 @njit(**JIT)
 def _complete_full(X, start, n_rows, count, features, offset, means_t, precision_t,
-                   log_minors_t, fills, correction, g, chol, log_det):
+                   log_minors_t, fills, correction, conditional, g, chol, log_det):
     """For each incomplete row i of the block, under every component k at once
     (the inner loops run over k, contiguous in the transposed parameters
     means_t (D, K), precision_t and log_minors_t (D, D, K)):
     fills[offset[i] + a, k] = x̂_m[a] and correction[k, i] =
-    m/2 log 2π − 1/2 log det Λ_mm (0 for complete rows). g (D, K), chol
-    (M, M, K) with M >= the block's most missing values, log_det (K,) are
-    scratch."""
+    m/2 log 2π − 1/2 log det Λ_mm (0 for complete rows). Unless conditional
+    has no rows (predictions), also the lower triangle of the conditional
+    covariance Λ_mm⁻¹, row by row, at conditional[p_i:p_i + m(m+1)/2, k]
+    (p_i: the triangles of the block's earlier rows), for the statistics. g
+    (D, K), chol (M, M, K) with M >= the block's most missing values, log_det
+    (K,) are scratch."""
     d, n_components = means_t.shape
+    keep = conditional.shape[0] > 0
+    p = 0
     for i in range(n_rows):
         m = count[i]
         if m == 0:
@@ -289,6 +296,10 @@ def _complete_full(X, start, n_rows, count, features, offset, means_t, precision
             for k in range(n_components):
                 fills[at, k] = means_t[f, k] - g[0, k] / precision_t[f, f, k]
                 correction[k, i] = HALF_LOG_2PI - 0.5 * log_minors_t[f, f, k]
+            if keep:
+                for k in range(n_components):
+                    conditional[p, k] = 1.0 / precision_t[f, f, k]
+                p += 1
             continue
         # LDLᵀ of every component's Λ_mm at once
         for a in range(m):
@@ -316,6 +327,34 @@ def _complete_full(X, start, n_rows, count, features, offset, means_t, precision
             _log_det_pivots(m, chol, log_det)
             for k in range(n_components):
                 correction[k, i] = m * HALF_LOG_2PI - 0.5 * log_det[k]
+        if keep:
+            _ldl_inverse(m, chol, conditional, p, n_components)
+            p += m * (m + 1) // 2
+
+
+@njit(**JIT)
+def _ldl_inverse(m, chol, out, p, n_components):
+    """out[p + a(a+1)/2 + b, k] = (Λ_mm⁻¹)[a, b] for b <= a and every k, from
+    the LDLᵀ factors in chol[:m, :m, k] (pivots on the diagonal), as Mᵀ D⁻¹ M
+    with M = L⁻¹; M overwrites L below the diagonal (column by column: M[a, b]
+    needs L[a, c] for c > b and M[c, b] for c < a)."""
+    for b in range(m):
+        for a in range(b + 1, m):
+            for k in range(n_components):
+                chol[a, b, k] = -chol[a, b, k]
+            for c in range(b + 1, a):
+                for k in range(n_components):
+                    chol[a, b, k] -= chol[a, c, k] * chol[c, b, k]
+    t = p
+    for a in range(m):
+        for b in range(a + 1):
+            for k in range(n_components):
+                out[t, k] = 1.0 / chol[a, a, k] if a == b else \
+                    chol[a, b, k] / chol[a, a, k]
+            for c in range(a + 1, m):
+                for k in range(n_components):
+                    out[t, k] += chol[c, a, k] * chol[c, b, k] / chol[c, c, k]
+            t += 1
 
 
 @njit(**JIT)
@@ -580,16 +619,17 @@ def _add_stats_observed_diag(n_features, start, n_rows, resp, sample_weight, mea
 @njit(**JIT)
 def _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shift,
                        precision, precision_t, log_minors, columns, count, features,
-                       offset, fills, correction, vectors, g, chol, square, out,
-                       work):
+                       offset, fills, conditional, correction, vectors, g, chol,
+                       square, out, work):
     """out[k, i] = log w_k + the log-density of row i's observed coordinates,
     for a block (in work[:D], with NaN) that holds missing values; full and tied
-    also write the completions into fills[entry, k] (see the module docstring)."""
+    also write the completions into fills[entry, k], full the conditional
+    covariances into conditional (see ``_complete_full``)."""
     d = means.shape[1]
     if kind == FULL:
         _complete_full(X, start, n_rows, count, features, offset, columns,
-                       precision_t, log_minors, fills, correction, g, chol,
-                       vectors[_LOG_DET, :means.shape[0]])
+                       precision_t, log_minors, fills, correction, conditional, g,
+                       chol, vectors[_LOG_DET, :means.shape[0]])
         for k in range(means.shape[0]):
             _write_fills(k, work, n_rows, count, features, offset, fills)
             _log_prob_completed_full(k, d, n_rows, means, factor, log_norm,
@@ -608,10 +648,12 @@ def _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shi
 
 @njit(**JIT)
 def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, factor,
-                        precision, shift, count, features, offset, fills, vectors,
-                        chol, inverse, s0, s1, s2, work, idx):
+                        precision, shift, count, features, offset, fills,
+                        conditional, sums, vectors, chol, inverse, s0, s1, s2, work,
+                        idx):
     """The block's statistics of the completed rows plus the conditional
-    covariances, after ``_observed_log_prob`` (see the module docstring)."""
+    covariances, after ``_observed_log_prob`` (see the module docstring);
+    sums is full's (D, D, K) scratch."""
     d = means.shape[1]
     if kind == FULL:
         for k in range(means.shape[0]):
@@ -621,14 +663,8 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
             if m == 0:
                 continue
             add_lower_products(work, 2 * d, d, d, m, s2[k])
-            for i in range(n_rows):
-                if count[i] == 0:
-                    continue
-                w = resp[k, i] * (1.0 if sample_weight.shape[0] == 0
-                                  else sample_weight[start + i])
-                if w != 0.0:
-                    _add_conditional_covariance(precision, k, features, i, count[i],
-                                                w, chol, inverse, s2, k)
+        _add_conditional_covariances(n_rows, resp, sample_weight, start, count,
+                                     features, conditional, vectors[_T], sums, s2)
     elif kind == TIED:
         # work[:D] still holds the block completed with the shift
         add_stats_tied(d, start, n_rows, resp, sample_weight, means, shift, s0, s1,
@@ -642,37 +678,75 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
 
 
 @njit(**JIT)
-def _block_scratch(count, n_rows, n_missing, fills, chol):
-    """``(fills, chol)``, grown when the block has more missing entries than
-    fills has rows or a row more missing values than chol's size."""
+def _add_conditional_covariances(n_rows, resp, sample_weight, start, count,
+                                 features, conditional, r, sums, s2):
+    """s2[k] += r_k Λ_mm⁻¹ (lower triangle) for each incomplete row of the
+    block and every component, from the conditional covariances kept by
+    ``_complete_full``: summed first into sums (D, D, K), so that the inner
+    loops run over the components, contiguous; r (K,) is scratch."""
+    n_components, n_features = s2.shape[0], s2.shape[1]
+    sums[:] = 0.0
+    p = 0
+    for i in range(n_rows):
+        m = count[i]
+        if m == 0:
+            continue
+        w = 1.0 if sample_weight.shape[0] == 0 else sample_weight[start + i]
+        for k in range(n_components):
+            r[k] = resp[k, i] * w
+        for a in range(m):
+            fa = features[i, a]
+            for b in range(a + 1):
+                fb = features[i, b]
+                for k in range(n_components):
+                    sums[fa, fb, k] += r[k] * conditional[p, k]
+                p += 1
+    for a in range(n_features):
+        for b in range(a + 1):
+            for k in range(n_components):
+                s2[k, a, b] += sums[a, b, k]
+
+
+@njit(**JIT)
+def _block_scratch(count, n_rows, n_missing, fills, conditional, chol):
+    """``(fills, conditional, chol)``, grown when the block has more missing
+    entries than fills has rows, more entries of conditional covariances than
+    conditional (unless it has none: predictions keep none) or a row more
+    missing values than chol's size."""
     if n_missing > fills.shape[0]:
         fills = np.empty((n_missing, fills.shape[1]))
     most = 0
+    triangles = 0
     for i in range(n_rows):
         most = max(most, count[i])
+        triangles += count[i] * (count[i] + 1) // 2
     if most > chol.shape[0]:
         chol = np.empty((most, most, chol.shape[2]))
-    return fills, chol
+    if 0 < conditional.shape[0] < triangles:
+        conditional = np.empty((triangles, conditional.shape[1]))
+    return fills, conditional, chol
 
 
 @njit(**JIT)
 def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, aux,
                     shift, precision, precision_t, log_minors, columns, count,
-                    features, offset, fills, correction, vectors, g, chol, square,
-                    logp, work):
+                    features, offset, fills, conditional, correction, vectors, g,
+                    chol, square, logp, work):
     """The block's log-densities into logp: the ordinary kernel when the block
     has no missing entry (``n_missing`` = 0), else those of the observed
-    coordinates; returns the scratch ``(fills, chol)``, grown if needed."""
+    coordinates; returns the scratch ``(fills, conditional, chol)``, grown if
+    needed (conditional with no rows stays so: nothing is kept there)."""
     if n_missing == 0:
         _log_prob_block(kind, means.shape[1], n_rows, means,
                         factor, log_norm, aux, shift, logp, work)
-        return fills, chol
-    fills, chol = _block_scratch(count, n_rows, n_missing, fills, chol)
+        return fills, conditional, chol
+    fills, conditional, chol = _block_scratch(count, n_rows, n_missing, fills,
+                                              conditional, chol)
     _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shift,
                        precision, precision_t, log_minors, columns, count, features,
-                       offset, fills, correction, vectors, g, chol, square, logp,
-                       work)
-    return fills, chol
+                       offset, fills, conditional, correction, vectors, g, chol,
+                       square, logp, work)
+    return fills, conditional, chol
 
 
 @njit(**PARALLEL_JIT)
@@ -710,6 +784,10 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
         features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
         offset = np.empty(BLOCK_ROWS, dtype=np.int64)
         fills = np.empty((BLOCK_ROWS, n_components))
+        # the conditional covariances are kept, and summed, for full only
+        full = kind == FULL
+        conditional = np.empty((BLOCK_ROWS if full else 0, n_components))
+        sums = np.empty((n_features if full else 0, n_features, n_components))
         correction = np.empty((n_components, BLOCK_ROWS))
         vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
         g = np.empty((n_features, n_components))
@@ -723,10 +801,11 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
             n = min(BLOCK_ROWS, stop - start)
             transpose_block(X, start, n, work)
             n_missing = find_missing(work, n_features, n, count, features, offset)
-            fills, chol = _block_log_prob(
+            fills, conditional, chol = _block_log_prob(
                 kind, X, start, n, n_missing, means, factor, log_norm, aux, shift,
                 precision, precision_t, log_minors, columns, count, features,
-                offset, fills, correction, vectors, g, chol, square, logp, work)
+                offset, fills, conditional, correction, vectors, g, chol, square,
+                logp, work)
             normalise_rows(logp, n, lse, row_sums, False, with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
@@ -737,8 +816,9 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
             else:
                 _observed_add_stats(kind, X, start, n, logp, sample_weight, means,
                                     factor, precision, shift, count, features,
-                                    offset, fills, vectors, square, inverse, s0[c],
-                                    s1[c], s2[c], work, idx)
+                                    offset, fills, conditional, sums, vectors,
+                                    square, inverse, s0[c], s1[c], s2[c], work,
+                                    idx)
         loglik[c] = total
         if with_entropy:
             entropy[c] = chunk_entropy
@@ -765,6 +845,7 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
         features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
         offset = np.empty(BLOCK_ROWS, dtype=np.int64)
         fills = np.empty((BLOCK_ROWS, n_components))
+        no_conditional = np.empty((0, n_components))  # predictions keep none
         correction = np.empty((n_components, BLOCK_ROWS))
         vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
         g = np.empty((n_features, n_components))
@@ -781,10 +862,11 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
                         values[start + i, a] = X[start + i, a]
                 if n_missing == 0:
                     continue
-            fills, chol = _block_log_prob(
+            fills, _, chol = _block_log_prob(
                 kind, X, start, n, n_missing, means, factor, log_norm, aux, shift,
                 precision, precision_t, log_minors, columns, count, features,
-                offset, fills, correction, vectors, g, chol, square, logp, work)
+                offset, fills, no_conditional, correction, vectors, g, chol, square,
+                logp, work)
             if mode == LABELS:
                 argmax_rows(logp, n, labels, start, lse)
                 continue
