@@ -10,6 +10,7 @@ from scipy.stats import multivariate_normal
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fastgmm import GibbsGaussianMixture
+from fastgmm._config import BLOCK_ROWS
 from fastgmm._covariance import COVARIANCE_TYPES
 from fastgmm._gibbs import draw_parameters
 from fastgmm._kernels import random as kernel_random
@@ -84,6 +85,35 @@ def test_sampled_statistics_equal_numpy(weighted):
     np.testing.assert_array_equal(stats.s0, s0)
     np.testing.assert_allclose(stats.s1, s1, rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(stats.s2, s2, rtol=1e-10, atol=1e-9)
+
+
+def test_block_draws_equal_the_one_row_search():
+    """``sample_block`` draws a block's unweighted rows in vectorised loops, with
+    no division by the rows' totals; each row's component is the one the
+    one-row search that weighted rows use (``_inverse_cdf``) finds from the
+    same uniform, also with exact zeros, an empty last component and rows
+    without mass."""
+    rng = np.random.default_rng(8)
+    n_components, n_rows = 4, BLOCK_ROWS
+    mass = rng.random((n_components, n_rows))
+    mass[rng.random(mass.shape) < 0.4] = 0.0
+    mass[-1, 3:40] = 0.0
+    mass[:, :3] = 0.0
+    total = np.zeros((3, n_rows))
+    for k in range(n_components):
+        total[0] += mass[k]
+    key, first_row = np.uint64(naive.sweep_key(4, 0, 2)), np.uint64(1000)
+    drawn = mass.copy()
+    kernel_random.sample_block(drawn, n_rows, key, first_row, np.empty(0), 0, total,
+                               np.empty(n_rows), np.empty(n_components))
+    expected = np.zeros_like(mass)
+    for i in range(n_rows):
+        u = kernel_random.uniform(key, first_row + np.uint64(i), np.uint64(0))
+        z = kernel_random._inverse_cdf(mass, i, u)
+        if z >= 0:
+            expected[z, i] = 1.0
+    np.testing.assert_array_equal(drawn, expected)
+    assert np.array_equal(drawn.sum(axis=0), total[0] > 0.0)
 
 
 def random_stats(rng, ctype, n_components, n_features, empty=()):

@@ -58,12 +58,29 @@ def _float_from_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def _bits_of_float(typingctx, value):
+    """The int64 holding the IEEE bit pattern of the float64 ``value``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+# 1.5 * 2**52 + 1023: adding it to an integral n with |n| < 1023 leaves n + 1023
+# in the low mantissa bits (the sum is exact)
+_EXPONENT_MAGIC = 6755399441055744.0 + 1023.0
+_SHIFT_52 = np.int64(52)
+
+
 @njit(**JIT)
 def exp_nonpositive(t):
     """exp(t) for NEGLIGIBLE_LOG <= t <= 0, to a few ulp, without a libm call so
     that loops over it vectorise: t = n ln2 + r with |r| <= ln2 / 2, exp(r) by its
     Taylor polynomial of degree 12 (error < 2e-16), times 2**n built from its
-    exponent bits (n >= -73 here, far from the subnormals)."""
+    exponent bits (n >= -73 here, far from the subnormals). The bits of 2**n
+    come from those of n + _EXPONENT_MAGIC shifted into the exponent field
+    (their higher bits fall off): no conversion to an integer, which processors
+    without AVX-512 cannot vectorise."""
     n = np.floor(t * _LOG2E + 0.5)
     r = (t - n * _LN2_HI) - n * _LN2_LO
     p = 1.0 / 479001600.0
@@ -79,7 +96,7 @@ def exp_nonpositive(t):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _float_from_bits((np.int64(n) + 1023) << 52)
+    return p * _float_from_bits(_bits_of_float(n + _EXPONENT_MAGIC) << _SHIFT_52)
 
 
 @njit(**JIT)
@@ -99,14 +116,37 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log, entropy=False):
     i < n_rows (components along rows, so every loop here runs over points and
     vectorises). On return it holds the responsibilities. ``total`` is (3,
     BLOCK_ROWS) scratch (2 rows suffice without ``entropy``). With
-    ``per_point_log``, ``lse[i]`` = log p(x_i); without it, ``lse[i]`` is the
-    largest term m_i and ``total[0, i]`` = sum_k exp(term - m_i), so that
-    log p(x_i) = m_i + log total[0, i] and a caller needing only the sum over
-    points can take one log per group of points. Terms more than 50 below a
-    point's maximum become exactly 0. A point whose every term is -inf
-    (impossible under the model) gets zero responsibilities and log p = -inf
-    (total 0). With ``entropy``, ``total[2, i]`` = sum_k e_k t_k, where
-    t_k = term_k - m_i and e_k = exp(t_k), for ``block_entropy``.
+    ``per_point_log``, ``lse[i]`` = log p(x_i); without it, ``lse`` and
+    ``total`` are as ``exponentiate_rows`` leaves them. A point whose every
+    term is -inf (impossible under the model) gets zero responsibilities and
+    log p = -inf (total 0).
+    """
+    n_components = logp.shape[0]
+    exponentiate_rows(logp, n_rows, lse, total, entropy)
+    inverse = total[1]
+    for i in range(n_rows):
+        inverse[i] = 1.0 / total[0, i] if total[0, i] > 0.0 else 0.0
+    for k in range(n_components):
+        for i in range(n_rows):
+            logp[k, i] *= inverse[i]
+    if per_point_log:
+        for i in range(n_rows):
+            lse[i] = lse[i] + np.log(total[0, i]) if total[0, i] > 0.0 else -np.inf
+
+
+@njit(**JIT)
+def exponentiate_rows(logp, n_rows, lse, total, entropy=False):
+    """Replace weighted log-densities by their exponentials relative to each
+    point's largest term, in place: the responsibilities before division by
+    their sum (all that a sampled assignment needs).
+
+    ``logp`` (K, BLOCK_ROWS) as in ``normalise_rows``. On return ``lse[i]`` is
+    the largest term m_i, ``total[0, i]`` = sum_k exp(term - m_i) (0 for a
+    point whose every term is -inf), so that log p(x_i) = m_i + log total[0, i]
+    and a caller needing only the sum over points can take one log per group
+    of points. Terms more than 50 below a point's maximum become exactly 0.
+    With ``entropy``, ``total[2, i]`` = sum_k e_k t_k, where t_k = term_k - m_i
+    and e_k = exp(t_k), for ``block_entropy``.
     """
     n_components = logp.shape[0]
     for i in range(n_rows):
@@ -115,9 +155,12 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log, entropy=False):
     if entropy:
         for i in range(n_rows):
             total[2, i] = 0.0
+    # np.maximum, not max: LLVM turns max's store into a masked store (only when
+    # the value changes), which the next pass's loads cannot forward from and
+    # which is slow on AMD processors; np.maximum's store is unconditional
     for k in range(1, n_components):
         for i in range(n_rows):
-            lse[i] = max(lse[i], logp[k, i])
+            lse[i] = np.maximum(lse[i], logp[k, i])
     # two copies of the loop, so that the one EM runs has no branch inside
     if entropy:
         for k in range(n_components):
@@ -132,15 +175,6 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log, entropy=False):
                 e, _ = _shifted_exp(logp[k, i], lse[i])
                 logp[k, i] = e
                 total[0, i] += e
-    inverse = total[1]
-    for i in range(n_rows):
-        inverse[i] = 1.0 / total[0, i] if total[0, i] > 0.0 else 0.0
-    for k in range(n_components):
-        for i in range(n_rows):
-            logp[k, i] *= inverse[i]
-    if per_point_log:
-        for i in range(n_rows):
-            lse[i] = lse[i] + np.log(total[0, i]) if total[0, i] > 0.0 else -np.inf
 
 
 # Points whose sums (each in [1, K]) are multiplied before one log is taken: the
@@ -150,7 +184,7 @@ LOG_GROUP = 32
 
 @njit(**JIT)
 def block_log_likelihood(lse, total, n_rows, sample_weight, start):
-    """sum_i w_i log p(x_i) from ``normalise_rows(..., per_point_log=False)``.
+    """sum_i w_i log p(x_i) from ``exponentiate_rows``.
 
     Unweighted, log p summed over a group of points is sum m_i + log prod total_i:
     one log per LOG_GROUP points instead of one per point.
@@ -173,7 +207,7 @@ def block_log_likelihood(lse, total, n_rows, sample_weight, start):
 
 @njit(**JIT)
 def block_entropy(total, n_rows, sample_weight, start):
-    """sum_i w_i sum_k r_ik log r_ik from ``normalise_rows(..., entropy=True)``.
+    """sum_i w_i sum_k r_ik log r_ik from ``exponentiate_rows(..., entropy=True)``.
 
     With S_i = total[0, i] and r_ik = e_ik / S_i, sum_k r_ik log r_ik =
     (sum_k e_ik t_ik) / S_i - log S_i, so no log is taken per component.

@@ -30,6 +30,7 @@ from .common import (
     argmax_rows,
     block_entropy,
     block_log_likelihood,
+    exponentiate_rows,
     normalise_rows,
     transpose_block,
     work_rows,
@@ -198,13 +199,17 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
         else:
             _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
                             shift, logp, work)
-            normalise_rows(logp, n, lse, row_sums, False, with_entropy)
+            if mode == SAMPLED:
+                # the draw needs no division by each row's total
+                exponentiate_rows(logp, n, lse, row_sums)
+            else:
+                normalise_rows(logp, n, lse, row_sums, False, with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
                 chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
             if mode == SAMPLED:
                 sample_block(logp, n, key, first_row, sample_weight, start,
-                             counts)
+                             row_sums, lse, counts)
         _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
                          shift, s0[c], s1[c], s2[c], work, idx)
     loglik[c] = total

@@ -51,21 +51,22 @@ def uniform(key, row, copy):
 
 
 @njit(**JIT)
-def _inverse_cdf(resp, i, u):
-    """The component whose cumulative responsibility first exceeds u times the
-    point's total (the total is 1 up to rounding), or -1 for a point with no
-    mass."""
-    n_components = resp.shape[0]
+def _inverse_cdf(mass, i, u):
+    """The first component whose cumulative mass exceeds u times the point's
+    total (``mass`` (K, BLOCK_ROWS) need not be normalised), the last one with
+    mass when rounding puts the target past every cumulative sum, or -1 for a
+    point with no mass."""
+    n_components = mass.shape[0]
     total = 0.0
     for k in range(n_components):
-        total += resp[k, i]
+        total += mass[k, i]
     if not total > 0.0:
         return -1
     target = u * total
     cumulative = 0.0
     last = -1
     for k in range(n_components):
-        value = resp[k, i]
+        value = mass[k, i]
         if value > 0.0:
             last = k
             cumulative += value
@@ -75,30 +76,62 @@ def _inverse_cdf(resp, i, u):
 
 
 @njit(**JIT)
-def sample_block(resp, n_rows, key, first_row, sample_weight, start, counts):
-    """Replace the block's responsibilities by sampled assignments, in place.
+def sample_block(mass, n_rows, key, first_row, sample_weight, start, total, label,
+                 counts):
+    """Replace the block's unnormalised responsibilities by sampled assignments,
+    in place.
 
-    ``resp`` (K, BLOCK_ROWS) holds the responsibilities of rows start..start +
-    n_rows of the segment, whose first row has the global index ``first_row``
-    (uint64). Each row draws one component by inverse CDF from
+    ``mass`` (K, BLOCK_ROWS) holds, for rows start..start + n_rows of the
+    segment, whose first row has the global index ``first_row`` (uint64),
+    exp(log-density - the row's largest), and ``total[0]`` their sums over
+    components (``common.exponentiate_rows``); no division is needed, as the
+    search compares cumulative masses with u times the row's total. Each row
+    draws one component by inverse CDF (``_inverse_cdf``) from
     ``uniform(key, row, 0)`` and its column becomes one-hot. A row of sample
     weight w counts as floor(w) copies, copy c drawing from
     ``uniform(key, row, c)``, plus one draw of weight w - floor(w): its column
     becomes (counts of the copies' components) / w, so that the statistics,
     which multiply by w, add the copies' one-hot statistics (integer weights are
-    repeated rows exactly). ``counts`` (K,) is scratch.
+    repeated rows exactly). ``total[1:3]`` and ``label`` (BLOCK_ROWS,) are
+    overwritten as scratch; ``counts`` (K,) is scratch.
     """
-    n_components = resp.shape[0]
-    weighted = sample_weight.shape[0] != 0
+    if sample_weight.shape[0] != 0:
+        _sample_weighted_block(mass, n_rows, key, first_row, sample_weight, start,
+                               counts)
+        return
+    # _inverse_cdf for every row at once, loops over rows innermost so that
+    # they vectorise: the component drawn is the last one with mass whose
+    # cumulative mass before it is at most the target (the first whose
+    # cumulative mass exceeds the target, or the last with mass)
+    n_components = mass.shape[0]
+    target, before = total[1], total[2]
+    first = first_row + np.uint64(start)
+    for i in range(n_rows):
+        target[i] = uniform(key, first + np.uint64(i), np.uint64(0)) * total[0, i]
+        before[i] = 0.0
+        label[i] = -1.0
+    for k in range(n_components):
+        for i in range(n_rows):
+            value = mass[k, i]
+            cumulative = before[i]
+            take = 1.0 if (value > 0.0) & (target[i] >= cumulative) else 0.0
+            # arithmetic, not a conditional store: LLVM would make that a
+            # masked store, slow on AMD processors (exact: small integers)
+            current = label[i]
+            label[i] = current + (k - current) * take
+            before[i] = cumulative + value
+    for k in range(n_components):
+        for i in range(n_rows):
+            mass[k, i] = 1.0 if label[i] == k else 0.0
+
+
+@njit(**JIT)
+def _sample_weighted_block(mass, n_rows, key, first_row, sample_weight, start,
+                           counts):
+    """``sample_block`` for weighted rows."""
+    n_components = mass.shape[0]
     for i in range(n_rows):
         row = first_row + np.uint64(start + i)
-        if not weighted:
-            z = _inverse_cdf(resp, i, uniform(key, row, np.uint64(0)))
-            for k in range(n_components):
-                resp[k, i] = 0.0
-            if z >= 0:
-                resp[z, i] = 1.0
-            continue
         w = sample_weight[start + i]
         for k in range(n_components):
             counts[k] = 0.0
@@ -106,8 +139,8 @@ def sample_block(resp, n_rows, key, first_row, sample_weight, start, counts):
         n_copies = np.int64(whole)
         fraction = w - whole
         for c in range(n_copies + (1 if fraction > 0.0 else 0)):
-            z = _inverse_cdf(resp, i, uniform(key, row, np.uint64(c)))
+            z = _inverse_cdf(mass, i, uniform(key, row, np.uint64(c)))
             if z >= 0:
                 counts[z] += 1.0 if c < n_copies else fraction
         for k in range(n_components):
-            resp[k, i] = counts[k] / w if w > 0.0 else 0.0
+            mass[k, i] = counts[k] / w if w > 0.0 else 0.0
