@@ -52,6 +52,30 @@ def test_offset_1e8_matches_centred_fit(covariance_type):
     np.testing.assert_allclose(shifted.means_ - 1e8, centred.means_, atol=1e-6)
 
 
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_tight_components_far_apart_keep_their_covariances(covariance_type):
+    """Two components 1e4 apart (in each feature) with widths 1e-2: statistics
+    expanded around one shift for both (|mu - shift|² / sigma² ~ 2.5e11) would
+    cancel, so each covariance must match a two-pass float64 computation over
+    its own points to 1e-6 (issue 13's guard for a matrix-product form of the
+    diagonal kernels; the centred sweeps pass it)."""
+    rng = np.random.RandomState(4)
+    centers = np.array([[1.0, -2.0, 3.0], [1e4 + 1.0, 1e4 - 2.0, 1e4 + 3.0]])
+    widths = np.array([[1e-2, 0.7e-2, 1.3e-2], [0.8e-2, 1.1e-2, 1e-2]])
+    labels = np.repeat([0, 1], [3000, 2000])
+    X = centers[labels] + rng.randn(len(labels), 3) * widths[labels]
+    gm = GaussianMixture(2, covariance_type=covariance_type, reg_covar=0.0,
+                         means_init=centers, max_iter=3, tol=0.0).fit(X)
+    for k in range(2):
+        own = X[labels == k]
+        centred = own - own.mean(axis=0)  # two passes: the mean, then the squares
+        variances = (centred**2).mean(axis=0)
+        expected = variances if covariance_type == "diag" else variances.mean()
+        np.testing.assert_allclose(gm.covariances_[k], expected, rtol=1e-6)
+        np.testing.assert_allclose(gm.means_[k], own.mean(axis=0), rtol=0,
+                                   atol=1e-6 * widths[k].min())
+
+
 @pytest.mark.parametrize("scale", [1e-150, 1e150])
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_extreme_scales_fit_finite_or_raise_clearly(scale, covariance_type):
