@@ -159,3 +159,28 @@ def test_a_fit_compiles_only_its_covariance_types_kernels(covariance_type, kind)
     built, misses = run.stdout.strip().splitlines()[-2:]
     assert built == str([getattr(kinds, kind)])
     assert int(misses) == 0, f"the second process compiled {misses} function(s)"
+
+
+def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path):
+    """Numba checks only the defining file's timestamp; fastgmm stamps a digest
+    of all kernel sources beside the cache and drops the cache files when it
+    changes (real files in a temporary folder)."""
+    from fastgmm._kernels import STAMP, drop_stale_cache
+
+    sources = [tmp_path / "common.py", tmp_path / "em.py"]
+    for source in sources:
+        source.write_text("x = 1\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "em.accumulate-10.py311.nbi").write_bytes(b"index")
+    (cache / "em.accumulate-10.py311.1.nbc").write_bytes(b"code")
+    (cache / "em.cpython-311.pyc").write_bytes(b"bytecode")
+    assert drop_stale_cache(sources, [cache]) == 2  # no stamp yet
+    left = sorted(p.name for p in cache.iterdir())
+    assert left == sorted([STAMP, "em.cpython-311.pyc"])
+    (cache / "em.accumulate-10.py311.nbi").write_bytes(b"index")
+    assert drop_stale_cache(sources, [cache]) == 0  # same sources: kept
+    assert (cache / "em.accumulate-10.py311.nbi").exists()
+    sources[0].write_text("x = 2\n")  # another file than em.py changed
+    assert drop_stale_cache(sources, [cache]) == 1
+    assert not (cache / "em.accumulate-10.py311.nbi").exists()
