@@ -118,11 +118,11 @@ def add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
     for j in range(m):
         total += r[j]
     s0[k] += total
-    _add_diag_moments(work, src, r, d, m, means[k], s1[k], s2[k, 0])
+    add_diag_moments(work, src, r, d, m, means[k], s1[k], s2[k, 0])
 
 
 @njit(**JIT)
-def _add_diag_moments(work, src, r, n_features, m, center, s1, s2):
+def add_diag_moments(work, src, r, n_features, m, center, s1, s2):
     """s1[a] += sum_j r_j t_ja and s2[a] += sum_j r_j t_ja² with
     t_ja = work[src + a, j] - center[a], for j < m."""
     whole = n_features - n_features % TILE

@@ -40,8 +40,10 @@ ordinary kernels, ``em._log_prob_block`` and ``em._add_stats_block``):
 * diag and spherical: missing features drop out. The E-step runs the ordinary
   sums on the block with NaN in it, taking for a missing entry the constant
   log λ_a − log 2π in place of λ_a (x_a − μ_a)² (a select, no extra pass); the
-  statistics run the ordinary kernel on the block completed with x̂_m = μ_m per
-  component (zero deviations) and add r / λ_a for each missing feature a.
+  statistics are those of the block completed with x̂_m = μ_m per component
+  (zero deviations: x − μ·o with x = 0 where missing and o the observed
+  indicator) plus r / λ_a for each missing feature a, from the missing mass
+  Σ r (1 − o) summed in the same sweep.
 
 The per-component log-determinants of the one and two missing value blocks of Λ
 come precomputed (``log_minors``), so that no logarithm is taken per row for
@@ -64,13 +66,15 @@ from .common import (
     argmax_rows,
     block_entropy,
     block_log_likelihood,
+    compact_nonzero,
+    component_weights,
     gather_component,
     normalise_rows,
     transpose_block,
     work_rows,
     write_predictions,
 )
-from .diag import add_component_stats_diag
+from .diag import add_diag_moments
 from .em import _add_stats_block, _log_prob_block
 from .tied import add_stats_tied, log_prob_tied
 
@@ -594,26 +598,52 @@ def _log_prob_observed_diag(n_features, n_rows, means, factor, log_minors, log_n
 
 @njit(**JIT)
 def _add_stats_observed_diag(n_features, start, n_rows, resp, sample_weight, means,
-                             factor, count, features, s0, s1, s2, work, idx):
+                             factor, s0, s1, s2, work, idx):
     """Statistics of the rows completed with x̂_m = μ_m (zero deviations) under
-    each component, plus r / λ_a for each missing feature a. Only the rows the
-    component is responsible for are completed: the others (0 or another
-    component's means there, finite) carry r = 0."""
+    each component, plus r / λ_a for each missing feature a, after
+    ``_log_prob_observed_diag`` (work[:D]: the block with 0 at its missing
+    entries; work rows 2D..3D-1: the observed indicator o). The completed value
+    is x + μ (1 − o), and the missing mass Σ r (1 − o): vectorised sums over
+    the rows a component is responsible for (all of them, or those gathered as
+    in ``diag.add_component_stats_diag`` when most have r = 0)."""
+    d = n_features
     spherical = factor.shape[2] == 1
+    r = work[3 * d]
     for k in range(means.shape[0]):
-        for i in range(n_rows):
-            if count[i] == 0:
-                continue
-            w = resp[k, i] * (1.0 if sample_weight.shape[0] == 0
-                              else sample_weight[start + i])
-            if w == 0.0:
-                continue
-            for a in range(count[i]):
-                f = features[i, a]
-                work[f, i] = means[k, f]
-                s2[k, 0, f] += w / (factor[k, 0, 0] if spherical else factor[k, 0, f])
-        add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
-                                 means, s0, s1, s2, work, idx)
+        nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
+        if nonzero == 0:
+            continue
+        dense = 2 * nonzero > n_rows
+        m = n_rows if dense else compact_nonzero(r, n_rows, idx)
+        total = 0.0
+        for j in range(m):
+            total += r[j]
+        s0[k] += total
+        for a in range(d):
+            c = means[k, a]
+            x = work[a]
+            observed = work[2 * d + a]
+            missing = 0.0
+            if dense:
+                # the deviation x − c·o is 0 at a missing entry (x there is 0)
+                p = q = 0.0
+                for i in range(n_rows):
+                    t = x[i] - c * observed[i]
+                    u = r[i] * t
+                    p += u
+                    q += u * t
+                    missing += r[i] * (1.0 - observed[i])
+                s1[k, a] += p
+                s2[k, 0, a] += q
+            else:
+                completed = work[d + a]
+                for j in range(m):
+                    absent = 1.0 - observed[idx[j]]
+                    completed[j] = x[idx[j]] + c * absent
+                    missing += r[j] * absent
+            s2[k, 0, a] += missing / (factor[k, 0, 0] if spherical else factor[k, 0, a])
+        if not dense:
+            add_diag_moments(work, d, r, d, m, means[k], s1[k], s2[k, 0])
 
 
 @njit(**JIT)
@@ -674,7 +704,7 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
                               chol, inverse, s1, s2)
     else:
         _add_stats_observed_diag(d, start, n_rows, resp, sample_weight, means,
-                                 factor, count, features, s0, s1, s2, work, idx)
+                                 factor, s0, s1, s2, work, idx)
 
 
 @njit(**JIT)
