@@ -221,6 +221,14 @@ class MissingArraySource(ArraySource):
                                  estimator_name=self.estimator_name)
 
 
+def fill_nan(rows, fill):
+    """Replace, in place, each NaN of ``rows`` by its feature's ``fill`` (same
+    dtype); returns ``rows``. The initialisation's view of rows with missing
+    values, in memory, memory-mapped and in dask chunks alike."""
+    np.copyto(rows, np.broadcast_to(fill, rows.shape), where=np.isnan(rows))
+    return rows
+
+
 class FilledArraySource(ArraySource):
     """X (in memory or memory-mapped) read segment by segment with each NaN
     replaced by ``fill`` (per feature): the initialisation's view of rows with
@@ -240,21 +248,17 @@ class FilledArraySource(ArraySource):
         self._checked = True
         self._buffer = np.empty((0, self.n_features), dtype=self.dtype)
 
-    def _fill_nan(self, rows):
-        np.copyto(rows, np.broadcast_to(self.fill, rows.shape), where=np.isnan(rows))
-        return rows
-
     def _rows_ready(self, start, stop):
         if self._buffer.shape[0] < stop - start:
             self._buffer = np.empty((stop - start, self.n_features), dtype=self.dtype)
         rows = self._buffer[: stop - start]
         np.copyto(rows, self.X[start:stop], casting="unsafe")
-        return self._fill_nan(rows)
+        return fill_nan(rows, self.fill)
 
     def rows(self, indices):
         rows = np.array(self.X[np.asarray(indices, dtype=np.int64)],
                         dtype=self.dtype, order="C")
-        return np.ascontiguousarray(self._fill_nan(rows), dtype=np.float64)
+        return np.ascontiguousarray(fill_nan(rows, self.fill), dtype=np.float64)
 
 
 def missing_array_source(X, weights, streamed, estimator_name, fit=True):
@@ -321,8 +325,8 @@ def _chunk_pass(method, n_jobs, estimator_name, X, weights, *args):
 
 
 def _fill_chunk(X, fill):
-    X = np.asarray(X)
-    return np.where(np.isnan(X), fill.astype(X.dtype), X)
+    X = np.array(X, copy=True)
+    return fill_nan(X, fill.astype(X.dtype))
 
 
 def missing_dask_source(source, fit=True):
