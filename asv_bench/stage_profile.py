@@ -1,6 +1,6 @@
 """Where an EM pass spends its time, stage by stage, on one thread.
 
-    python asv_bench/stage_profile.py [full|tied|diag|spherical] [N] [D] [K]
+    python asv_bench/stage_profile.py [full|tied|diag|spherical] [N] [D] [K] [float32]
 
 Runs the kernels of one ``em.accumulate`` kernel-block loop in a plain (non-parallel)
 compiled loop, adding one stage at a time: the transpose of each block, the
@@ -44,12 +44,12 @@ def _run(kind, X, means, factor, log_norm, aux, shift, stages):
         common.transpose_block(X, start, n, work)
         if stages >= 2:
             em._log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                               shift, logp, work)
+                               shift, logp, work, X)
         if stages >= 3:
             common.normalise_rows(logp, n, lse, row_sums, False)
         if stages >= 4:
             em._add_stats_block(kind, n_features, start, n, logp, no_weights, means,
-                                shift, s0, s1, s2, work, idx)
+                                shift, s0, s1, s2, work, idx, X)
     return s0.sum()
 
 
@@ -57,11 +57,13 @@ def main(argv):
     covariance_type = argv[0] if argv else "diag"
     n, d, k = (int(v) for v in (argv[1:4] if len(argv) >= 4 else (1_000_000, 16, 16)))
     X, init = make_mixture(n, d, k, covariance_type, seed=0)
+    if "float32" in argv[4:]:
+        X = X.astype(np.float32)
     start = Params(covariance_type_named(covariance_type), init["weights_init"],
                    init["means_init"], None, None)
     kp = kernel_params(start.with_precisions(init["precisions_init"]))
     args = (kp.kind, X, kp.means, kp.factor, kp.log_norm, kp.aux, kp.shift)
-    print(f"{n:,} x {d} x {k} {covariance_type}, one thread, ms per pass")
+    print(f"{n:,} x {d} x {k} {covariance_type} {X.dtype}, one thread, ms per pass")
     previous = 0.0
     for stages, name in enumerate(STAGES, start=1):
         _run(*args, stages)  # compile

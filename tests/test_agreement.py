@@ -505,8 +505,11 @@ def test_lower_bound_never_decreases_property(
     dtype, order, seed,
 ):
     """EM never lowers the likelihood, for random shapes, dtypes, layouts and
-    initialisations (the lower bound of every iteration, up to rounding of the
-    float64 statistics)."""
+    initialisations (the lower bound of every iteration, up to rounding: of the
+    float64 statistics, and for float32 data of the float32 log-densities of
+    full covariances and the float32 bound reported, as in
+    ``test_lower_bound_never_decreases``: at convergence the bound may move by
+    an ulp, 1.2e-7 relative, either way)."""
     n_samples = n_components * points_per_component
     X, _ = make_mixture(n_samples, n_features, n_components, spread=3.0, seed=seed)
     X = np.asarray(X.astype(dtype), order=order)
@@ -516,6 +519,7 @@ def test_lower_bound_never_decreases_property(
             n_components=n_components, covariance_type=covariance_type,
             init_params=init_params, max_iter=30, tol=0, random_state=seed,
         ).fit(X)
-    bounds = np.asarray(est.lower_bounds_)
+    bounds = np.asarray(est.lower_bounds_, dtype=np.float64)
     assert np.all(np.isfinite(bounds))
-    assert np.all(np.diff(bounds) >= -1e-9 * np.maximum(1.0, np.abs(bounds[1:])))
+    allowance = {np.float64: 1e-9, np.float32: 1e-6}[dtype]
+    assert np.all(np.diff(bounds) >= -allowance * np.maximum(1.0, np.abs(bounds[1:])))

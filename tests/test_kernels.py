@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose
 
 from fastgmm._config import BLOCK_ROWS
 from fastgmm._kernels.common import add_lower_products, add_triangular_norms
+from fastgmm._kernels.full import log_prob_full_double, log_prob_full_single
 
 N_ROWS = BLOCK_ROWS - 3  # a partial block: the kernels must stop at n_rows
 
@@ -47,13 +48,61 @@ def test_triangular_norms(n_features, centre_in_tiles):
     expected = ((y @ (x - center[:, None])) ** 2).sum(axis=0) + 1.5
     norms = np.full(BLOCK_ROWS, 1.5)
     if centre_in_tiles:
-        add_triangular_norms(work, 0, 3 * d + 2, d, N_ROWS, factor, k, center, norms)
+        add_triangular_norms(work, 0, 3 * d + 2, d, N_ROWS, factor, k, center,
+                             np.zeros(d), norms)
     else:
         work[d:2 * d, :N_ROWS] = x - center[:, None]
         add_triangular_norms(work, d, 3 * d + 2, d, N_ROWS, factor, k,
-                             np.zeros(d), norms)
+                             np.zeros(d), np.zeros(d), norms)
     assert_allclose(norms[:N_ROWS], expected, rtol=1e-12)
     assert np.all(norms[N_ROWS:] == 1.5)
+
+
+@pytest.mark.parametrize("n_features", [3, 4, 8, 13])
+def test_lower_products_float32(n_features):
+    """float32 rows: each sum is taken in float32 lanes and added to the float64
+    output, within float32 rounding of the float64 products of the same values."""
+    rng = np.random.default_rng(200 + n_features)
+    d = n_features
+    work = rng.normal(size=(3 * d + 6, BLOCK_ROWS)).astype(np.float32)
+    out = np.zeros((d, d))
+    add_lower_products(work, 2 * d, d, d, N_ROWS, out)
+    left = work[2 * d:3 * d, :N_ROWS].astype(np.float64)
+    right = work[d:2 * d, :N_ROWS].astype(np.float64)
+    scale = np.abs(left) @ np.abs(right).T  # what rounding is relative to
+    error = np.abs(np.tril(out - left @ right.T))
+    assert out.dtype == np.float64
+    assert np.all(error <= 1e-6 * np.tril(scale))
+
+
+@pytest.mark.parametrize("n_features", [3, 8, 16])
+def test_float32_log_densities_far_from_the_origin(n_features):
+    """``log_prob_full_single`` (float32 data) against the float64 kernel on the
+    same float32 values, 1e4 from the origin with unit widths: the squared
+    norms agree to float32 accuracy because each mean's rounding to float32
+    is compensated; centring on the rounded means alone would be off by far
+    more (checked, so that the data do exercise the compensation)."""
+    rng = np.random.default_rng(300 + n_features)
+    d, k = n_features, 3
+    means = 1e4 + rng.normal(size=(k, d))
+    labels = rng.integers(k, size=N_ROWS)
+    x = (means[labels] + rng.normal(size=(N_ROWS, d))).astype(np.float32)
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    factor = np.tril(rng.normal(scale=0.1, size=(k, d, d)))
+    factor[:, np.arange(d), np.arange(d)] += 1.0
+    log_norm = rng.normal(size=k)
+    double = np.zeros((k, BLOCK_ROWS))
+    single = np.zeros((k, BLOCK_ROWS))
+    log_prob_full_double(d, N_ROWS, means, factor, log_norm, double, work)
+    log_prob_full_single(d, N_ROWS, means, factor, log_norm, single, work)
+    maha = 2.0 * (log_norm[:, None] - double[:, :N_ROWS])
+    error = np.abs(single[:, :N_ROWS] - double[:, :N_ROWS])
+    assert np.all(error <= 1e-5 * (1.0 + maha))
+    rounded = means.astype(np.float32).astype(np.float64)
+    uncompensated = np.zeros((k, BLOCK_ROWS))
+    log_prob_full_double(d, N_ROWS, rounded, factor, log_norm, uncompensated, work)
+    assert np.max(np.abs(uncompensated - double)[:, :N_ROWS]) > 100 * np.max(error)
 
 
 def test_stage_profile_script_runs(capsys, monkeypatch):

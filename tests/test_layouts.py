@@ -252,6 +252,31 @@ def test_float32_matches_float64_of_same_values(data, covariance_type):
     np.testing.assert_array_equal(model.predict(X32), reference.predict(X32))
 
 
+def test_float32_full_iterations_match_float64():
+    """Full covariances on float32 data run their products in float32 (issue 13):
+    from the same start, with fixed iterations, the lower bound stays within
+    1e-6 relative of the float64 fit of the same values, the parameters within
+    float32 accuracy."""
+    rng = np.random.default_rng(13)
+    n, d, k = 40_000, 16, 6
+    centres = rng.normal(scale=3.0, size=(k, d)) + 50.0
+    X = (centres[rng.integers(k, size=n)] + rng.normal(size=(n, d)))
+    X32 = X.astype(np.float32)
+    start = dict(n_components=k, covariance_type="full", tol=0.0, max_iter=10,
+                 means_init=centres + 0.5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        single = GaussianMixture(**start).fit(X32)
+        double = GaussianMixture(**start).fit(X32.astype(np.float64))
+    assert single.means_.dtype == np.float32
+    lower = np.float64(single.lower_bound_)
+    assert abs(lower - double.lower_bound_) <= 1e-6 * abs(double.lower_bound_)
+    for name in ("weights_", "means_", "covariances_"):
+        expected = getattr(double, name)
+        np.testing.assert_allclose(getattr(single, name), expected, rtol=0,
+                                   atol=1e-5 * np.abs(expected).max(), err_msg=name)
+
+
 @pytest.mark.parametrize("layout", FLOAT32_LAYOUTS)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_float32_layouts_agree(data, covariance_type, layout):

@@ -11,7 +11,7 @@ in memory, and LLVM vectorises them.
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .._config import JIT
 from .kinds import (  # noqa: F401  (re-exported for the drivers)
@@ -282,6 +282,22 @@ def row_weight(sample_weight, row):
     return sample_weight[row]
 
 
+def zero_like(values):
+    """A zero of the array ``values``' dtype (compiled code only): the sums of
+    float32 products kept in float32 lanes, not widened one by one."""
+    raise TypeError("zero_like is called from compiled code only")
+
+
+@overload(zero_like, jit_options=JIT)
+def _zero_like_of_dtype(values):
+    dtype = values.dtype
+
+    def zero_like_impl(values):
+        return dtype(0)
+
+    return zero_like_impl
+
+
 @njit(**JIT)
 def component_weights(resp, k, sample_weight, start, n_rows, r):
     """r[i] = resp[k, i] times the weight of row start + i; returns how many are
@@ -312,20 +328,22 @@ def compact_nonzero(r, n_rows, idx):
 
 
 @njit(**JIT)
-def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
+def gather_component(work, rows, n_features, n_rows, resp, sample_weight, start, k,
                      center, idx, s0, s1):
     """Lay out the block's points that component k is responsible for, and add
     their mass and first moment: s0[k] += sum r, s1[k] += sum r (x - center).
 
-    ``resp`` is (K, BLOCK_ROWS), column i for the block's point i. For the m points
-    j taken: work[D + a, j] = x_a - center_a, work[2D + a, j] = r_j (x_a - center_a)
-    and work[3D, j] = r_j, with r the responsibility times the sample weight;
-    returns m. When most points have r > 0 every point is taken in order (zeros
-    included: cheaper than compacting); otherwise only those with r > 0, so far
-    components cost nothing in the statistics.
+    ``resp`` is (K, BLOCK_ROWS), column i for the block's point i; the block is
+    in work[:D]. For the m points j taken: rows[D + a, j] = x_a - center_a,
+    rows[2D + a, j] = r_j (x_a - center_a) and rows[3D, j] = r_j, with r the
+    responsibility times the sample weight; returns m. ``rows`` is ``work``,
+    or float32 rows for products in float32 (the differences taken in float64,
+    then rounded). When most points have r > 0 every point is taken in order
+    (zeros included: cheaper than compacting); otherwise only those with r > 0,
+    so far components cost nothing in the statistics.
     """
     d = n_features
-    r = work[3 * d]
+    r = rows[3 * d]
     nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
     if nonzero == 0:
         return 0
@@ -334,70 +352,74 @@ def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
             c = center[a]
             for i in range(n_rows):
                 t = work[a, i] - c
-                work[d + a, i] = t
-                work[2 * d + a, i] = r[i] * t
-        _add_first_moments(work, d, n_rows, k, s0, s1)
+                rows[d + a, i] = t
+                rows[2 * d + a, i] = r[i] * t
+        _add_first_moments(rows, d, n_rows, k, s0, s1)
         return n_rows
     m = compact_nonzero(r, n_rows, idx)
     for a in range(d):
         c = center[a]
         for j in range(m):
             t = work[a, idx[j]] - c
-            work[d + a, j] = t
-            work[2 * d + a, j] = r[j] * t
-    _add_first_moments(work, d, m, k, s0, s1)
+            rows[d + a, j] = t
+            rows[2 * d + a, j] = r[j] * t
+    _add_first_moments(rows, d, m, k, s0, s1)
     return m
 
 
 @njit(**JIT)
-def _add_first_moments(work, d, m, k, s0, s1):
+def _add_first_moments(rows, d, m, k, s0, s1):
     """s0[k] += sum of the m gathered r; s1[k, a] += sum of the m gathered r d_a."""
     total = 0.0
     for j in range(m):
-        total += work[3 * d, j]
+        total += rows[3 * d, j]
     s0[k] += total
     for a in range(d):
         acc = 0.0
         for j in range(m):
-            acc += work[2 * d + a, j]
+            acc += rows[2 * d + a, j]
         s1[k, a] += acc
 
 
-# Register tiles: the two products below work on 4 x 4 tiles of (feature, feature)
-# pairs, so that each sweep over the points loads 8 rows for 16 multiply-adds
-# instead of 2 rows per multiply-add. Tiles on the diagonal do only their lower
-# triangle's 10. Rows beyond the last whole tile take the plain path.
+# Register tiles: the two products below work on small tiles of (feature, feature)
+# pairs, so that each sweep over the points loads a few rows for many
+# multiply-adds. Outputs go by TILE; a tile off the diagonal is summed as two
+# 2 x 4 halves (8 vector accumulators and 6 loads: a 4 x 4 tile's 16
+# accumulators with its loads exceed AVX2's 16 registers and spill, 1.45x
+# slower at D = 16), a tile on the diagonal does its lower triangle's 10. Rows
+# beyond the last whole tile take the plain path.
 TILE = 4
 
 
 @njit(**JIT)
 def add_lower_products(work, left, right, n_features, n_rows, out):
     """out[a, b] += sum_{i < n_rows} work[left + a, i] * work[right + b, i]
-    for every b <= a < n_features (the lower triangle only)."""
+    for every b <= a < n_features (the lower triangle only), each sum taken in
+    work's precision (float32 rows: a block's sums in float32, added to out)."""
     whole = n_features - n_features % TILE
     for a0 in range(0, whole, TILE):
         for b0 in range(0, a0, TILE):
-            _add_tile_products(work, left, right, a0, b0, n_rows, out)
+            _add_half_tile_products(work, left, right, a0, b0, n_rows, out)
+            _add_half_tile_products(work, left, right, a0 + 2, b0, n_rows, out)
         _add_diagonal_tile_products(work, left, right, a0, n_rows, out)
     for a in range(whole, n_features):
         for b in range(a + 1):
-            acc = 0.0
+            acc = zero_like(work)
             for i in range(n_rows):
                 acc += work[left + a, i] * work[right + b, i]
             out[a, b] += acc
 
 
 @njit(**JIT)
-def _add_tile_products(work, left, right, a0, b0, n_rows, out):
-    """The 4 x 4 tile of ``add_lower_products`` at (a0, b0), b0 < a0, in one sweep."""
+def _add_half_tile_products(work, left, right, a0, b0, n_rows, out):
+    """Rows a0, a0 + 1 by columns b0..b0 + 3 of ``add_lower_products`` (b0 + 3
+    < a0), in one sweep."""
     x0, x1 = work[left + a0], work[left + a0 + 1]
-    x2, x3 = work[left + a0 + 2], work[left + a0 + 3]
     y0, y1 = work[right + b0], work[right + b0 + 1]
     y2, y3 = work[right + b0 + 2], work[right + b0 + 3]
-    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = 0.0
-    c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = 0.0
+    c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = zero_like(work)
     for i in range(n_rows):
-        u0, u1, u2, u3 = x0[i], x1[i], x2[i], x3[i]
+        u0, u1 = x0[i], x1[i]
         v0, v1, v2, v3 = y0[i], y1[i], y2[i], y3[i]
         c00 += u0 * v0
         c01 += u0 * v1
@@ -407,19 +429,14 @@ def _add_tile_products(work, left, right, a0, b0, n_rows, out):
         c11 += u1 * v1
         c12 += u1 * v2
         c13 += u1 * v3
-        c20 += u2 * v0
-        c21 += u2 * v1
-        c22 += u2 * v2
-        c23 += u2 * v3
-        c30 += u3 * v0
-        c31 += u3 * v1
-        c32 += u3 * v2
-        c33 += u3 * v3
-    tile = ((c00, c01, c02, c03), (c10, c11, c12, c13),
-            (c20, c21, c22, c23), (c30, c31, c32, c33))
-    for p in range(TILE):
-        for q in range(TILE):
-            out[a0 + p, b0 + q] += tile[p][q]
+    out[a0, b0] += c00
+    out[a0, b0 + 1] += c01
+    out[a0, b0 + 2] += c02
+    out[a0, b0 + 3] += c03
+    out[a0 + 1, b0] += c10
+    out[a0 + 1, b0 + 1] += c11
+    out[a0 + 1, b0 + 2] += c12
+    out[a0 + 1, b0 + 3] += c13
 
 
 @njit(**JIT)
@@ -429,7 +446,7 @@ def _add_diagonal_tile_products(work, left, right, a0, n_rows, out):
     x2, x3 = work[left + a0 + 2], work[left + a0 + 3]
     y0, y1 = work[right + a0], work[right + a0 + 1]
     y2, y3 = work[right + a0 + 2], work[right + a0 + 3]
-    c00 = c10 = c11 = c20 = c21 = c22 = c30 = c31 = c32 = c33 = 0.0
+    c00 = c10 = c11 = c20 = c21 = c22 = c30 = c31 = c32 = c33 = zero_like(work)
     for i in range(n_rows):
         u0, u1, u2, u3 = x0[i], x1[i], x2[i], x3[i]
         v0, v1, v2, v3 = y0[i], y1[i], y2[i], y3[i]
@@ -457,24 +474,29 @@ def _add_diagonal_tile_products(work, left, right, a0, n_rows, out):
 
 @njit(**JIT)
 def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, center,
-                         norms):
-    """norms[i] += sum_j (sum_{a <= j} factor[k, j, a] t_a)² with
+                         offset, norms):
+    """norms[i] += sum_j (sum_{a <= j} factor[k, j, a] t_a - offset[j])² with
     t_a = work[src + a, i] - center[a].
 
-    Outputs j are taken four at a time, their partial sums kept in work rows
-    acc..acc+3 while the sources a go by four; the first tile of a row of tiles
-    writes them, the diagonal tile (always the last) adds their squares to
-    ``norms`` without storing them. When D is not a multiple of four the outputs
-    beyond the last whole tile take ``triangular_row``, which reads every source
-    row centred: the caller must then pass rows already centred and a zero
-    ``center``.
+    ``offset`` is zero, or for float32 rows sum_a factor[k, j, a] lo_a with lo
+    the rounding error of the float32 ``center`` (mu - center): the outputs are
+    then those of x - mu, to float32 accuracy however far mu lies from the
+    origin (the offset is applied once per output, where its first tile writes
+    it, not per source). Outputs j are taken four at a time, their partial
+    sums kept in work rows acc..acc+3 while the sources a go by four; the first
+    tile of a row of tiles writes them, the diagonal tile (always the last)
+    adds their squares to ``norms`` without storing them. When D is not a
+    multiple of four the outputs beyond the last whole tile take
+    ``triangular_row``, which reads every source row centred: the caller must
+    then pass rows already centred, zero centres and zero offsets.
     """
     whole = n_features - n_features % TILE
     for j0 in range(0, whole, TILE):
         for a0 in range(0, j0, TILE):
-            _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center)
+            _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center,
+                             offset)
         _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center,
-                                  norms)
+                                  offset, norms)
     y = work[acc]
     for j in range(whole, n_features):
         triangular_row(work, src, acc, n_rows, factor, k, j)
@@ -483,7 +505,7 @@ def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, center,
 
 
 @njit(**JIT)
-def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center):
+def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center, offset):
     """Sources a0..a0+3 (a0 < j0) of outputs j0..j0+3 into the rows at ``acc``."""
     f00, f01 = factor[k, j0, a0], factor[k, j0, a0 + 1]
     f02, f03 = factor[k, j0, a0 + 2], factor[k, j0, a0 + 3]
@@ -494,6 +516,8 @@ def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center):
     f30, f31 = factor[k, j0 + 3, a0], factor[k, j0 + 3, a0 + 1]
     f32, f33 = factor[k, j0 + 3, a0 + 2], factor[k, j0 + 3, a0 + 3]
     c0, c1, c2, c3 = center[a0], center[a0 + 1], center[a0 + 2], center[a0 + 3]
+    g0, g1 = offset[j0], offset[j0 + 1]
+    g2, g3 = offset[j0 + 2], offset[j0 + 3]
     x0, x1 = work[src + a0], work[src + a0 + 1]
     x2, x3 = work[src + a0 + 2], work[src + a0 + 3]
     y0, y1, y2, y3 = work[acc], work[acc + 1], work[acc + 2], work[acc + 3]
@@ -508,10 +532,10 @@ def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center):
         v2 = f20 * u0 + f21 * u1 + f22 * u2 + f23 * u3
         v3 = f30 * u0 + f31 * u1 + f32 * u2 + f33 * u3
         if first:
-            y0[i] = v0
-            y1[i] = v1
-            y2[i] = v2
-            y3[i] = v3
+            y0[i] = v0 - g0
+            y1[i] = v1 - g1
+            y2[i] = v2 - g2
+            y3[i] = v3 - g3
         else:
             y0[i] += v0
             y1[i] += v1
@@ -520,7 +544,8 @@ def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center):
 
 
 @njit(**JIT)
-def _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center, norms):
+def _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center,
+                              offset, norms):
     """Sources j0..j0+3 of outputs j0..j0+3 (a lower triangle), added to the
     partial sums at ``acc`` (none when j0 = 0), squared into ``norms``."""
     f00 = factor[k, j0, j0]
@@ -530,6 +555,8 @@ def _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center, nor
     f30, f31 = factor[k, j0 + 3, j0], factor[k, j0 + 3, j0 + 1]
     f32, f33 = factor[k, j0 + 3, j0 + 2], factor[k, j0 + 3, j0 + 3]
     c0, c1, c2, c3 = center[j0], center[j0 + 1], center[j0 + 2], center[j0 + 3]
+    g0, g1 = offset[j0], offset[j0 + 1]
+    g2, g3 = offset[j0 + 2], offset[j0 + 3]
     x0, x1 = work[src + j0], work[src + j0 + 1]
     x2, x3 = work[src + j0 + 2], work[src + j0 + 3]
     y0, y1, y2, y3 = work[acc], work[acc + 1], work[acc + 2], work[acc + 3]
@@ -543,7 +570,12 @@ def _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center, nor
         v1 = f10 * u0 + f11 * u1
         v2 = f20 * u0 + f21 * u1 + f22 * u2
         v3 = f30 * u0 + f31 * u1 + f32 * u2 + f33 * u3
-        if not first:
+        if first:
+            v0 -= g0
+            v1 -= g1
+            v2 -= g2
+            v3 -= g3
+        else:
             v0 += y0[i]
             v1 += y1[i]
             v2 += y2[i]

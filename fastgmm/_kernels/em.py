@@ -48,9 +48,11 @@ INLINE_JIT = {**JIT, "inline": "always"}
 
 @njit(**INLINE_JIT)
 def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shift,
-                    out, work):
+                    out, work, X):
+    """The block's log-densities (X: the data the block in work[:D] came from;
+    its dtype chooses full's precision)."""
     if kind == FULL:
-        log_prob_full(n_features, n_rows, means, factor, log_norm, out, work)
+        log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
     else:
@@ -59,10 +61,11 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
 
 @njit(**INLINE_JIT)
 def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means,
-                     shift, s0, s1, s2, work, idx):
+                     shift, s0, s1, s2, work, idx, X):
+    """The block's statistics (X as in ``_log_prob_block``)."""
     if kind == FULL:
         add_stats_full(n_features, start, n_rows, resp, sample_weight,
-                       means, s0, s1, s2, work, idx)
+                       means, s0, s1, s2, work, idx, X)
     elif kind == TIED:
         add_stats_tied(n_features, start, n_rows, resp, sample_weight,
                        means, shift, s0, s1, s2, work, idx)
@@ -198,7 +201,7 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
             _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
         else:
             _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                            shift, logp, work)
+                            shift, logp, work, X)
             if mode == SAMPLED:
                 # the draw needs no division by each row's total
                 exponentiate_rows(logp, n, lse, row_sums)
@@ -211,7 +214,7 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
         _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
-                         shift, s0[c], s1[c], s2[c], work, idx)
+                         shift, s0[c], s1[c], s2[c], work, idx, X)
     loglik[c] = total
     if with_entropy:
         entropy[c] = chunk_entropy
@@ -272,7 +275,7 @@ def _predict_kernel(kind):
                 n = min(BLOCK_ROWS, stop - start)
                 transpose_block(X, start, n, work)
                 _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                                shift, logp, work)
+                                shift, logp, work, X)
                 if mode == LABELS:
                     argmax_rows(logp, n, labels, start, lse)
                     continue

@@ -6,53 +6,155 @@ in ``work`` (see ``common``), so every inner loop runs over the block's points.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from .._config import JIT
 from .common import TILE, add_lower_products, add_triangular_norms, gather_component
 
 
+def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X):
+    """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
+    work[:D] (transposed) of rows of X: ``log_prob_full_double``, or for float32
+    X and D a multiple of 4 ``log_prob_full_single``. Compiled code only (the
+    dtype is looked at when the caller is typed: a float64 fit compiles the
+    float64 kernel only)."""
+    raise TypeError("log_prob_full is called from compiled code only")
+
+
+@overload(log_prob_full, jit_options=JIT)
+def _log_prob_full_of_dtype(n_features, n_rows, means, factor, log_norm, out, work,
+                            X):
+    single = isinstance(X, types.Array) and X.dtype == types.float32
+    kernel = log_prob_full_single if single else log_prob_full_double
+
+    def log_prob_full_impl(n_features, n_rows, means, factor, log_norm, out, work,
+                           X):
+        if n_features % TILE == 0:
+            kernel(n_features, n_rows, means, factor, log_norm, out, work)
+        else:
+            # float64: the rows must be centred beforehand, which costs more in
+            # float32 (a conversion per value) than the narrower products save
+            log_prob_full_double(n_features, n_rows, means, factor, log_norm, out,
+                                 work)
+
+    return log_prob_full_impl
+
+
 @njit(**JIT)
-def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work):
+def log_prob_full_double(n_features, n_rows, means, factor, log_norm, out, work):
     """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
     work[:D] (transposed). Uses work rows 3D+1..3D+5 as scratch, and D..2D-1
     when D is not a multiple of 4 (the rows centred beforehand).
 
     Cost: K D(D+1)/2 multiply-adds per point, vectorised over points.
     """
-    n_components = means.shape[0]
     d = n_features
-    maha = work[3 * d + 1]
-    # with whole tiles only, the tiles centre the rows as they read them
-    centred = d % TILE != 0
-    no_center = np.zeros(d)
-    for k in range(n_components):
-        src, center = 0, means[k]
-        if centred:
-            for a in range(d):
-                c = means[k, a]
-                for i in range(n_rows):
-                    work[d + a, i] = work[a, i] - c
-            src, center = d, no_center
-        for i in range(n_rows):
-            maha[i] = 0.0
-        add_triangular_norms(work, src, 3 * d + 2, d, n_rows, factor, k, center,
-                             maha)
-        base = log_norm[k]
-        for i in range(n_rows):
-            out[k, i] = base - 0.5 * maha[i]
+    zero = np.zeros(d)
+    for k in range(means.shape[0]):
+        _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work,
+                            work, 3 * d + 1, means[k], zero, zero)
 
 
 @njit(**JIT)
-def add_stats_full(n_features, start, n_rows, resp, sample_weight,
-                   means, s0, s1, s2, work, idx):
+def log_prob_full_single(n_features, n_rows, means, factor, log_norm, out, work):
+    """``log_prob_full_double`` for float32 data, its products in float32: twice
+    the points per vector instruction, and the scratch (D + 5 rows) fits in L1.
+
+    The block (exact in float32) is copied once. Each component's mean is
+    split into its float32 value hi and the rest lo = mu - hi: the tiles centre
+    on hi, and subtract U_kᵀ lo (computed in float64) from each output, so the
+    outputs are those of x - mu however far the data lie from the origin (hi
+    alone would shift every point by up to half a float32 ulp of mu: a 1e-3
+    sigma error at |mu| = 1e4 sigma). With D not a multiple of 4 the rows are
+    centred in float64 first, then rounded. The squared norms are accurate to
+    a few float32 ulps.
+    """
+    n_components = means.shape[0]
+    d = n_features
+    single = np.empty((2 * d + 5, n_rows), dtype=np.float32)
+    factor_single = factor.astype(np.float32)  # one vectorised sweep
+    for a in range(d):
+        for i in range(n_rows):
+            single[a, i] = work[a, i]
+    hi = np.empty(d, dtype=np.float32)
+    offset = np.empty(d, dtype=np.float32)
+    zero = np.zeros(d, dtype=np.float32)
+    for k in range(n_components):
+        for a in range(d):
+            hi[a] = means[k, a]
+        for j in range(d):
+            g = 0.0
+            for a in range(j + 1):
+                g += factor[k, j, a] * (means[k, a] - np.float64(hi[a]))
+            offset[j] = g
+        _log_prob_component(k, d, n_rows, means, factor_single, log_norm, out,
+                            work, single, 2 * d, hi, offset, zero)
+
+
+@njit(**JIT)
+def _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work, rows,
+                        scratch, center, offset, zero):
+    """out[k] for ``log_prob_full_*``: the block's rows in rows[:D] (float64
+    ``work``, or its float32 copy), centred by the tiles on ``center`` with the
+    outputs' ``offset`` (``add_triangular_norms``); rows[scratch:scratch + 5]
+    are scratch, and when D is not a multiple of 4 rows[D:2D] take the rows
+    centred in float64 beforehand (``zero``: D zeros)."""
+    maha = rows[scratch + 4]
+    for i in range(n_rows):
+        maha[i] = 0.0
+    if d % TILE == 0:
+        add_triangular_norms(rows, 0, scratch, d, n_rows, factor, k, center, offset,
+                             maha)
+    else:
+        for a in range(d):
+            c = means[k, a]
+            for i in range(n_rows):
+                rows[d + a, i] = work[a, i] - c
+        add_triangular_norms(rows, d, scratch, d, n_rows, factor, k, zero, zero,
+                             maha)
+    base = log_norm[k]
+    for i in range(n_rows):
+        out[k, i] = base - 0.5 * maha[i]
+
+
+def add_stats_full(n_features, start, n_rows, resp, sample_weight, means, s0, s1,
+                   s2, work, idx, X):
     """Add the block's statistics around each component's mean: with
     r = resp * weight and d = x - means[k], s0[k] += r, s1[k] += r d and the lower
-    triangle of s2[k] += r d dᵀ. Only points with r > 0 are visited."""
+    triangle of s2[k] += r d dᵀ. Only points with r > 0 are visited. For float32
+    X the products run in float32 (``add_stats_full_rows``). Compiled code only."""
+    raise TypeError("add_stats_full is called from compiled code only")
+
+
+@overload(add_stats_full, jit_options=JIT)
+def _add_stats_full_of_dtype(n_features, start, n_rows, resp, sample_weight, means,
+                             s0, s1, s2, work, idx, X):
+    if isinstance(X, types.Array) and X.dtype == types.float32:
+        def add_stats_full_impl(n_features, start, n_rows, resp, sample_weight,
+                                means, s0, s1, s2, work, idx, X):
+            rows = np.empty((3 * n_features + 1, n_rows), dtype=np.float32)
+            add_stats_full_rows(n_features, start, n_rows, resp, sample_weight,
+                                means, s0, s1, s2, work, rows, idx)
+    else:
+        def add_stats_full_impl(n_features, start, n_rows, resp, sample_weight,
+                                means, s0, s1, s2, work, idx, X):
+            add_stats_full_rows(n_features, start, n_rows, resp, sample_weight,
+                                means, s0, s1, s2, work, work, idx)
+    return add_stats_full_impl
+
+
+@njit(**JIT)
+def add_stats_full_rows(n_features, start, n_rows, resp, sample_weight, means, s0,
+                        s1, s2, work, rows, idx):
+    """``add_stats_full`` with the centred and weighted rows laid out in ``rows``
+    (``gather_component``): ``work`` itself, or float32 rows, where a block's
+    second moments are summed in float32 lanes (each block's sums, of at most
+    BLOCK_ROWS terms, then added to the float64 statistics)."""
     d = n_features
     for k in range(means.shape[0]):
-        m = gather_component(work, d, n_rows, resp, sample_weight,
+        m = gather_component(work, rows, d, n_rows, resp, sample_weight,
                              start, k, means[k], idx, s0, s1)
         if m == 0:
             continue
-        add_lower_products(work, 2 * d, d, d, m, s2[k])
+        add_lower_products(rows, 2 * d, d, d, m, s2[k])

@@ -405,7 +405,8 @@ def _log_prob_completed_full(k, n_features, n_rows, means, factor, log_norm,
             for i in range(n_rows):
                 work[d + a, i] = work[a, i] - c
         src, center = d, zero
-    add_triangular_norms(work, src, 3 * d + 2, d, n_rows, factor, k, center, row)
+    add_triangular_norms(work, src, 3 * d + 2, d, n_rows, factor, k, center, zero,
+                         row)
     base = log_norm[k]
     for i in range(n_rows):
         row[i] = base - 0.5 * row[i] + correction[k, i]
@@ -688,8 +689,8 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
     if kind == FULL:
         for k in range(means.shape[0]):
             _write_fills(k, work, n_rows, count, features, offset, fills)
-            m = gather_component(work, d, n_rows, resp, sample_weight, start, k,
-                                 means[k], idx, s0, s1)
+            m = gather_component(work, work, d, n_rows, resp, sample_weight,
+                                 start, k, means[k], idx, s0, s1)
             if m == 0:
                 continue
             add_lower_products(work, 2 * d, d, d, m, s2[k])
@@ -768,7 +769,7 @@ def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, 
     needed (conditional with no rows stays so: nothing is kept there)."""
     if n_missing == 0:
         _log_prob_block(kind, means.shape[1], n_rows, means,
-                        factor, log_norm, aux, shift, logp, work)
+                        factor, log_norm, aux, shift, logp, work, X)
         return fills, conditional, chol
     fills, conditional, chol = _block_scratch(count, n_rows, n_missing, fills,
                                               conditional, chol)
@@ -842,7 +843,7 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
                 chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
             if n_missing == 0:
                 _add_stats_block(kind, n_features, start, n, logp, sample_weight,
-                                 means, shift, s0[c], s1[c], s2[c], work, idx)
+                                 means, shift, s0[c], s1[c], s2[c], work, idx, X)
             else:
                 _observed_add_stats(kind, X, start, n, logp, sample_weight, means,
                                     factor, precision, shift, count, features,
