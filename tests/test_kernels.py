@@ -10,7 +10,12 @@ from numpy.testing import assert_allclose
 
 from fastgmm._config import BLOCK_ROWS
 from fastgmm._kernels.common import add_lower_products, add_triangular_norms
-from fastgmm._kernels.full import log_prob_full_double, log_prob_full_single
+from fastgmm._kernels.full import (
+    add_stats_full_double,
+    add_stats_full_single,
+    log_prob_full_double,
+    log_prob_full_single,
+)
 
 N_ROWS = BLOCK_ROWS - 3  # a partial block: the kernels must stop at n_rows
 
@@ -103,6 +108,45 @@ def test_float32_log_densities_far_from_the_origin(n_features):
     uncompensated = np.zeros((k, BLOCK_ROWS))
     log_prob_full_double(d, N_ROWS, rounded, factor, log_norm, uncompensated, work)
     assert np.max(np.abs(uncompensated - double)[:, :N_ROWS]) > 100 * np.max(error)
+
+
+@pytest.mark.parametrize("n_features", [4, 8, 16])
+@pytest.mark.parametrize("compact", [False, True])
+def test_float32_statistics_far_from_the_origin(n_features, compact):
+    """``add_stats_full_single`` against the float64 kernel on float32 values 1e4
+    from the origin: the deviations are taken from float32(mu) and the block's
+    sums moved to mu in float64, so the statistics around mu keep float32
+    accuracy of their own size (not of 1e4). With ``compact`` most
+    responsibilities are 0 and only the others are gathered."""
+    rng = np.random.default_rng(400 + n_features)
+    d, k = n_features, 3
+    means = 1e4 + rng.normal(size=(k, d))
+    labels = rng.integers(k, size=N_ROWS)
+    x = (means[labels] + rng.normal(size=(N_ROWS, d))).astype(np.float32)
+    resp = np.zeros((k, BLOCK_ROWS))
+    resp[:, :N_ROWS] = rng.random((k, N_ROWS))
+    if compact:
+        resp[:, :N_ROWS] *= rng.random((k, N_ROWS)) < 0.2
+    weights = rng.random(N_ROWS + 5)
+    results = []
+    for kernel in (add_stats_full_double, add_stats_full_single):
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        stats = (np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d)))
+        kernel(d, 5, N_ROWS, resp, weights, means, *stats, work,
+               np.empty(BLOCK_ROWS, dtype=np.int64))
+        results.append(stats)
+    (s0, s1, s2), (t0, t1, t2) = results
+    r = resp[:, :N_ROWS] * weights[5:]
+    deviations = x.astype(np.float64)[None] - means[:, None]
+    assert_allclose(s1, np.einsum("kn,knd->kd", r, deviations), rtol=1e-9,
+                    atol=1e-9 * np.abs(s1).max())
+    assert_allclose(t0, s0, rtol=1e-6)
+    # float32 accuracy relative to the moments' own scale
+    assert np.abs(t1 - s1).max() <= 1e-5 * np.einsum(
+        "kn,knd->kd", r, np.abs(deviations)).max()
+    lower = np.tril_indices(d)
+    assert np.abs(t2 - s2)[:, lower[0], lower[1]].max() <= 1e-5 * np.abs(s2).max()
 
 
 def test_stage_profile_script_runs(capsys, monkeypatch):

@@ -328,22 +328,21 @@ def compact_nonzero(r, n_rows, idx):
 
 
 @njit(**JIT)
-def gather_component(work, rows, n_features, n_rows, resp, sample_weight, start, k,
+def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
                      center, idx, s0, s1):
     """Lay out the block's points that component k is responsible for, and add
     their mass and first moment: s0[k] += sum r, s1[k] += sum r (x - center).
 
-    ``resp`` is (K, BLOCK_ROWS), column i for the block's point i; the block is
-    in work[:D]. For the m points j taken: rows[D + a, j] = x_a - center_a,
-    rows[2D + a, j] = r_j (x_a - center_a) and rows[3D, j] = r_j, with r the
-    responsibility times the sample weight; returns m. ``rows`` is ``work``,
-    or float32 rows for products in float32 (the differences taken in float64,
-    then rounded). When most points have r > 0 every point is taken in order
-    (zeros included: cheaper than compacting); otherwise only those with r > 0,
-    so far components cost nothing in the statistics.
+    ``resp`` is (K, BLOCK_ROWS), column i for the block's point i. For the m points
+    j taken: work[D + a, j] = x_a - center_a, work[2D + a, j] = r_j (x_a -
+    center_a) and work[3D, j] = r_j, with r the responsibility times the sample
+    weight; returns m. ``work`` is float64, or float32 for products in float32
+    (``full.add_stats_full_single``). When most points have r > 0 every point
+    is taken in order (zeros included: cheaper than compacting); otherwise only
+    those with r > 0, so far components cost nothing in the statistics.
     """
     d = n_features
-    r = rows[3 * d]
+    r = work[3 * d]
     nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
     if nonzero == 0:
         return 0
@@ -352,32 +351,32 @@ def gather_component(work, rows, n_features, n_rows, resp, sample_weight, start,
             c = center[a]
             for i in range(n_rows):
                 t = work[a, i] - c
-                rows[d + a, i] = t
-                rows[2 * d + a, i] = r[i] * t
-        _add_first_moments(rows, d, n_rows, k, s0, s1)
+                work[d + a, i] = t
+                work[2 * d + a, i] = r[i] * t
+        _add_first_moments(work, d, n_rows, k, s0, s1)
         return n_rows
     m = compact_nonzero(r, n_rows, idx)
     for a in range(d):
         c = center[a]
         for j in range(m):
             t = work[a, idx[j]] - c
-            rows[d + a, j] = t
-            rows[2 * d + a, j] = r[j] * t
-    _add_first_moments(rows, d, m, k, s0, s1)
+            work[d + a, j] = t
+            work[2 * d + a, j] = r[j] * t
+    _add_first_moments(work, d, m, k, s0, s1)
     return m
 
 
 @njit(**JIT)
-def _add_first_moments(rows, d, m, k, s0, s1):
+def _add_first_moments(work, d, m, k, s0, s1):
     """s0[k] += sum of the m gathered r; s1[k, a] += sum of the m gathered r d_a."""
     total = 0.0
     for j in range(m):
-        total += rows[3 * d, j]
+        total += work[3 * d, j]
     s0[k] += total
     for a in range(d):
         acc = 0.0
         for j in range(m):
-            acc += rows[2 * d + a, j]
+            acc += work[2 * d + a, j]
         s1[k, a] += acc
 
 

@@ -122,39 +122,80 @@ def add_stats_full(n_features, start, n_rows, resp, sample_weight, means, s0, s1
                    s2, work, idx, X):
     """Add the block's statistics around each component's mean: with
     r = resp * weight and d = x - means[k], s0[k] += r, s1[k] += r d and the lower
-    triangle of s2[k] += r d dᵀ. Only points with r > 0 are visited. For float32
-    X the products run in float32 (``add_stats_full_rows``). Compiled code only."""
+    triangle of s2[k] += r d dᵀ. Only points with r > 0 are visited.
+    ``add_stats_full_double``, or for float32 X and D a multiple of 4
+    ``add_stats_full_single``. Compiled code only."""
     raise TypeError("add_stats_full is called from compiled code only")
 
 
 @overload(add_stats_full, jit_options=JIT)
 def _add_stats_full_of_dtype(n_features, start, n_rows, resp, sample_weight, means,
                              s0, s1, s2, work, idx, X):
-    if isinstance(X, types.Array) and X.dtype == types.float32:
-        def add_stats_full_impl(n_features, start, n_rows, resp, sample_weight,
-                                means, s0, s1, s2, work, idx, X):
-            rows = np.empty((3 * n_features + 1, n_rows), dtype=np.float32)
-            add_stats_full_rows(n_features, start, n_rows, resp, sample_weight,
-                                means, s0, s1, s2, work, rows, idx)
-    else:
-        def add_stats_full_impl(n_features, start, n_rows, resp, sample_weight,
-                                means, s0, s1, s2, work, idx, X):
-            add_stats_full_rows(n_features, start, n_rows, resp, sample_weight,
-                                means, s0, s1, s2, work, work, idx)
+    single = isinstance(X, types.Array) and X.dtype == types.float32
+    kernel = add_stats_full_single if single else add_stats_full_double
+
+    def add_stats_full_impl(n_features, start, n_rows, resp, sample_weight, means,
+                            s0, s1, s2, work, idx, X):
+        if n_features % TILE == 0:
+            kernel(n_features, start, n_rows, resp, sample_weight, means, s0, s1,
+                   s2, work, idx)
+        else:
+            # the products beyond whole tiles gain too little to pay for the
+            # float32 copy and the move to the mean
+            add_stats_full_double(n_features, start, n_rows, resp, sample_weight,
+                                  means, s0, s1, s2, work, idx)
+
     return add_stats_full_impl
 
 
 @njit(**JIT)
-def add_stats_full_rows(n_features, start, n_rows, resp, sample_weight, means, s0,
-                        s1, s2, work, rows, idx):
-    """``add_stats_full`` with the centred and weighted rows laid out in ``rows``
-    (``gather_component``): ``work`` itself, or float32 rows, where a block's
-    second moments are summed in float32 lanes (each block's sums, of at most
-    BLOCK_ROWS terms, then added to the float64 statistics)."""
+def add_stats_full_double(n_features, start, n_rows, resp, sample_weight,
+                          means, s0, s1, s2, work, idx):
+    """``add_stats_full`` in float64."""
     d = n_features
     for k in range(means.shape[0]):
-        m = gather_component(work, rows, d, n_rows, resp, sample_weight,
+        m = gather_component(work, d, n_rows, resp, sample_weight,
                              start, k, means[k], idx, s0, s1)
         if m == 0:
             continue
+        add_lower_products(work, 2 * d, d, d, m, s2[k])
+
+
+@njit(**JIT)
+def add_stats_full_single(n_features, start, n_rows, resp, sample_weight,
+                          means, s0, s1, s2, work, idx):
+    """``add_stats_full`` for float32 data, in float32 lanes: the block (exact
+    in float32) is copied to float32 rows and each component's deviations are
+    taken from hi = float32(mu_k), so the gathering and the products run on
+    twice the points per instruction. A block's sums (at most BLOCK_ROWS
+    terms) are then moved to the mean in float64: with t = x - hi = d + lo,
+    lo = mu_k - hi, sum r d = sum r t - R lo and sum r d dᵀ = sum r t tᵀ
+    - g loᵀ - lo gᵀ + R lo loᵀ (R = sum r, g = sum r t), exact algebra, so
+    the statistics lose nothing to the rounding of mu_k however far the data
+    lie from the origin."""
+    d = n_features
+    n_components = means.shape[0]
+    rows = np.empty((3 * d + 1, n_rows), dtype=np.float32)
+    for a in range(d):
+        for i in range(n_rows):
+            rows[a, i] = work[a, i]
+    mass = np.zeros(n_components)
+    first = np.zeros((n_components, d))
+    hi = np.empty(d, dtype=np.float32)
+    lo = np.empty(d)
+    for k in range(n_components):
+        for a in range(d):
+            hi[a] = means[k, a]
+            lo[a] = means[k, a] - np.float64(hi[a])
+        m = gather_component(rows, d, n_rows, resp, sample_weight, start, k, hi,
+                             idx, mass, first)
+        if m == 0:
+            continue
         add_lower_products(rows, 2 * d, d, d, m, s2[k])
+        total = mass[k]
+        s0[k] += total
+        for a in range(d):
+            s1[k, a] += first[k, a] - total * lo[a]
+            for b in range(a + 1):
+                s2[k, a, b] += (total * lo[a] * lo[b] - first[k, a] * lo[b]
+                                - lo[a] * first[k, b])

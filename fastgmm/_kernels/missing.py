@@ -689,7 +689,7 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
     if kind == FULL:
         for k in range(means.shape[0]):
             _write_fills(k, work, n_rows, count, features, offset, fills)
-            m = gather_component(work, work, d, n_rows, resp, sample_weight,
+            m = gather_component(work, d, n_rows, resp, sample_weight,
                                  start, k, means[k], idx, s0, s1)
             if m == 0:
                 continue
