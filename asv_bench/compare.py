@@ -853,7 +853,7 @@ def section_float32(args, report, log):
                 "float32 ms/it",
                 "float64 / float32",
                 "float32 fit: means_ dtype",
-                "lower bound: (float32 - float64) / |float64|",
+                "lower bound, float32 vs float64 (relative)",
             ],
             rows,
         )
