@@ -380,13 +380,14 @@ def _add_first_moments(work, d, m, k, s0, s1):
         s1[k, a] += acc
 
 
-# Register tiles: the two products below work on small tiles of (feature, feature)
-# pairs, so that each sweep over the points loads a few rows for many
-# multiply-adds. Outputs go by TILE; a tile off the diagonal is summed as two
-# 2 x 4 halves (8 vector accumulators and 6 loads: a 4 x 4 tile's 16
-# accumulators with its loads exceed AVX2's 16 registers and spill, 1.45x
-# slower at D = 16), a tile on the diagonal does its lower triangle's 10. Rows
-# beyond the last whole tile take the plain path.
+# Register tiles: the two products below (the second moments here, the
+# triangular norms further down) work on 4 x 4 tiles of (feature, feature) pairs,
+# so that each sweep over the points loads a few rows for many multiply-adds;
+# tiles on the diagonal do their lower triangle's 10. The second moments sum a
+# tile off the diagonal as two 2 x 4 halves (8 vector accumulators and 6 loads: a
+# 4 x 4 tile's 16 accumulators with its loads exceed AVX2's 16 registers and
+# spill, 1.45x slower at D = 16). Rows beyond the last whole tile take the plain
+# path.
 TILE = 4
 
 
