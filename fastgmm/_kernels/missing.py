@@ -62,7 +62,6 @@ from .common import (
     TIED,
     TILE,
     add_lower_products,
-    add_triangular_norms,
     argmax_rows,
     block_entropy,
     block_log_likelihood,
@@ -76,6 +75,7 @@ from .common import (
 )
 from .diag import add_diag_moments
 from .em import _add_stats_block, _log_prob_block
+from .full import _log_prob_component
 from .tied import add_stats_tied, log_prob_tied
 
 IMPUTE = 3
@@ -392,24 +392,14 @@ def _write_fills(k, work, n_rows, count, features, offset, fills):
 def _log_prob_completed_full(k, n_features, n_rows, means, factor, log_norm,
                              correction, zero, out, work):
     """out[k, i] = log_norm[k] + correction[k, i] − 1/2 ||(x̂_i − μ_k) U_k||² for
-    the completed rows in work[:D] (as ``full.log_prob_full``; ``zero`` is a
-    zero vector of length D)."""
+    the completed rows in work[:D]: ``full``'s float64 kernel for one component
+    (work rows 3D+1..3D+5 its scratch; ``zero`` is a zero vector of length D),
+    plus the correction."""
     d = n_features
-    row = out[k]
+    _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work, work,
+                        3 * d + 1, means[k], zero, zero)
     for i in range(n_rows):
-        row[i] = 0.0
-    src, center = 0, means[k]
-    if d % TILE != 0:
-        for a in range(d):
-            c = means[k, a]
-            for i in range(n_rows):
-                work[d + a, i] = work[a, i] - c
-        src, center = d, zero
-    add_triangular_norms(work, src, 3 * d + 2, d, n_rows, factor, k, center, zero,
-                         row)
-    base = log_norm[k]
-    for i in range(n_rows):
-        row[i] = base - 0.5 * row[i] + correction[k, i]
+        out[k, i] += correction[k, i]
 
 
 @njit(**JIT)
@@ -689,8 +679,8 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
     if kind == FULL:
         for k in range(means.shape[0]):
             _write_fills(k, work, n_rows, count, features, offset, fills)
-            m = gather_component(work, d, n_rows, resp, sample_weight,
-                                 start, k, means[k], idx, s0, s1)
+            m = gather_component(work, d, n_rows, resp, sample_weight, start, k,
+                                 means[k], idx, s0, s1)
             if m == 0:
                 continue
             add_lower_products(work, 2 * d, d, d, m, s2[k])

@@ -48,8 +48,8 @@ def add_stats_tied(n_features, start, n_rows, resp, sample_weight,
     s2[0] += w (x - c)(x - c)ᵀ around c = shift."""
     d = n_features
     for k in range(means.shape[0]):
-        gather_component(work, d, n_rows, resp, sample_weight, start, k,
-                         means[k], idx, s0, s1)
+        gather_component(work, d, n_rows, resp, sample_weight, start, k, means[k],
+                         idx, s0, s1)
     # the shared scatter: centred block in rows D.., weighted copy in rows 2D..
     for a in range(d):
         c = shift[a]
