@@ -636,3 +636,36 @@ class InformationCriteriaMixin:
         """
         log_likelihood, _ = self._total_log_likelihood(X)
         return -2.0 * log_likelihood + 2 * self._n_parameters()
+
+
+class MissingValuesMixin:
+    """``missing_values`` and ``impute`` of an estimator that fits X with NaN
+    (see ``_missing``): the parameter's constraint and documentation, and the
+    conditional expectation of the missing values."""
+
+    _missing_values_constraint = {"missing_values": [StrOptions({"nan"}), None]}
+
+    def impute(self, X):
+        """Fill the missing values (NaN) of ``X`` with their conditional
+        expectation under the fitted mixture.
+
+        Each missing entry becomes sum_k r_k E[x_m | x_o, k], where r_k is the
+        responsibility of component k given the row's observed values (those of
+        :meth:`predict_proba`) and E[x_m | x_o, k] = mu_m - Lambda_mm^-1
+        Lambda_mo (x_o - mu_o) the conditional mean under component k's mean
+        and precision (``means_``, ``precisions_``; for diag and spherical
+        models, mu_m). Observed values are kept. Accepts NaN whatever
+        ``missing_values`` is.
+
+        Parameters
+        ----------
+        X : array-like, memory map or dask array of shape (n_samples, n_features)
+            Rows with at least one observed value; X is not modified.
+
+        Returns
+        -------
+        X_imputed : ndarray (dask array for a dask ``X``) of shape \
+                (n_samples, n_features)
+            A new array, float32 for float32 data, float64 otherwise.
+        """
+        return self._predict_rows(X, IMPUTE)

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseMixture
+from ._base import BaseMixture, MissingValuesMixin
 from ._covariance import COVARIANCE_TYPES
 from ._recovery import FLOOR_RELATIVE, DegenerateComponentWarning
 from ._variational import (
@@ -36,7 +36,7 @@ _PRIOR_ATTRIBUTES = (
 )
 
 
-class BayesianGaussianMixture(BaseMixture):
+class BayesianGaussianMixture(MissingValuesMixin, BaseMixture):
     """Variational Bayesian Gaussian mixture, compiled.
 
     A drop-in replacement for :class:`sklearn.mixture.BayesianGaussianMixture`:
@@ -97,6 +97,20 @@ class BayesianGaussianMixture(BaseMixture):
         :meth:`partial_fit`: the exponent of the step (t + learning_offset)^-decay.
     learning_offset : float >= 0, default=4.0
         :meth:`partial_fit`: t0 in the step above.
+    missing_values : {'nan'} or None, default=None
+        None: scikit-learn's behaviour, X with NaN is rejected. ``'nan'``: NaN
+        marks a missing value (missing at random), and every method works on
+        the observed values, as in :class:`GaussianMixture`: the missing values
+        are latent variables of the variational posterior, which under
+        component k is the conditional Gaussian of the precision nu_k W_k, so
+        the E-step uses the expected density of each row's observed
+        coordinates, the update the statistics completed with the conditional
+        expectations and covariances, and the lower bound adds the entropy of
+        that conditional Gaussian. The default ``mean_prior`` is then the mean
+        of the observed values, the default ``covariance_prior`` the covariance
+        of the rows mean-filled, rescaled to the observed variances. Infinity,
+        and rows and columns with no observed value, are rejected. X without NaN
+        is fitted bitwise as with None. :meth:`impute` fills the missing values.
 
     Attributes
     ----------
@@ -162,6 +176,7 @@ class BayesianGaussianMixture(BaseMixture):
         "covariance_prior": [
             None, "array-like", Interval(Real, 0.0, None, closed="neither"),
         ],
+        **MissingValuesMixin._missing_values_constraint,
     }
 
     # the lower bound needs sum r log r from each pass
@@ -190,6 +205,7 @@ class BayesianGaussianMixture(BaseMixture):
         n_jobs=None,
         learning_decay=0.6,
         learning_offset=4.0,
+        missing_values=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -211,6 +227,7 @@ class BayesianGaussianMixture(BaseMixture):
         self.n_jobs = n_jobs
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.missing_values = missing_values
 
     # ----------------------------------------------- what variational Bayes supplies
 

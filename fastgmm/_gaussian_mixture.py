@@ -8,10 +8,9 @@ objective, and the user's initial weights, means and precisions.
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseMixture, InformationCriteriaMixin
+from ._base import BaseMixture, InformationCriteriaMixin, MissingValuesMixin
 from ._params import Params
 from ._passes import resp_stats
 from ._recovery import recover_degenerate
@@ -20,7 +19,7 @@ from ._stats import m_step
 from ._validation import check_means, check_precisions, check_weights
 
 
-class GaussianMixture(InformationCriteriaMixin, BaseMixture):
+class GaussianMixture(MissingValuesMixin, InformationCriteriaMixin, BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation, compiled.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
@@ -171,7 +170,7 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
-        "missing_values": [StrOptions({"nan"}), None],
+        **MissingValuesMixin._missing_values_constraint,
     }
 
     def __init__(
@@ -358,30 +357,3 @@ class GaussianMixture(InformationCriteriaMixin, BaseMixture):
         initial = self._check_initial_values(X.shape[1], resp.shape[1])
         self._feature_variance = None
         self._set_fitted(self._initial_params(stats, initial, source), X.dtype)
-
-    # ------------------------------------------------------- missing values
-
-    def impute(self, X):
-        """Fill the missing values (NaN) of ``X`` with their conditional
-        expectation under the fitted mixture.
-
-        Each missing entry becomes sum_k r_k E[x_m | x_o, k], where r_k is the
-        responsibility of component k given the row's observed values and
-        E[x_m | x_o, k] = mu_m - Lambda_mm^-1 Lambda_mo (x_o - mu_o) the
-        conditional mean under component k (for diag and spherical models, mu_m).
-        Observed values are kept. Accepts NaN whatever ``missing_values`` is.
-
-        Parameters
-        ----------
-        X : array-like, memory map or dask array of shape (n_samples, n_features)
-            Rows with at least one observed value; X is not modified.
-
-        Returns
-        -------
-        X_imputed : ndarray (dask array for a dask ``X``) of shape \
-                (n_samples, n_features)
-            A new array, float32 for float32 data, float64 otherwise.
-        """
-        from ._kernels.missing import IMPUTE
-
-        return self._predict_rows(X, IMPUTE)

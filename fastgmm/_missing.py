@@ -17,6 +17,10 @@ What changes when X has missing values, and nothing else:
   (``initial_source``), only to choose the starting parameters; EM then fits the
   observed values exactly. Arrays, memory maps and dask arrays alike are filled
   segment by segment, so no filled copy of X is ever held.
+* **variational Bayes** (``BayesianGaussianMixture``): the same passes, whose
+  entropy also holds the missing values' posterior entropy (see
+  ``_kernels.missing._conditional_entropy``); the default priors read the
+  observed moments (``observed_moments``).
 """
 
 import numpy as np
@@ -209,9 +213,7 @@ class MissingArraySource(ArraySource):
         return self.scan.mean_feature_variance()
 
     def mean_and_covariance(self, ctype):
-        raise NotImplementedError(
-            "missing values are supported by GaussianMixture only"
-        )
+        return observed_moments(self.initial_source(), self.scan, ctype)
 
     def initial_source(self):
         """The rows with each NaN replaced by its feature's observed mean, filled
@@ -219,6 +221,20 @@ class MissingArraySource(ArraySource):
         return FilledArraySource(self.X, self.sample_weight, fill=self.scan.mean,
                                  resident=not self.streamed,
                                  estimator_name=self.estimator_name)
+
+
+def observed_moments(filled, scan, ctype):
+    """The data's mean and covariance (``Source.mean_and_covariance``, the
+    default priors of variational Bayes) for rows with missing values: each
+    feature's observed mean, and the covariance of the rows mean-filled
+    (``filled``) with each feature rescaled to its observed variance. Filling
+    leaves the means but shrinks feature a's variance by its observed share of
+    the weight, W_a / W, and the covariances with it; the rescaling restores
+    the variances, keeps the filled rows' correlations, and so keeps the
+    matrix positive semi-definite (a pairwise-complete estimate need not be)."""
+    _, covariance = filled.mean_and_covariance(ctype)
+    scale = np.sqrt(filled.total_weight / scan.weight)
+    return scan.mean.copy(), covariance * np.outer(scale, scale)
 
 
 def fill_nan(rows, fill):
@@ -371,6 +387,9 @@ class MissingDaskSource:
 
     def mean_feature_variance(self, ctype):
         return self.scan.mean_feature_variance()
+
+    def mean_and_covariance(self, ctype):
+        return observed_moments(self.initial_source(), self.scan, ctype)
 
     def predict_pass(self, params, mode, log_weights=None):
         return lazy_missing_prediction(self.X, params, mode, log_weights,

@@ -39,7 +39,9 @@ class SufficientStats:
     centers : (K, D) per-component shifts; tied_shift : (D,).
     loglik : sum of w log p(x) under the parameters of the pass.
     weight : sum of w (the number of points when unweighted).
-    entropy : sum of w sum_k r_k log r_k (passes that ask for it; else 0).
+    entropy : sum of w sum_k r_k log r_k (passes that ask for it; else 0); on
+        rows with missing values, less sum of w sum_k r_k H_k, the entropy of
+        the missing values' conditional Gaussian under component k.
     """
 
     covariance_type: object

@@ -348,8 +348,8 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
         "--missing-values",
         choices=("nan",),
         default=None,
-        help="read empty cells and NaN as missing values and fit by exact EM on "
-        "the observed ones (not with --bayesian)",
+        help="read empty cells and NaN as missing values and fit the observed "
+        "ones exactly (EM, or variational Bayes with --bayesian)",
     )
     bayes = p.add_argument_group(
         "variational Bayes",
@@ -377,12 +377,8 @@ def _add_fit_options(p: argparse.ArgumentParser) -> None:
 
 
 def _check_bayesian_options(parser: argparse.ArgumentParser, args) -> None:
-    """The prior options only mean something with --bayesian, and missing values
-    are for maximum-likelihood fits."""
+    """The prior options only mean something with --bayesian."""
     prog = f"{parser.prog} {args.command}"
-    if getattr(args, "bayesian", False) and getattr(args, "missing_values", None):
-        parser.exit(2, f"{prog}: error: --missing-values is not available with "
-                    "--bayesian yet\n")
     if getattr(args, "bayesian", True):
         return
     for option, value in (

@@ -103,3 +103,90 @@ def impute(X, weights, means, covariances, covariance_type):
         completed = np.array([conditional(x, means[k], full[k])[0] for x in X])
         out += resp[:, k : k + 1] * completed
     return out
+
+
+# ---------------------------------------------------- variational Bayes ('full')
+
+
+def variational_estep(X, post, prior_type):
+    """Variational Bayes with the missing values latent (Bishop 10.46 with the
+    missing coordinates integrated out). Returns log rho (N, K), the rows
+    completed under each component (K, N, D) and the completions' covariances
+    (K, N, D, D).
+
+    q(x_m | z = k) is proportional to exp E[log N(x | mu_k, Lambda_k)], a
+    Gaussian in x of precision P = nu_k W_k around m_k, so with o the observed
+    and m the missing coordinates
+
+        log rho_nk = E[log pi_k] + 1/2 E[log |Lambda_k|] - D/2 log 2 pi - D/(2 beta_k)
+                     + log integral exp(-1/2 (x - m_k)ᵀ P (x - m_k)) dx_m,
+
+    the integral being (2 pi)^(|m|/2) |P_mm|^(-1/2) exp(-1/2 eᵀ (P_oo - P_om
+    P_mm⁻¹ P_mo) e), e = x_o - m_k,o; the completion is m_k,m - P_mm⁻¹ P_mo e
+    and its covariance P_mm⁻¹.
+    """
+    from naive_variational import naive_expected_log_det, naive_expected_log_pi
+
+    n, d = X.shape
+    k_count = post["beta"].shape[0]
+    e_log_pi = naive_expected_log_pi(post, prior_type)
+    log_rho = np.empty((n, k_count))
+    completed = np.empty((k_count, n, d))
+    conds = np.zeros((k_count, n, d, d))
+    for k in range(k_count):
+        P = post["nu"][k] * post["W"][k]
+        mean = post["m"][k]
+        base = (e_log_pi[k] + 0.5 * naive_expected_log_det(post["W"][k], post["nu"][k])
+                - 0.5 * d * np.log(2 * np.pi) - 0.5 * d / post["beta"][k])
+        for i, x in enumerate(X):
+            m = np.isnan(x)
+            o = ~m
+            e = x[o] - mean[o]
+            completed[k, i] = x
+            schur = P[np.ix_(o, o)]
+            integral = 0.0
+            if m.any():
+                P_mm_inv = np.linalg.inv(P[np.ix_(m, m)])
+                schur = schur - P[np.ix_(o, m)] @ P_mm_inv @ P[np.ix_(m, o)]
+                integral = (0.5 * m.sum() * np.log(2 * np.pi)
+                            - 0.5 * np.linalg.slogdet(P[np.ix_(m, m)])[1])
+                completed[k, i, m] = mean[m] - P_mm_inv @ P[np.ix_(m, o)] @ e
+                conds[k, i][np.ix_(m, m)] = P_mm_inv
+            log_rho[i, k] = base + integral - 0.5 * e @ schur @ e
+    return log_rho, completed, conds
+
+
+def variational_elbo(X, resp, weights, post, completed, conds, prior_type,
+                     **priors):
+    """Bishop's bound (10.70) with the missing values latent: the expected
+    complete-data log-likelihood under q(x_m | z) (the completed rows, plus
+    nu_k tr(W_k C) for their covariance C), the entropy of q(x_m | z),
+    1/2 log det(2 pi e C) per row and component, and the terms without the
+    data, those of ``naive_elbo`` with zero responsibilities."""
+    from naive_variational import (
+        naive_elbo,
+        naive_expected_log_det,
+        naive_expected_log_pi,
+    )
+
+    n, d = X.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, float)
+    e_log_pi = naive_expected_log_pi(post, prior_type)
+    total = naive_elbo(X, np.zeros_like(resp), weights, post, prior_type, **priors)
+    for k in range(resp.shape[1]):
+        Wk, nuk = post["W"][k], post["nu"][k]
+        e_log_det = naive_expected_log_det(Wk, nuk)
+        for i in range(n):
+            r = w[i] * resp[i, k]
+            if r == 0:
+                continue
+            dev = completed[k, i] - post["m"][k]
+            quad = d / post["beta"][k] + nuk * (dev @ Wk @ dev
+                                                + np.trace(Wk @ conds[k, i]))
+            total += r * (e_log_pi[k] + 0.5 * e_log_det - 0.5 * d * np.log(2 * np.pi)
+                          - 0.5 * quad - np.log(resp[i, k]))
+            m = np.isnan(X[i])
+            if m.any():
+                C = conds[k, i][np.ix_(m, m)]
+                total += r * 0.5 * np.linalg.slogdet(2 * np.pi * np.e * C)[1]
+    return total

@@ -25,16 +25,20 @@ from scipy.special import digamma, gammaln, multigammaln
 
 
 def naive_update(X, resp, weights, prior_type, alpha0, beta0, m0,
-                 covariance_prior, nu0, reg_covar=0.0):
+                 covariance_prior, nu0, reg_covar=0.0, conditional=None):
     """The variational update of q(pi) (or q(v)) and q(mu, Lambda), Bishop
     10.51-10.63, from responsibilities ``resp`` (N, K).
 
     ``reg_covar`` is added to each S_k's diagonal (scikit-learn's regularisation;
-    not part of Bishop's model, so 0 for the bound). Returns a dict.
+    not part of Bishop's model, so 0 for the bound). With missing values, X is
+    (K, N, D), the rows completed under each component, and ``conditional``
+    (K, N, D, D) the covariances of the completions, added to the scatter (the
+    expected statistics under q(x_m | z)). Returns a dict.
     """
     X = np.asarray(X, dtype=np.float64)
-    n_samples, n_features = X.shape
+    n_samples, n_features = X.shape[-2:]
     n_components = resp.shape[1]
+    rows = X if X.ndim == 3 else np.broadcast_to(X, (n_components, *X.shape))
     w = np.ones(n_samples) if weights is None else np.asarray(weights, float)
     W0_inv = np.asarray(covariance_prior, dtype=np.float64)
 
@@ -45,11 +49,13 @@ def naive_update(X, resp, weights, prior_type, alpha0, beta0, m0,
         for n in range(n_samples):
             N[k] += w[n] * resp[n, k]  # 10.51
         for n in range(n_samples):
-            xbar[k] += w[n] * resp[n, k] * X[n]
+            xbar[k] += w[n] * resp[n, k] * rows[k, n]
         xbar[k] /= N[k]  # 10.52
         for n in range(n_samples):
-            d = X[n] - xbar[k]
+            d = rows[k, n] - xbar[k]
             S[k] += w[n] * resp[n, k] * np.outer(d, d)
+            if conditional is not None:
+                S[k] += w[n] * resp[n, k] * conditional[k, n]
         S[k] /= N[k]  # 10.53
         S[k] += reg_covar * np.eye(n_features)
 

@@ -509,7 +509,20 @@ def test_fit_and_predict_a_csv_with_empty_cells(capsys, tmp_path, X):
     np.testing.assert_array_equal(np.load(labels), expected.predict(holes))
 
 
-def test_missing_values_are_not_for_bayesian_fits(capsys, tmp_path, npy):
-    code, out, err = run(capsys, "fit", npy, "-k", 2, "--bayesian",
-                         "--missing-values", "nan")
-    assert code == 2 and "--missing-values is not available with --bayesian" in err
+def test_bayesian_fit_of_a_csv_with_empty_cells(capsys, tmp_path, X):
+    """--bayesian --missing-values nan fits BayesianGaussianMixture on the
+    observed values, as the estimator does on the array with NaN."""
+    data = tmp_path / "holes.csv"
+    holes = X.copy()
+    holes[2::5, 0] = np.nan
+    np.savetxt(data, holes, delimiter=",")
+    model_path = tmp_path / "b.npz"
+    code, out, err = run(capsys, "fit", data, "-k", 4, "--seed", 0, "--n-jobs", 1,
+                         "--bayesian", "--missing-values", "nan", "-o", model_path)
+    assert code == 0, err
+    model = fastgmm.load(model_path)
+    assert isinstance(model, fastgmm.BayesianGaussianMixture)
+    assert model.missing_values == "nan"
+    expected = fastgmm.BayesianGaussianMixture(
+        n_components=4, random_state=0, n_jobs=1, missing_values="nan").fit(holes)
+    np.testing.assert_allclose(model.means_, expected.means_, rtol=1e-12)

@@ -6,15 +6,23 @@ import warnings
 
 import numpy as np
 import pytest
-from naive_missing import em_step, impute, log_marginal
+from naive_missing import (
+    em_step,
+    impute,
+    log_marginal,
+    variational_elbo,
+    variational_estep,
+)
+from naive_variational import naive_dropped_constant, naive_update
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from fastgmm import GaussianMixture, GaussianMixtureImputer
+from fastgmm import BayesianGaussianMixture, GaussianMixture, GaussianMixtureImputer
 
 TYPES = ("full", "tied", "diag", "spherical")
 
@@ -350,3 +358,173 @@ def test_imputer_in_a_pipeline():
     error = np.abs(imputer.transform(holes) - X)[np.isnan(holes)].mean()
     mean_error = np.abs(np.nanmean(holes, axis=0) - X)[np.isnan(holes)].mean()
     assert error < 0.8 * mean_error
+
+
+# ------------------------------------------- variational Bayes with missing values
+
+
+def test_bayesian_default_priors_from_the_observed_values():
+    """mean_prior_: the observed means; covariance_prior_: the mean-filled
+    rows' covariance with each feature rescaled to its observed variance (then
+    scikit-learn's W / (W - 1)), positive definite."""
+    _, X = mixture_data(n=200, seed=4)
+    model = BayesianGaussianMixture(n_components=3, missing_values="nan",
+                                    random_state=0, max_iter=0).fit(X)
+    mean = np.nanmean(X, axis=0)
+    filled = np.where(np.isnan(X), mean, X)
+    n = len(X)
+    scale = np.sqrt(n / (~np.isnan(X)).sum(axis=0))
+    covariance = (filled - mean).T @ (filled - mean) / (n - 1) * np.outer(scale, scale)
+    assert_allclose(model.mean_prior_, mean, rtol=1e-12)
+    assert_allclose(model.covariance_prior_, covariance, rtol=1e-10)
+    assert_allclose(np.diag(model.covariance_prior_),
+                    np.nanvar(X, axis=0) * n / (n - 1), rtol=1e-10)
+    assert np.linalg.eigvalsh(model.covariance_prior_).min() > 0
+
+
+def bayesian_reference(prior_type, weighted, n_iter=20):
+    """fastgmm and the reference of ``naive_missing`` (Bishop's VB with the
+    missing values latent), ``n_iter`` iterations of 'full' VB from
+    init_params='random''s responsibilities on the mean-filled rows, given
+    priors, reg_covar = 0."""
+    _, X = mixture_data(n=120, seed=6)
+    n = len(X)
+    weights = np.random.RandomState(8).uniform(0.2, 3.0, n) if weighted else None
+    priors = dict(alpha0=0.5, beta0=0.8, m0=np.array([1.0, 2, 1, 0]),
+                  covariance_prior=np.eye(4) * 2.0 + 0.3, nu0=5.0)
+    resp = np.random.RandomState(3).uniform(size=(n, 3))
+    resp /= resp.sum(axis=1)[:, None]
+    w = np.ones(n) if weights is None else weights
+    observed = ~np.isnan(X)
+    fill = (w[:, None] * np.where(observed, X, 0)).sum(axis=0) / (w @ observed)
+    post = naive_update(np.where(observed, X, fill), resp, weights, prior_type,
+                        **priors)
+    bounds = []
+    for _ in range(n_iter):
+        log_rho, completed, conds = variational_estep(X, post, prior_type)
+        resp = np.exp(log_rho - logsumexp(log_rho, axis=1)[:, None])
+        post = naive_update(completed, resp, weights, prior_type, **priors,
+                            conditional=conds)
+        bounds.append(variational_elbo(X, resp, weights, post, completed, conds,
+                                       prior_type, **priors))
+    constant = naive_dropped_constant(prior_type, 3, w.sum(), priors["alpha0"],
+                                      priors["beta0"], priors["covariance_prior"],
+                                      priors["nu0"])
+    model = BayesianGaussianMixture(
+        n_components=3, weight_concentration_prior_type=prior_type,
+        weight_concentration_prior=priors["alpha0"],
+        mean_precision_prior=priors["beta0"], mean_prior=priors["m0"],
+        covariance_prior=priors["covariance_prior"],
+        degrees_of_freedom_prior=priors["nu0"], init_params="random",
+        random_state=3, tol=0.0, max_iter=n_iter, reg_covar=0.0,
+        missing_values="nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, sample_weight=weights)
+    return X, model, post, np.array(bounds) - constant
+
+
+@pytest.mark.parametrize("prior_type", ["dirichlet_process", "dirichlet_distribution"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bayesian_agrees_with_textbook_reference(prior_type, weighted):
+    """20 iterations: the posterior and every iteration's bound (Bishop's, less
+    the terms of the priors and the total weight only) to rtol 1e-8."""
+    X, model, post, bounds = bayesian_reference(prior_type, weighted)
+    assert np.isnan(X).any(axis=1).sum() > 40
+    assert_allclose(model.means_, post["m"], rtol=1e-8, atol=1e-10)
+    assert_allclose(model.covariances_,
+                    np.linalg.inv(post["W"]) / post["nu"][:, None, None], rtol=1e-8)
+    assert_allclose(model.degrees_of_freedom_, post["nu"], rtol=1e-8)
+    assert_allclose(model.mean_precision_, post["beta"], rtol=1e-8)
+    assert_allclose(model.lower_bounds_, bounds, rtol=1e-8)
+    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]))
+
+
+def test_bayesian_predictions_and_impute_match_the_reference():
+    """score_samples: log sum_k rho_nk, the expected log-density of the observed
+    coordinates; predict_proba and impute: the reference's responsibilities
+    and sum_k r_k E_q[x_m | z = k]."""
+    X, model, _, _ = bayesian_reference("dirichlet_process", False, n_iter=3)
+    state = model._fitted_state()
+    post = dict(concentration=state.weight_concentration, beta=state.mean_precision,
+                m=state.means, nu=state.degrees_of_freedom,
+                W=np.linalg.inv(state.covariances * state.degrees_of_freedom[:, None,
+                                                                             None]))
+    log_rho, completed, _ = variational_estep(X, post, "dirichlet_process")
+    assert_allclose(model.score_samples(X), logsumexp(log_rho, axis=1), rtol=1e-10)
+    resp = np.exp(log_rho - logsumexp(log_rho, axis=1)[:, None])
+    assert_allclose(model.predict_proba(X), resp, rtol=1e-9, atol=1e-12)
+    before = X.copy()
+    assert_allclose(model.impute(X), np.einsum("nk,knd->nd", resp, completed),
+                    rtol=1e-9, atol=1e-12)
+    assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_bayesian_bound_never_decreases(covariance_type):
+    _, X = mixture_data(n=400, seed=3, missing=0.3)
+    model = BayesianGaussianMixture(
+        n_components=5, covariance_type=covariance_type, max_iter=60, tol=0.0,
+        random_state=0, missing_values="nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    bounds = np.array(model.lower_bounds_)
+    assert np.all(np.isfinite(bounds))
+    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]))
+    filled = model.impute(X)
+    assert not np.isnan(filled).any()
+    assert_array_equal(filled[~np.isnan(X)], X[~np.isnan(X)])
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_bayesian_without_nan_bitwise_the_ordinary_fit(covariance_type):
+    X, _ = mixture_data(n=300)
+    kw = dict(n_components=3, covariance_type=covariance_type, random_state=0)
+    plain = BayesianGaussianMixture(**kw).fit(X)
+    model = BayesianGaussianMixture(**kw, missing_values="nan").fit(X)
+    for name in ("weights_", "means_", "covariances_", "covariance_prior_"):
+        assert_array_equal(getattr(model, name), getattr(plain, name))
+    assert model.lower_bounds_ == plain.lower_bounds_
+    assert_array_equal(model.score_samples(X), plain.score_samples(X))
+
+
+def test_bayesian_memory_map_dask_and_partial_fit(tmp_path):
+    da = pytest.importorskip("dask.array")
+    _, X = mixture_data(n=600, seed=2)
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    kw = dict(n_components=4, random_state=0, max_iter=5, missing_values="nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = BayesianGaussianMixture(**kw).fit(X)
+        mapped = BayesianGaussianMixture(**kw).fit(np.load(path, mmap_mode="r"))
+        lazy = BayesianGaussianMixture(**kw).fit(da.from_array(X, chunks=(200, 4)))
+    assert_array_equal(mapped.means_, model.means_)
+    # seen once to differ in the last bit, when one of the two fits ran code
+    # compiled in the process and the other code loaded from Numba's cache
+    assert_allclose(mapped.lower_bounds_, model.lower_bounds_, rtol=1e-14)
+    assert_allclose(lazy.means_, model.means_, rtol=1e-10)
+    assert_allclose(lazy.covariance_prior_, model.covariance_prior_, rtol=1e-12)
+    assert_allclose(lazy.lower_bounds_, model.lower_bounds_, rtol=1e-10)
+    online = BayesianGaussianMixture(n_components=4, random_state=0,
+                                     missing_values="nan")
+    online.partial_fit(X[:300]).partial_fit(X[300:])
+    assert online.n_steps_ == 2 and np.isfinite(online.lower_bound_)
+    assert np.all(np.isfinite(online.means_))
+
+
+def test_bayesian_bad_input():
+    X, holes = mixture_data(n=50)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        BayesianGaussianMixture(n_components=2).fit(holes)
+    with pytest.raises(InvalidParameterError, match="missing_values"):
+        BayesianGaussianMixture(n_components=2, missing_values="NaN").fit(X)
+    bad = holes.copy()
+    bad[5] = np.nan
+    with pytest.raises(ValueError, match="Row 5 of X has no observed value"):
+        BayesianGaussianMixture(n_components=2, missing_values="nan").fit(bad)
+    bad = holes.copy()
+    bad[2, 0] = -np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        BayesianGaussianMixture(n_components=2, missing_values="nan").fit(bad)

@@ -404,12 +404,14 @@ def _log_prob_completed_full(k, n_features, n_rows, means, factor, log_norm,
 
 @njit(**JIT)
 def _complete_tied(X, start, n_rows, count, features, offset, precision,
-                   projected_t, shift, fills, out, vectors, g, chol):
+                   projected_t, shift, fills, correction, out, vectors, g, chol):
     """Correct the ordinary log-densities ``out`` of the block completed with
     x̃_m = shift_m to those of the observed coordinates, and write the
-    completions into fills[entry, k] (see the module docstring); projected_t
-    (D, K) = Λ (μ_k − shift). Λ_mm is factorised once per row; the inner loops
-    run over the components. g (D, K) and chol (D, D) are scratch."""
+    completions into fills[entry, k] and the rows' shared part of the
+    correction, m/2 log 2π − 1/2 log det Λ_mm, into correction[0, i] (see the
+    module docstring); projected_t (D, K) = Λ (μ_k − shift). Λ_mm is factorised
+    once per row; the inner loops run over the components. g (D, K) and chol
+    (D, D) are scratch."""
     n_components = projected_t.shape[1]
     d = shift.shape[0]
     t = vectors[_T]
@@ -432,6 +434,7 @@ def _complete_tied(X, start, n_rows, count, features, offset, precision,
         for a in range(m):
             log_det += np.log(chol[a, a])
         base = m * HALF_LOG_2PI - 0.5 * log_det
+        correction[0, i] = base
         for a in range(m):
             fa = features[i, a]
             for k in range(n_components):
@@ -661,10 +664,47 @@ def _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shi
                 work[features[i, a], i] = shift[features[i, a]]
         log_prob_tied(d, n_rows, aux, factor, log_norm, shift, out, work)
         _complete_tied(X, start, n_rows, count, features, offset, precision, columns,
-                       shift, fills, out, vectors, g, square)
+                       shift, fills, correction, out, vectors, g, square)
     else:
         _log_prob_observed_diag(d, n_rows, means, factor, log_minors, log_norm,
                                 vectors, out, work)
+
+
+@njit(**JIT)
+def _conditional_entropy(kind, start, n_rows, count, features, correction,
+                         log_minors, resp, sample_weight):
+    """sum_i w_i sum_k r_ik H_ik over the block's incomplete rows, after
+    ``_observed_log_prob`` and ``normalise_rows`` (resp: the
+    responsibilities), where H_ik = m/2 (1 + log 2π) − 1/2 log det Λ_mm is the
+    entropy of the missing values' conditional distribution under component k,
+    a Gaussian of covariance Λ_mm⁻¹: what the variational bound adds for the
+    missing values (their posterior is that distribution). H_ik is m/2 plus the
+    log-density's correction (full: correction[k, i]; tied: correction[0, i],
+    shared), or for diag and spherical the sum over the missing features of
+    1/2 (1 + log 2π − log λ_ka)."""
+    n_components = resp.shape[0]
+    result = 0.0
+    for i in range(n_rows):
+        m = count[i]
+        if m == 0:
+            continue
+        total = 0.0
+        for k in range(n_components):
+            r = resp[k, i]
+            if r == 0.0:
+                continue
+            if kind == FULL:
+                h = correction[k, i]
+            elif kind == TIED:
+                h = correction[0, i]
+            else:
+                h = 0.0
+                for a in range(m):
+                    h += HALF_LOG_2PI - 0.5 * log_minors[k, 0, features[i, a]]
+            total += r * (0.5 * m + h)
+        w = 1.0 if sample_weight.shape[0] == 0 else sample_weight[start + i]
+        result += w * total
+    return result
 
 
 @njit(**JIT)
@@ -786,7 +826,8 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
     the diagonal, log det Λ_{ab,ab} off it), for diag and spherical log λ_ka
     (K, 1, D); ``columns`` (D, K), for full the means transposed, for tied
     Λ (μ_k − shift). Every row has at least one observed value (validated by
-    the caller).
+    the caller). With RESPONSIBILITIES_ENTROPY, ``entropy`` also subtracts the
+    missing values' conditional entropies (``_conditional_entropy``).
     """
     n_rows, n_features = X.shape
     n_components = means.shape[0]
@@ -831,6 +872,11 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
                 chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+                if n_missing > 0:
+                    # variational Bayes: the missing values' posterior entropy
+                    chunk_entropy -= _conditional_entropy(
+                        kind, start, n, count, features, correction, log_minors,
+                        logp, sample_weight)
             if n_missing == 0:
                 _add_stats_block(kind, n_features, start, n, logp, sample_weight,
                                  means, shift, s0[c], s1[c], s2[c], work, idx, X)
