@@ -99,19 +99,19 @@ N_VECTORS = 7
 def find_missing(work, n_features, n_rows, count, features, offset):
     """For the block in work[:D]: count[i] = missing entries of row i,
     features[i, :count[i]] their features in increasing order, offset[i] the
-    position of row i's first entry in the block's list; returns the total."""
-    for i in range(n_rows):
-        count[i] = 0
-    for a in range(n_features):
-        x = work[a]
-        for i in range(n_rows):
-            if np.isnan(x[i]):
-                features[i, count[i]] = a
-                count[i] += 1
+    position of row i's first entry in the block's list; returns the total.
+    Without branches: every feature is written at the row's next position,
+    which advances past it only when its entry is NaN (a branch on NaN, taken
+    at random, mispredicts often enough to triple the time)."""
     total = 0
     for i in range(n_rows):
+        m = 0
+        for a in range(n_features):
+            features[i, m] = a
+            m += np.isnan(work[a, i])
+        count[i] = m
         offset[i] = total
-        total += count[i]
+        total += m
     return total
 
 
