@@ -11,7 +11,10 @@ left with no value at all are dropped, as they carry nothing). Three fits:
 The left panels draw each fit's ellipses over the true ones; the right panel
 compares the imputation error (root mean square over the removed values) of
 ``GaussianMixture.impute`` (each hole filled with its conditional expectation
-under the mixture) with mean filling and scikit-learn's ``IterativeImputer``.
+under the mixture) with mean filling and scikit-learn's ``IterativeImputer``,
+and with ``BayesianGaussianMixture.impute`` after variational Bayes with ten
+components and ``missing_values="nan"``, which switches off those it does not
+need.
 
     python examples/missing_values.py missing_values.png
 """
@@ -24,7 +27,7 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from fastgmm import GaussianMixture
+from fastgmm import BayesianGaussianMixture, GaussianMixture
 from fastgmm.plot import plot_ellipses
 
 TRUE_MEANS = np.array([[0.0, 0.0], [6.0, 1.0], [2.0, 7.0]])
@@ -82,8 +85,14 @@ def main(argv=None):
         mean_error, cov_error = truth_errors(model.means_, model.covariances_)
         print(f"{name:38s}  {mean_error:10.3f}  {cov_error:16.3f}")
 
+    bayes = BayesianGaussianMixture(n_components=10, missing_values="nan",
+                                    weight_concentration_prior=1e-3,
+                                    max_iter=500, random_state=0).fit(holes)
+    print(f"variational Bayes, 10 components, missing_values='nan': "
+          f"{int((bayes.weights_ > 0.01).sum())} with weight above 0.01")
     imputations = {
         "GaussianMixture.impute": ours.impute(holes),
+        "BayesianGaussianMixture.impute": bayes.impute(holes),
         "IterativeImputer": IterativeImputer(random_state=0).fit_transform(holes),
         "mean filling": mean_filled,
     }
@@ -91,7 +100,7 @@ def main(argv=None):
               for name, values in imputations.items()}
     print("imputation RMSE over the removed values")
     for name, error in errors.items():
-        print(f"  {name:24s} {error:.3f}")
+        print(f"  {name:31s} {error:.3f}")
 
     fig, axes = plt.subplots(1, 4, figsize=(22, 5.5))
     shown = [holes[complete], holes[complete], mean_filled]
@@ -107,7 +116,8 @@ def main(argv=None):
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(loc="upper right", fontsize=8)
     names = list(errors)
-    axes[3].bar(names, [errors[n] for n in names], color=["C0", "C1", "C7"])
+    axes[3].bar([n.replace("GaussianMixture.", "GM.") for n in names],
+                [errors[n] for n in names], color=["C0", "C2", "C1", "C7"])
     axes[3].set_ylabel("RMSE over the removed values")
     axes[3].set_title(f"imputation error ({args.missing:.0%} removed at random)",
                       fontsize=10)
