@@ -639,9 +639,10 @@ class InformationCriteriaMixin:
 
 
 class MissingValuesMixin:
-    """``missing_values`` and ``impute`` of an estimator that fits X with NaN
-    (see ``_missing``): the parameter's constraint and documentation, and the
-    conditional expectation of the missing values."""
+    """What an estimator that fits X with NaN (``missing_values="nan"``, see
+    ``_missing``) shares: the parameter's constraint, and ``impute``, the
+    conditional expectation of the missing values (the estimator documents the
+    parameter and stores it; the fit driver reads it, ``_accepts_missing``)."""
 
     _missing_values_constraint = {"missing_values": [StrOptions({"nan"}), None]}
 
