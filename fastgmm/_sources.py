@@ -118,6 +118,20 @@ class DataSource(Protocol):
         """Lloyd: the positive-weight rows farthest from their centers."""
 
 
+def read_only(rows):
+    """A read-only view of ``rows``, as every segment is handed to the kernels.
+
+    Numba compiles a kernel once per argument type, and a read-only array (a
+    memory map opened with mode 'r') is another type than a writable one. Two
+    compilations of a kernel may vectorise its sums differently, which changes
+    the last bits of the results; with every array read-only, in-memory data,
+    memory maps and copied segments run the same machine code, so they give
+    the same bits (and the kernels compile once)."""
+    view = rows.view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass
 class Segment:
     """Rows ``start:stop`` of a source, ready for a kernel: ``X`` C-contiguous
@@ -209,7 +223,7 @@ class ArraySource:
             chunk_stop = min(self.n_chunks, chunk_start + per_segment)
             start = chunk_start * self.chunk_rows
             stop = min(self.n_rows, chunk_stop * self.chunk_rows)
-            yield Segment(index, self._rows_ready(start, stop),
+            yield Segment(index, read_only(self._rows_ready(start, stop)),
                           self.weights(start, stop), start, stop, chunk_start,
                           chunk_stop)
         if only is None:
@@ -220,7 +234,8 @@ class ArraySource:
         ready for a kernel (each window is partitioned on its own)."""
         for start in range(0, self.n_rows, n_rows):
             stop = min(self.n_rows, start + n_rows)
-            yield start, self._rows_ready(start, stop), self.weights(start, stop)
+            yield (start, read_only(self._rows_ready(start, stop)),
+                   self.weights(start, stop))
         self._checked = True
 
     def weights(self, start, stop):
