@@ -195,14 +195,21 @@ def streamed_pass(source, state, key=None):
                                s1, s2)
 
 
+def _has_missing(source):
+    """Whether the source's rows hold NaN (``_missing``'s sources): its sweeps
+    run its ``sampled_pass``, which draws the missing values too."""
+    return hasattr(source, "initial_source")
+
+
 def single_segment(source):
     """The only segment of an ``ArraySource`` of one chunk whose rows are
     resident as one kernel-ready array (in memory, or a checked memory map
     needing no copy), or None. Such data run whole chains in one compiled call
     (``_kernels.gibbs.chain_kernel``); larger data gain little from it, as a
-    pass then costs far more than the Python around it."""
+    pass then costs far more than the Python around it. Rows with missing
+    values run their own passes (``sampled_pass``), never this one."""
     segments = getattr(source, "segments", None)
-    if segments is None or source.n_chunks != 1:
+    if segments is None or source.n_chunks != 1 or _has_missing(source):
         return None
     rows = segments()
     first = next(rows)
@@ -237,7 +244,7 @@ def run_sweeps(source, state, rng, priors, seed, chain, sweeps, n_burn, thin, ke
     """Sweeps ``sweeps`` = (first, stop) of one chain, keeping draws as
     ``_kernels.gibbs.chain_kernel`` documents: one compiled call for a resident
     ``segment`` (``single_segment``), else a loop whose passes run segment by
-    segment (memory maps) or on the source (dask)."""
+    segment (memory maps) or on the source (dask, rows with missing values)."""
     first, stop = sweeps
     seed64, chain64 = np.uint64(seed), np.uint64(chain)
     n_kept = kept.log_likelihood.shape[0]
@@ -247,7 +254,7 @@ def run_sweeps(source, state, rng, priors, seed, chain, sweeps, n_burn, thin, ke
             seed64, chain64, (first, stop), n_burn, thin, state.arrays, kept.arrays,
             state.slots, state.stats)
         return
-    streamed = hasattr(source, "segments")
+    streamed = hasattr(source, "segments") and not _has_missing(source)
     for sweep in range(first, stop):
         key = sweep_key(seed64, chain64, np.uint64(sweep))
         if streamed:

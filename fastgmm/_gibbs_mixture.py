@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseMixture, InformationCriteriaMixin
+from ._base import BaseMixture, InformationCriteriaMixin, MissingValuesMixin
 from ._covariance import NAMES
 from ._gibbs import (
     ChainState,
@@ -49,7 +49,7 @@ RELABEL_BATCH = 4096
 ENUMERATED_COMPONENTS = 5
 
 
-class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
+class GibbsGaussianMixture(MissingValuesMixin, InformationCriteriaMixin, BaseMixture):
     """Bayesian Gaussian mixture sampled by blocked Gibbs sampling, compiled.
 
     The model is that of :class:`BayesianGaussianMixture` (same prior names and
@@ -107,6 +107,20 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
     n_jobs : int, default=None
         Threads of the compiled passes, or of the chains run side by side on
         small data (None: all of Numba's).
+    missing_values : {'nan'} or None, default=None
+        None: scikit-learn's behaviour, X with NaN is rejected. ``'nan'``: NaN
+        marks a missing value (missing at random), sampled by data
+        augmentation: each sweep draws every row's component from the
+        responsibilities of its observed coordinates, then its missing values
+        from their conditional Gaussian under that component, and the
+        parameters given the completed rows, so the chains sample the
+        posterior given the observed values. The default ``mean_prior`` and
+        ``covariance_prior`` are those of :class:`BayesianGaussianMixture`
+        with missing values (observed moments); ``log_likelihood_draws_`` is
+        the observed-data log-likelihood. Infinity, and rows and columns with
+        no observed value, are rejected. X without NaN is sampled bitwise as
+        with None. :meth:`impute` fills the missing values under the posterior
+        means.
 
     Attributes
     ----------
@@ -177,6 +191,7 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
             Interval(Integral, 1, None, closed="left"),
             None,
         ],
+        **MissingValuesMixin._missing_values_constraint,
     }
 
     def __init__(
@@ -200,6 +215,7 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         verbose=0,
         verbose_interval=100,
         n_jobs=None,
+        missing_values=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -219,6 +235,7 @@ class GibbsGaussianMixture(InformationCriteriaMixin, BaseMixture):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.missing_values = missing_values
 
     # the driver's warm start and restarts do not apply to a sampler
     warm_start = False

@@ -26,7 +26,13 @@ What changes when X has missing values, and nothing else:
 import numpy as np
 
 from ._kernels import missing as kernels
-from ._kernels.kinds import LABELS, PROBA, RESPONSIBILITIES, RESPONSIBILITIES_ENTROPY
+from ._kernels.kinds import (
+    LABELS,
+    PROBA,
+    RESPONSIBILITIES,
+    RESPONSIBILITIES_ENTROPY,
+    SAMPLED,
+)
 from ._params import kernel_params
 from ._passes import _slots
 from ._sources import ArraySource
@@ -147,20 +153,26 @@ def missing_params(params, log_weights):
     return kp, unused, unused, log_minors, np.zeros((1, 1))
 
 
-def stats_pass(source, params, log_weights=None, entropy=False):
-    """``_passes.stats_pass`` on rows with missing values."""
+def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
+               first_row=0):
+    """``_passes.stats_pass`` on rows with missing values (with ``draw_key``, a
+    Gibbs sweep's: components and missing values drawn, see
+    ``_kernels.missing.accumulate_missing``)."""
     ctype = params.covariance_type
     kp, *missing = missing_params(params, log_weights)
     s0, s1, s2 = _slots(source.n_chunks, kp.means.shape[0], source.n_features, ctype)
     loglik = np.empty(source.n_chunks)
     chunk_entropy = np.zeros(source.n_chunks)
     mode = RESPONSIBILITIES_ENTROPY if entropy else RESPONSIBILITIES
+    if draw_key is not None:
+        mode = SAMPLED
+    key = np.uint64(0 if draw_key is None else draw_key)
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
         kernels.accumulate_missing(
             kp.kind, mode, seg.X, seg.weights, kp.means, kp.factor, kp.log_norm,
             kp.aux, kp.shift, *missing, source.chunk_rows, s0[c], s1[c], s2[c],
-            loglik[c], chunk_entropy[c],
+            loglik[c], chunk_entropy[c], key, np.uint64(first_row + seg.start),
         )
     return SufficientStats.from_chunks(
         ctype, s0, s1, s2, kp.means, kp.shift, loglik, source.total_weight,
@@ -205,6 +217,10 @@ class MissingArraySource(ArraySource):
 
     def stats_pass(self, params, log_weights=None, entropy=False):
         return stats_pass(self, params, log_weights, entropy)
+
+    def sampled_pass(self, params, log_weights, draw_key, first_row=0):
+        return stats_pass(self, params, log_weights, draw_key=draw_key,
+                          first_row=first_row)
 
     def predict_pass(self, params, mode, log_weights=None):
         return predict_pass(self, params, mode, log_weights)
@@ -384,6 +400,18 @@ class MissingDaskSource:
 
     def stats_pass(self, params, log_weights=None, entropy=False):
         return self._summed("stats_pass", params, log_weights, entropy)
+
+    def sampled_pass(self, params, log_weights, draw_key, first_row=0):
+        import dask
+
+        from ._dask import _add, _tree_sum
+
+        call = dask.delayed(_chunk_pass, pure=True)
+        parts = [call("sampled_pass", self.n_jobs, self.estimator_name, x, w, params,
+                      log_weights, draw_key, first_row + int(start))
+                 for x, w, start in zip(self.base._x, self.base._w,
+                                        self.base._starts, strict=True)]
+        return dask.compute(_tree_sum(parts, _add))[0]
 
     def mean_feature_variance(self, ctype):
         return self.scan.mean_feature_variance()

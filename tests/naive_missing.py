@@ -16,10 +16,15 @@ densities:
 
   (s_n the sample weights); full: S_k + reg, tied: sum_k n_k S_k / sum_k n_k + reg,
   diag: diag(S_k) + reg, spherical: the mean of diag(S_k) + reg.
+
+Also the variational E-step and bound with the missing values latent, and the
+NumPy twin of a Gibbs sweep's draws (``sampled_sums``).
 """
 
 import numpy as np
 from naive import full_covariances
+from naive_gibbs import sampled_components, uniforms
+from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
@@ -190,3 +195,60 @@ def variational_elbo(X, resp, weights, post, completed, conds, prior_type,
                 C = conds[k, i][np.ix_(m, m)]
                 total += r * 0.5 * np.linalg.slogdet(2 * np.pi * np.e * C)[1]
     return total
+
+
+# ------------------------------------------------------------- Gibbs sweeps
+
+
+NOISE = np.uint64(0x8CB92BA72F3D8DD7)
+
+
+def normals(key, rows, index):
+    """Twin of ``_kernels.random.normal``: the standard normals of ``rows`` (int
+    array) for one sweep key and counter index, by Box and Muller's transform."""
+    noise_key = np.uint64(key) ^ NOISE
+    u = uniforms(noise_key, rows, 2 * index + 1)
+    v = uniforms(noise_key, rows, 2 * index + 2)
+    return np.sqrt(-2.0 * np.log(1.0 - u)) * np.cos(2.0 * np.pi * v)
+
+
+def sampled_sums(X, weights, means, covariances, covariance_type, key,
+                 sample_weight=None, first_row=0):
+    """One Gibbs sweep on X with NaN, as raw sums per component: mass (K,),
+    sum w x (K, D) and sum w x xᵀ (K, D, D) of the completed rows.
+
+    Row n (global index first_row + n) of weight s draws floor(s) copies of
+    weight 1 and, when s has a fractional part, one more of that weight; copy c
+    takes its component by inverse CDF over the responsibilities of the
+    observed coordinates from the uniform (key, row, c), then its missing values
+    x̂_m + R⁻ᵀ e with x̂_m the conditional mean (``conditional``), R the Cholesky
+    factor of the missing block of the component's precision, and e_a the
+    normal (key, row, c D + a) of missing feature a."""
+    n, d = X.shape
+    k_count = len(weights)
+    full = full_covariances(covariances, covariance_type, k_count, d)
+    log = observed_log_densities(X, weights, means, full)
+    resp = np.exp(log - log.max(axis=1, keepdims=True))
+    rows = np.arange(n) + first_row
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    whole = np.floor(s)
+    fraction = s - whole
+    n_draws = (whole + (fraction > 0)).astype(int)
+    mass, first, second = np.zeros(k_count), np.zeros((k_count, d)), \
+        np.zeros((k_count, d, d))
+    for copy in range(n_draws.max()):
+        z = sampled_components(resp, uniforms(key, rows, copy))
+        for i in np.flatnonzero(n_draws > copy):
+            k = z[i]
+            x, _ = conditional(X[i], means[k], full[k])
+            m = np.isnan(X[i])
+            if m.any():
+                e = np.array([normals(key, rows[i:i + 1], copy * d + a)[0]
+                              for a in np.flatnonzero(m)])
+                factor = np.linalg.cholesky(np.linalg.inv(full[k])[np.ix_(m, m)])
+                x[m] += solve_triangular(factor, e, lower=True, trans="T")
+            w = 1.0 if copy < whole[i] else fraction[i]
+            mass[k] += w
+            first[k] += w * x
+            second[k] += w * np.outer(x, x)
+    return mass, first, second

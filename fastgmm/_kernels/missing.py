@@ -67,15 +67,18 @@ from .common import (
     block_log_likelihood,
     compact_nonzero,
     component_weights,
+    exponentiate_rows,
     gather_component,
     normalise_rows,
     transpose_block,
     work_rows,
     write_predictions,
 )
-from .diag import add_diag_moments
+from .diag import add_diag_moments, add_stats_diag
 from .em import _add_stats_block, _log_prob_block
-from .full import _log_prob_component
+from .full import _log_prob_component, add_stats_full_double
+from .kinds import SAMPLED
+from .random import inverse_cdf, normal, sample_block, uniform, weighted_copies
 from .tied import add_stats_tied, log_prob_tied
 
 IMPUTE = 3
@@ -91,8 +94,8 @@ HALF_LOG_2PI = 0.5 * LOG_2PI
 LOG_FOLD = 1e150
 
 # Rows of the per-chunk scratch ``vectors`` (each of length D).
-_T, _G0, _E, _WEIGHT, _ABSENT, _ZERO, _LOG_DET = range(7)
-N_VECTORS = 7
+_T, _G0, _E, _WEIGHT, _ABSENT, _ZERO, _LOG_DET, _DRAW, _MISSING = range(9)
+N_VECTORS = 9
 
 
 @njit(**JIT)
@@ -768,6 +771,151 @@ def _add_conditional_covariances(n_rows, resp, sample_weight, start, count,
                 s2[k, a, b] += sums[a, b, k]
 
 
+# ---------------------------------------------------------------- Gibbs sweeps
+
+
+@njit(**JIT)
+def _draw_missing(kind, z, i, m, features, at, fills, means, factor, precision,
+                  key, row, copy, chol, y):
+    """y[:m] = one draw of row i's missing values (features[i, :m]) from their
+    conditional distribution under component z: N(x̂_m, Λ_mm⁻¹) (full and
+    tied, x̂_m = fills[at:at + m, z]), for diag and spherical N(μ_za, 1 / λ_za)
+    per feature. With the standard normals e_a = ``normal(key, row, copy D +
+    f_a)`` and the Cholesky factor Λ_mm = R Rᵀ, the draw is x̂_m + R⁻ᵀ e, whose
+    covariance is (R Rᵀ)⁻¹; R⁻ᵀ e is solved from the LDLᵀ factors (R = L
+    D^1/2). chol (D, D) is scratch."""
+    d = means.shape[1]
+    base = np.uint64(copy * d)
+    for a in range(m):
+        y[a] = normal(key, row, base + np.uint64(features[i, a]))
+    if kind != FULL and kind != TIED:
+        per_feature = factor.shape[2] > 1  # diag; spherical holds one precision
+        for a in range(m):
+            f = features[i, a]
+            y[a] = means[z, f] + y[a] / np.sqrt(factor[z, 0, f if per_feature else 0])
+        return
+    kp = z if kind == FULL else 0
+    if m == 1:
+        f = features[i, 0]
+        y[0] = fills[at, z] + y[0] / np.sqrt(precision[kp, f, f])
+        return
+    _ldl_missing(precision, kp, features, i, m, chol)
+    for a in range(m - 1, -1, -1):  # Lᵀ v = D^-1/2 e
+        v = y[a] / np.sqrt(chol[a, a])
+        for c in range(a + 1, m):
+            v -= chol[c, a] * y[c]
+        y[a] = v
+    for a in range(m):
+        y[a] += fills[at + a, z]
+
+
+@njit(**JIT)
+def _add_copy_stats(kind, z, weight, X, row, i, m, features, y, means, shift,
+                    vectors, s0, s1, s2):
+    """Add one copy of row ``row`` of X (weight ``weight``, its missing values
+    y[:m]) to component z's statistics, as the block kernels would: s1 around
+    μ_z; s2 full around μ_z (lower triangle), diag around μ_z per feature. For
+    tied, s2 (the shared scatter around ``shift``) gets only the products
+    that involve a missing feature: the block kernel adds the row with its
+    missing values at the shift, whose products with them are 0 and whose
+    others are those of every copy (the copies' weights add up to the row's)."""
+    d = means.shape[1]
+    t = vectors[_T]
+    missing = vectors[_MISSING]
+    for b in range(d):
+        t[b] = X[row, b]
+        missing[b] = 0.0
+    for a in range(m):
+        t[features[i, a]] = y[a]
+        missing[features[i, a]] = 1.0
+    s0[z] += weight
+    for b in range(d):
+        s1[z, b] += weight * (t[b] - means[z, b])
+    if kind == TIED:
+        for a in range(m):
+            fa = features[i, a]
+            va = weight * (t[fa] - shift[fa])
+            for b in range(d):
+                if missing[b] == 1.0 and b > fa:
+                    continue  # added from b's side
+                s2[0, max(fa, b), min(fa, b)] += va * (t[b] - shift[b])
+    elif kind == FULL:
+        for a in range(d):
+            da = weight * (t[a] - means[z, a])
+            for b in range(a + 1):
+                s2[z, a, b] += da * (t[b] - means[z, b])
+    else:
+        for a in range(d):
+            s2[z, 0, a] += weight * (t[a] - means[z, a]) ** 2
+
+
+@njit(**JIT)
+def _sampled_block(kind, X, start, n_rows, mass, sample_weight, key, first_row,
+                   means, factor, precision, shift, count, features, offset, fills,
+                   vectors, chol, row_sums, label, counts, s0, s1, s2, work, idx):
+    """A Gibbs sweep's statistics of a block with missing values, after
+    ``exponentiate_rows`` (``mass``: unnormalised responsibilities of the
+    observed coordinates): each row draws its component (``random.sample_block``)
+    and then its missing values under that component (``_draw_missing``, keyed
+    by the sweep's key, the row's global index and the copy), and the completed
+    rows' one-hot statistics are added.
+
+    Unweighted rows are completed in work[:D], in place, and the block kernels
+    add them. A weighted row has one draw per copy (``random.weighted_copies``,
+    the uniforms of ``sample_block``), each with its own missing values, so its
+    copies are added here (``_add_copy_stats``) and its column of ``mass``
+    emptied before the block's."""
+    d = means.shape[1]
+    y = vectors[_DRAW]
+    weighted = sample_weight.shape[0] != 0
+    if weighted:
+        for i in range(n_rows):
+            m = count[i]
+            if m == 0:
+                continue
+            row = first_row + np.uint64(start + i)
+            n_draws, n_copies, fraction = weighted_copies(sample_weight[start + i])
+            for c in range(n_draws):
+                z = inverse_cdf(mass, i, uniform(key, row, np.uint64(c)))
+                if z < 0:
+                    continue
+                _draw_missing(kind, z, i, m, features, offset[i], fills, means,
+                              factor, precision, key, row, c, chol, y)
+                _add_copy_stats(kind, z, 1.0 if c < n_copies else fraction, X,
+                                start + i, i, m, features, y, means, shift,
+                                vectors, s0, s1, s2)
+            for k in range(mass.shape[0]):
+                mass[k, i] = 0.0
+    sample_block(mass, n_rows, key, first_row, sample_weight, start, row_sums,
+                 label, counts)
+    if not weighted:
+        for i in range(n_rows):
+            m = count[i]
+            if m == 0:
+                continue
+            z = -1
+            for k in range(mass.shape[0]):
+                if mass[k, i] > 0.0:
+                    z = k
+            if z < 0:
+                continue  # no component has mass: the row adds nothing
+            _draw_missing(kind, z, i, m, features, offset[i], fills, means, factor,
+                          precision, key, first_row + np.uint64(start + i), 0, chol,
+                          y)
+            for a in range(m):
+                work[features[i, a], i] = y[a]
+    if kind == FULL:
+        # float64 whatever X's type: the drawn values are not float32
+        add_stats_full_double(d, start, n_rows, mass, sample_weight, means, s0, s1,
+                              s2, work, idx)
+    elif kind == TIED:
+        add_stats_tied(d, start, n_rows, mass, sample_weight, means, shift, s0, s1,
+                       s2, work, idx)
+    else:
+        add_stats_diag(d, start, n_rows, mass, sample_weight, means, s0, s1, s2,
+                       work, idx)
+
+
 @njit(**JIT)
 def _block_scratch(count, n_rows, n_missing, fills, conditional, chol):
     """``(fills, conditional, chol)``, grown when the block has more missing
@@ -813,7 +961,7 @@ def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, 
 @njit(**PARALLEL_JIT)
 def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, aux,
                        shift, precision, precision_t, log_minors, columns,
-                       chunk_rows, s0, s1, s2, loglik, entropy):
+                       chunk_rows, s0, s1, s2, loglik, entropy, key, first_row):
     """``em.accumulate`` for X holding NaN (missing values): the E-step on the
     observed coordinates fused with the completed statistics.
 
@@ -827,12 +975,17 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
     (K, 1, D); ``columns`` (D, K), for full the means transposed, for tied
     Λ (μ_k − shift). Every row has at least one observed value (validated by
     the caller). With RESPONSIBILITIES_ENTROPY, ``entropy`` also subtracts the
-    missing values' conditional entropies (``_conditional_entropy``).
+    missing values' conditional entropies (``_conditional_entropy``). With
+    SAMPLED (a Gibbs sweep, ``key`` and ``first_row`` as in ``em.accumulate``),
+    each row draws its component from the responsibilities of its observed
+    coordinates and then its missing values under that component, and the
+    statistics are those of the completed rows (``_sampled_block``).
     """
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     n_chunks = s0.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
+    sampled = mode == SAMPLED
     for c in prange(n_chunks):
         s0[c] = 0.0
         s1[c] = 0.0
@@ -846,8 +999,9 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
         features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
         offset = np.empty(BLOCK_ROWS, dtype=np.int64)
         fills = np.empty((BLOCK_ROWS, n_components))
-        # the conditional covariances are kept, and summed, for full only
-        full = kind == FULL
+        # the conditional covariances are kept, and summed, for full's
+        # expected statistics only
+        full = kind == FULL and not sampled
         conditional = np.empty((BLOCK_ROWS if full else 0, n_components))
         sums = np.empty((n_features if full else 0, n_features, n_components))
         correction = np.empty((n_components, BLOCK_ROWS))
@@ -856,6 +1010,7 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
         chol = np.empty((4, 4, n_components))
         square = np.empty((n_features, n_features))
         inverse = np.empty((n_features, n_features))
+        counts = np.empty(n_components)
         total = 0.0
         chunk_entropy = 0.0
         stop = min(n_rows, (c + 1) * chunk_rows)
@@ -868,6 +1023,22 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
                 precision, precision_t, log_minors, columns, count, features,
                 offset, fills, conditional, correction, vectors, g, chol, square,
                 logp, work)
+            if sampled:
+                # the draw needs no division by each row's total
+                exponentiate_rows(logp, n, lse, row_sums)
+                total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+                if n_missing > 0:
+                    _sampled_block(kind, X, start, n, logp, sample_weight, key,
+                                   first_row, means, factor, precision, shift,
+                                   count, features, offset, fills, vectors, square,
+                                   row_sums, lse, counts, s0[c], s1[c], s2[c],
+                                   work, idx)
+                    continue
+                sample_block(logp, n, key, first_row, sample_weight, start,
+                             row_sums, lse, counts)
+                _add_stats_block(kind, n_features, start, n, logp, sample_weight,
+                                 means, shift, s0[c], s1[c], s2[c], work, idx, X)
+                continue
             normalise_rows(logp, n, lse, row_sums, False, with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:

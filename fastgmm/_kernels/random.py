@@ -8,7 +8,8 @@ for any thread count, in memory, memory-mapped or on a cluster.
 
 The mixing function is splitmix64's finaliser (Steele, Lea and Flood, 2014),
 applied twice: once to the key advanced by the row (Weyl sequence) and once more
-with the copy index, which only weighted rows use.
+with the copy index, which only weighted rows use. Normals (the missing values
+a sweep draws) come from pairs of uniforms of another key (``normal``).
 """
 
 import numpy as np
@@ -23,6 +24,9 @@ _COPY = np.uint64(0xD1B54A32D192ED03)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _ONE = np.uint64(1)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_NOISE = np.uint64(0x8CB92BA72F3D8DD7)  # sets the normals' key apart
+_TWO = np.uint64(2)
+_TWO_PI = 2.0 * np.pi
 
 
 @njit(**JIT)
@@ -51,7 +55,19 @@ def uniform(key, row, copy):
 
 
 @njit(**JIT)
-def _inverse_cdf(mass, i, u):
+def normal(key, row, index):
+    """A standard normal from (key, row, index), all uint64: Box and Muller's
+    transform of the uniforms (copies 2 index + 1 and 2 index + 2) of row under
+    ``key ^ _NOISE``, so that no normal shares a counter with an assignment's
+    uniform."""
+    noise_key = key ^ _NOISE
+    u = uniform(noise_key, row, _TWO * index + _ONE)
+    v = uniform(noise_key, row, _TWO * index + _TWO)
+    return np.sqrt(-2.0 * np.log(1.0 - u)) * np.cos(_TWO_PI * v)
+
+
+@njit(**JIT)
+def inverse_cdf(mass, i, u):
     """The first component whose cumulative mass exceeds u times the point's
     total (``mass`` (K, BLOCK_ROWS) need not be normalised), the last one with
     mass when rounding puts the target past every cumulative sum, or -1 for a
@@ -86,7 +102,7 @@ def sample_block(mass, n_rows, key, first_row, sample_weight, start, total, labe
     exp(log-density - the row's largest), and ``total[0]`` their sums over
     components (``common.exponentiate_rows``); no division is needed, as the
     search compares cumulative masses with u times the row's total. Each row
-    draws one component by inverse CDF (``_inverse_cdf``) from
+    draws one component by inverse CDF (``inverse_cdf``) from
     ``uniform(key, row, 0)`` and its column becomes one-hot. A row of sample
     weight w counts as floor(w) copies, copy c drawing from
     ``uniform(key, row, c)``, plus one draw of weight w - floor(w): its column
@@ -99,7 +115,7 @@ def sample_block(mass, n_rows, key, first_row, sample_weight, start, total, labe
         _sample_weighted_block(mass, n_rows, key, first_row, sample_weight, start,
                                counts)
         return
-    # _inverse_cdf for every row at once, loops over rows innermost so that
+    # inverse_cdf for every row at once, loops over rows innermost so that
     # they vectorise: the component drawn is the last one with mass whose
     # cumulative mass before it is at most the target (the first whose
     # cumulative mass exceeds the target, or the last with mass)
@@ -126,6 +142,17 @@ def sample_block(mass, n_rows, key, first_row, sample_weight, start, total, labe
 
 
 @njit(**JIT)
+def weighted_copies(w):
+    """A row of sample weight w draws ``(n_draws, n_copies, fraction)``: copies
+    0..n_copies - 1 = floor(w) - 1 of weight 1, and copy n_copies of weight
+    fraction = w - floor(w) when it is positive."""
+    whole = np.floor(w)
+    n_copies = np.int64(whole)
+    fraction = w - whole
+    return n_copies + (1 if fraction > 0.0 else 0), n_copies, fraction
+
+
+@njit(**JIT)
 def _sample_weighted_block(mass, n_rows, key, first_row, sample_weight, start,
                            counts):
     """``sample_block`` for weighted rows."""
@@ -135,11 +162,9 @@ def _sample_weighted_block(mass, n_rows, key, first_row, sample_weight, start,
         w = sample_weight[start + i]
         for k in range(n_components):
             counts[k] = 0.0
-        whole = np.floor(w)
-        n_copies = np.int64(whole)
-        fraction = w - whole
-        for c in range(n_copies + (1 if fraction > 0.0 else 0)):
-            z = _inverse_cdf(mass, i, uniform(key, row, np.uint64(c)))
+        n_draws, n_copies, fraction = weighted_copies(w)
+        for c in range(n_draws):
+            z = inverse_cdf(mass, i, uniform(key, row, np.uint64(c)))
             if z >= 0:
                 counts[z] += 1.0 if c < n_copies else fraction
         for k in range(n_components):
