@@ -137,6 +137,9 @@ def test_compare_script_gibbs_section(tmp_path):
     assert float(row["EM ms/it"]) > 0 and float(row["Gibbs ms/sweep"]) > 0
     assert float(row["sweep / iteration"]) == pytest.approx(
         float(row["Gibbs ms/sweep"]) / float(row["EM ms/it"]), rel=0.01, abs=0.01)
+    assert float(row["missing / complete sweep"]) == pytest.approx(
+        float(row["ms/sweep, 10% missing"]) / float(row["Gibbs ms/sweep"]),
+        rel=0.01, abs=0.01)
     assert "1,000 sweeps of one chain on 50k x 2 x 3 full" in report
     (tutorial,) = [line for line in report.splitlines()
                    if line.startswith("|") and line.endswith(">= 16,000 |")]

@@ -13,12 +13,10 @@ short; ``setup`` pays Numba compilation first.
 
 import os
 import sys
-import time
-
-import numpy as np
 
 from harness.data import make_mixture
 from harness.fitting import quiet_fit
+from harness.timing import best_seconds
 
 N_SWEEPS = 4
 TUTORIAL_DRAWS, TUTORIAL_BURN = 500, 100
@@ -42,15 +40,6 @@ def _em(init, covariance_type, max_iter):
     )
 
 
-def _best(function, repeat=3):
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 class GibbsSweep:
     """A Gibbs sweep next to an EM iteration on the same data."""
 
@@ -69,7 +58,7 @@ class GibbsSweep:
     def track_sweep_over_em_iteration(self, n_samples, n_features, n_components,
                                       covariance_type):
         def seconds_of(make, count):
-            return _best(lambda: quiet_fit(make(count), self.X))
+            return best_seconds(lambda: quiet_fit(make(count), self.X))
 
         def sampler(n_draws):
             return _sampler(n_components, covariance_type, n_draws)
@@ -100,7 +89,7 @@ class GibbsTutorial:
 
     def track_tutorial_draws_per_second(self):
         fitted = self.model(TUTORIAL_DRAWS, TUTORIAL_BURN)
-        seconds = _best(lambda: fitted.fit(self.X))
+        seconds = best_seconds(lambda: fitted.fit(self.X))
         return fitted.n_chains * (TUTORIAL_DRAWS + TUTORIAL_BURN) / seconds
 
     track_tutorial_draws_per_second.unit = "draws per second"
