@@ -388,30 +388,29 @@ class MissingDaskSource:
                      "cache"):
             setattr(self, name, getattr(source, name))
 
-    def _summed(self, method, *args):
+    def _summed(self, method, *args, first_row=None):
+        """``MissingArraySource.<method>(*args)`` on every chunk, summed; with
+        ``first_row``, each chunk also gets the global index of its first row
+        (first_row + the chunk's start) as the last argument."""
         import dask
 
         from ._dask import _add, _tree_sum
 
         call = dask.delayed(_chunk_pass, pure=True)
-        parts = [call(method, self.n_jobs, self.estimator_name, x, w, *args)
-                 for x, w in zip(self.base._x, self.base._w, strict=True)]
+        parts = [
+            call(method, self.n_jobs, self.estimator_name, x, w, *args,
+                 *(() if first_row is None else (first_row + int(start),)))
+            for x, w, start in zip(self.base._x, self.base._w, self.base._starts,
+                                   strict=True)
+        ]
         return dask.compute(_tree_sum(parts, _add))[0]
 
     def stats_pass(self, params, log_weights=None, entropy=False):
         return self._summed("stats_pass", params, log_weights, entropy)
 
     def sampled_pass(self, params, log_weights, draw_key, first_row=0):
-        import dask
-
-        from ._dask import _add, _tree_sum
-
-        call = dask.delayed(_chunk_pass, pure=True)
-        parts = [call("sampled_pass", self.n_jobs, self.estimator_name, x, w, params,
-                      log_weights, draw_key, first_row + int(start))
-                 for x, w, start in zip(self.base._x, self.base._w,
-                                        self.base._starts, strict=True)]
-        return dask.compute(_tree_sum(parts, _add))[0]
+        return self._summed("sampled_pass", params, log_weights, draw_key,
+                            first_row=first_row)
 
     def mean_feature_variance(self, ctype):
         return self.scan.mean_feature_variance()
