@@ -37,13 +37,15 @@ ordinary kernels, ``em._log_prob_block`` and ``em._add_stats_block``):
   is the ordinary one of the block plus sparse terms: with u = x̃ − shift (zero
   on m) and c_k = x̂_k − x̃ (zero off m), Σ_k r_k (u + c_k)(u + c_k)ᵀ =
   w u uᵀ + u eᵀ + e uᵀ + Σ_k r_k c_k c_kᵀ, e = Σ_k r_k c_k.
-* diag and spherical: missing features drop out. The E-step runs the ordinary
-  sums on the block with NaN in it, taking for a missing entry the constant
-  log λ_a − log 2π in place of λ_a (x_a − μ_a)² (a select, no extra pass); the
-  statistics are those of the block completed with x̂_m = μ_m per component
-  (zero deviations: x − μ·o with x = 0 where missing and o the observed
-  indicator) plus r / λ_a for each missing feature a, from the missing mass
-  Σ r (1 − o) summed in the same sweep.
+* diag and spherical: missing features drop out. One vectorised sweep masks
+  the block as it is transposed (x = 0 where missing, and the observed
+  indicator o; no list of the entries unless a Gibbs sweep, the variational
+  entropy or imputation reads it). The E-step runs the ordinary tiled sums,
+  taking for a missing entry the constant log λ_a − log 2π in place of
+  λ_a (x_a − μ_a)²; the statistics are those of the block completed with
+  x̂_m = μ_m per component (zero deviations: x − μ·o) plus r / λ_a for each
+  missing feature a, from the missing mass Σ r − Σ r o summed in the same
+  sweep.
 
 The per-component log-determinants of the one and two missing value blocks of Λ
 come precomputed (``log_minors``), so that no logarithm is taken per row for
@@ -520,7 +522,10 @@ def _add_tied_corrections(X, start, n_rows, resp, sample_weight, count, features
 @njit(**JIT)
 def _mask_missing(n_features, n_rows, work):
     """Replace the NaN of work[:D] by 0 and write the observed indicator (1
-    observed, 0 missing) into work rows 2D..3D-1."""
+    observed, 0 missing) into work rows 2D..3D-1; returns the number of NaN.
+    One vectorised sweep per feature: diag and spherical need no list of the
+    missing entries for EM."""
+    total = 0
     for a in range(n_features):
         x = work[a]
         observed = work[2 * n_features + a]
@@ -529,6 +534,24 @@ def _mask_missing(n_features, n_rows, work):
             missing = np.isnan(v)
             observed[i] = 0.0 if missing else 1.0
             x[i] = 0.0 if missing else v
+            total += missing
+    return total
+
+
+@njit(**JIT)
+def _scan_block(kind, lists, X, start, n_rows, work, count, features, offset):
+    """Transpose the block into work[:D] and return its number of missing
+    entries. Full and tied list them (``find_missing``); diag and spherical
+    mask them instead (``_mask_missing``: 0 in work[:D], the observed indicator
+    in rows 2D..3D-1), and list them first only when ``lists`` (a Gibbs
+    sweep's draws, the variational entropy and imputation read the lists)."""
+    n_features = X.shape[1]
+    transpose_block(X, start, n_rows, work)
+    if kind == FULL or kind == TIED:
+        return find_missing(work, n_features, n_rows, count, features, offset)
+    if lists:
+        find_missing(work, n_features, n_rows, count, features, offset)
+    return _mask_missing(n_features, n_rows, work)
 
 
 @njit(**JIT)
@@ -569,14 +592,13 @@ def _add_observed_sq_distances(n_features, n_rows, center, weight, absent, work,
 def _log_prob_observed_diag(n_features, n_rows, means, factor, log_minors, log_norm,
                             vectors, out, work):
     """out[k, i] = log-density of row i's observed coordinates (diag and
-    spherical), for the block in work[:D] with NaN at its missing entries
-    (replaced by 0 here): a missing feature a contributes −1/2 (log λ_a −
-    log 2π), which cancels its share of log_norm[k]. So the sums run over every
-    entry, each adding either its observed term or that constant."""
+    spherical), for the block masked by ``_mask_missing``: a missing feature a
+    contributes −1/2 (log λ_a − log 2π), which cancels its share of
+    log_norm[k]. So the sums run over every entry, each adding either its
+    observed term or that constant."""
     spherical = factor.shape[2] == 1
     weight = vectors[_WEIGHT]
     absent = vectors[_ABSENT]
-    _mask_missing(n_features, n_rows, work)
     for k in range(means.shape[0]):
         every = 0.0
         for a in range(n_features):
@@ -595,17 +617,18 @@ def _log_prob_observed_diag(n_features, n_rows, means, factor, log_minors, log_n
 
 @njit(**JIT)
 def _add_stats_observed_diag(n_features, start, n_rows, resp, sample_weight, means,
-                             factor, s0, s1, s2, work, idx):
+                             factor, s0, s1, s2, vectors, work, idx):
     """Statistics of the rows completed with x̂_m = μ_m (zero deviations) under
-    each component, plus r / λ_a for each missing feature a, after
-    ``_log_prob_observed_diag`` (work[:D]: the block with 0 at its missing
-    entries; work rows 2D..3D-1: the observed indicator o). The completed value
-    is x + μ (1 − o), and the missing mass Σ r (1 − o): vectorised sums over
-    the rows a component is responsible for (all of them, or those gathered as
-    in ``diag.add_component_stats_diag`` when most have r = 0)."""
+    each component, plus r / λ_a for each missing feature a, for the block
+    masked by ``_mask_missing`` (work[:D]: 0 at the missing entries; rows
+    2D..3D-1: the observed indicator o). The completed value is x + μ (1 − o),
+    and the missing mass of feature a is Σ r − Σ r o: vectorised sums over the
+    rows a component is responsible for (all of them, or those gathered as in
+    ``diag.add_component_stats_diag`` when most have r = 0)."""
     d = n_features
     spherical = factor.shape[2] == 1
     r = work[3 * d]
+    observed = vectors[_MISSING]
     for k in range(means.shape[0]):
         nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
         if nonzero == 0:
@@ -616,31 +639,88 @@ def _add_stats_observed_diag(n_features, start, n_rows, resp, sample_weight, mea
         for j in range(m):
             total += r[j]
         s0[k] += total
-        for a in range(d):
-            c = means[k, a]
-            x = work[a]
-            observed = work[2 * d + a]
-            missing = 0.0
-            if dense:
-                # the deviation x − c·o is 0 at a missing entry (x there is 0)
-                p = q = 0.0
-                for i in range(n_rows):
-                    t = x[i] - c * observed[i]
-                    u = r[i] * t
-                    p += u
-                    q += u * t
-                    missing += r[i] * (1.0 - observed[i])
-                s1[k, a] += p
-                s2[k, 0, a] += q
-            else:
+        if dense:
+            _add_masked_moments(d, n_rows, r, means[k], work, s1[k], s2[k, 0],
+                                observed)
+        else:
+            for a in range(d):
+                c = means[k, a]
+                x = work[a]
+                o = work[2 * d + a]
                 completed = work[d + a]
+                mass = 0.0
                 for j in range(m):
-                    absent = 1.0 - observed[idx[j]]
-                    completed[j] = x[idx[j]] + c * absent
-                    missing += r[j] * absent
-            s2[k, 0, a] += missing / (factor[k, 0, 0] if spherical else factor[k, 0, a])
-        if not dense:
+                    completed[j] = x[idx[j]] + c * (1.0 - o[idx[j]])
+                    mass += r[j] * o[idx[j]]
+                observed[a] = mass
             add_diag_moments(work, d, r, d, m, means[k], s1[k], s2[k, 0])
+        for a in range(d):
+            s2[k, 0, a] += ((total - observed[a])
+                            / (factor[k, 0, 0] if spherical else factor[k, 0, a]))
+
+
+@njit(**JIT)
+def _add_masked_moments(n_features, n_rows, r, center, work, s1, s2, observed):
+    """s1[a] += Σ_i r_i t_ia, s2[a] += Σ_i r_i t_ia² with t = x − c·o (0 at a
+    missing entry, where x is 0), and observed[a] = Σ_i r_i o_ia, for the block
+    masked by ``_mask_missing``; four features per sweep over the rows, as
+    ``diag.add_diag_moments``."""
+    d = n_features
+    whole = d - d % TILE
+    for a in range(0, whole, TILE):
+        c0, c1, c2, c3 = center[a], center[a + 1], center[a + 2], center[a + 3]
+        x0, x1, x2, x3 = work[a], work[a + 1], work[a + 2], work[a + 3]
+        o0, o1 = work[2 * d + a], work[2 * d + a + 1]
+        o2, o3 = work[2 * d + a + 2], work[2 * d + a + 3]
+        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = v0 = v1 = v2 = v3 = 0.0
+        for i in range(n_rows):
+            w = r[i]
+            t0 = x0[i] - c0 * o0[i]
+            t1 = x1[i] - c1 * o1[i]
+            t2 = x2[i] - c2 * o2[i]
+            t3 = x3[i] - c3 * o3[i]
+            u0 = w * t0
+            u1 = w * t1
+            u2 = w * t2
+            u3 = w * t3
+            p0 += u0
+            p1 += u1
+            p2 += u2
+            p3 += u3
+            q0 += u0 * t0
+            q1 += u1 * t1
+            q2 += u2 * t2
+            q3 += u3 * t3
+            v0 += w * o0[i]
+            v1 += w * o1[i]
+            v2 += w * o2[i]
+            v3 += w * o3[i]
+        s1[a] += p0
+        s1[a + 1] += p1
+        s1[a + 2] += p2
+        s1[a + 3] += p3
+        s2[a] += q0
+        s2[a + 1] += q1
+        s2[a + 2] += q2
+        s2[a + 3] += q3
+        observed[a] = v0
+        observed[a + 1] = v1
+        observed[a + 2] = v2
+        observed[a + 3] = v3
+    for a in range(whole, d):
+        c = center[a]
+        x = work[a]
+        o = work[2 * d + a]
+        p = q = v = 0.0
+        for i in range(n_rows):
+            t = x[i] - c * o[i]
+            u = r[i] * t
+            p += u
+            q += u * t
+            v += r[i] * o[i]
+        s1[a] += p
+        s2[a] += q
+        observed[a] = v
 
 
 @njit(**JIT)
@@ -738,7 +818,7 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
                               chol, inverse, s1, s2)
     else:
         _add_stats_observed_diag(d, start, n_rows, resp, sample_weight, means,
-                                 factor, s0, s1, s2, work, idx)
+                                 factor, s0, s1, s2, vectors, work, idx)
 
 
 @njit(**JIT)
@@ -949,8 +1029,9 @@ def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, 
         _log_prob_block(kind, means.shape[1], n_rows, means,
                         factor, log_norm, aux, shift, logp, work, X)
         return fills, conditional, chol
-    fills, conditional, chol = _block_scratch(count, n_rows, n_missing, fills,
-                                              conditional, chol)
+    if kind == FULL or kind == TIED:  # diag and spherical keep nothing per entry
+        fills, conditional, chol = _block_scratch(count, n_rows, n_missing, fills,
+                                                  conditional, chol)
     _observed_log_prob(kind, X, start, n_rows, means, factor, log_norm, aux, shift,
                        precision, precision_t, log_minors, columns, count, features,
                        offset, fills, conditional, correction, vectors, g, chol,
@@ -1016,8 +1097,8 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
-            transpose_block(X, start, n, work)
-            n_missing = find_missing(work, n_features, n, count, features, offset)
+            n_missing = _scan_block(kind, sampled or with_entropy, X, start, n,
+                                    work, count, features, offset)
             fills, conditional, chol = _block_log_prob(
                 kind, X, start, n, n_missing, means, factor, log_norm, aux, shift,
                 precision, precision_t, log_minors, columns, count, features,
@@ -1092,8 +1173,8 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
         stop = min(n_rows, (c + 1) * chunk_rows)
         for start in range(c * chunk_rows, stop, BLOCK_ROWS):
             n = min(BLOCK_ROWS, stop - start)
-            transpose_block(X, start, n, work)
-            n_missing = find_missing(work, n_features, n, count, features, offset)
+            n_missing = _scan_block(kind, mode == IMPUTE, X, start, n, work, count,
+                                    features, offset)
             if mode == IMPUTE:
                 for i in range(n):
                     for a in range(n_features):
