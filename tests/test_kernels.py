@@ -9,7 +9,12 @@ import pytest
 from numpy.testing import assert_allclose
 
 from fastgmm._config import BLOCK_ROWS
-from fastgmm._kernels.common import add_lower_products, add_triangular_norms
+from fastgmm._kernels.common import (
+    add_lower_products,
+    add_triangular_norms,
+    block_entropy,
+    exponentiate_rows,
+)
 from fastgmm._kernels.full import (
     add_stats_full_double,
     add_stats_full_single,
@@ -147,6 +152,39 @@ def test_float32_statistics_far_from_the_origin(n_features, compact):
         "kn,knd->kd", r, np.abs(deviations)).max()
     lower = np.tril_indices(d)
     assert np.abs(t2 - s2)[:, lower[0], lower[1]].max() <= 1e-5 * np.abs(s2).max()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_block_entropy(weighted):
+    """Σ w Σ_k r log r from ``exponentiate_rows(entropy=True)`` against NumPy,
+    over a partial block (groups of LOG_GROUP points and a remainder) with a
+    point no component can explain (every term -inf: it adds nothing) and
+    terms far below a point's maximum (their r is 0)."""
+    rng = np.random.default_rng(5)
+    n_components = 5
+    logp = np.full((n_components, BLOCK_ROWS), np.nan)
+    logp[:, :N_ROWS] = rng.normal(scale=8.0, size=(n_components, N_ROWS)) - 700.0
+    logp[:, 7] = -np.inf
+    logp[1:, 11] = logp[0, 11] - 80.0
+    terms = logp[:, :N_ROWS].copy()
+    weights = rng.uniform(0.0, 3.0, size=N_ROWS + 10) if weighted else np.empty(0)
+    start = 10 if weighted else 0
+    lse = np.empty(BLOCK_ROWS)
+    total = np.empty((3, BLOCK_ROWS))
+    exponentiate_rows(logp, N_ROWS, lse, total, True)
+    result = block_entropy(total, N_ROWS, weights, start)
+
+    top = terms.max(axis=0)
+    finite = np.isfinite(top)
+    shifted = terms[:, finite] - top[finite]
+    r = np.exp(shifted) / np.exp(shifted).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_point = np.where(r > 0.0, r * np.log(r), 0.0).sum(axis=0)
+    w = weights[start:start + N_ROWS][finite] if weighted else 1.0
+    expected = np.sum(w * per_point)
+    assert np.isfinite(result)
+    assert_allclose(result, expected, rtol=1e-12)
+
 
 
 def test_stage_profile_script_runs(capsys, monkeypatch):

@@ -210,14 +210,25 @@ def block_entropy(total, n_rows, sample_weight, start):
     """sum_i w_i sum_k r_ik log r_ik from ``exponentiate_rows(..., entropy=True)``.
 
     With S_i = total[0, i] and r_ik = e_ik / S_i, sum_k r_ik log r_ik =
-    (sum_k e_ik t_ik) / S_i - log S_i, so no log is taken per component.
+    (sum_k e_ik t_ik) / S_i - log S_i, so no log is taken per component; and
+    unweighted, the log S_i of a group of points are one log of their product,
+    as in ``block_log_likelihood`` (a point with S_i = 0 adds nothing).
     """
     result = 0.0
-    for i in range(n_rows):
-        s = total[0, i]
-        if s > 0.0:
-            h = total[2, i] / s - np.log(s)
-            result += h * row_weight(sample_weight, start + i)
+    if sample_weight.shape[0] != 0:
+        for i in range(n_rows):
+            s = total[0, i]
+            if s > 0.0:
+                result += sample_weight[start + i] * (total[2, i] / s - np.log(s))
+        return result
+    for g in range(0, n_rows, LOG_GROUP):
+        product = 1.0
+        for i in range(g, min(n_rows, g + LOG_GROUP)):
+            s = total[0, i]
+            positive = s > 0.0
+            result += total[2, i] / s if positive else 0.0
+            product *= s if positive else 1.0
+        result -= np.log(product)
     return result
 
 
