@@ -1,5 +1,7 @@
-"""The register-tiled products of ``_kernels.common`` against NumPy, for every
-number of features around the tile size (whole tiles, remainders, none)."""
+"""Block kernels against NumPy: the register-tiled products of
+``_kernels.common`` for every number of features around the tile size (whole
+tiles, remainders, none), the variational entropy and the masked statistics of
+diagonal models with missing values."""
 
 import importlib.util
 from pathlib import Path
@@ -20,6 +22,12 @@ from fastgmm._kernels.full import (
     add_stats_full_single,
     log_prob_full_double,
     log_prob_full_single,
+)
+from fastgmm._kernels.kinds import DIAG
+from fastgmm._kernels.missing import (
+    N_VECTORS,
+    _add_stats_observed_diag,
+    _scan_block,
 )
 
 N_ROWS = BLOCK_ROWS - 3  # a partial block: the kernels must stop at n_rows
@@ -184,6 +192,55 @@ def test_block_entropy(weighted):
     expected = np.sum(w * per_point)
     assert np.isfinite(result)
     assert_allclose(result, expected, rtol=1e-12)
+
+
+
+@pytest.mark.parametrize("n_features", [3, 4, 9])
+@pytest.mark.parametrize("spherical", [False, True])
+def test_masked_diag_statistics(n_features, spherical):
+    """The statistics of a block with NaN (diag and spherical): each component's
+    rows completed with its mean, plus r / λ per missing entry, against NumPy;
+    one component responsible for most rows (summed in place), one for a few
+    (gathered first), one for none, weighted rows. ``_scan_block`` masks the
+    block and counts its NaN."""
+    rng = np.random.default_rng(n_features)
+    d, n_components = n_features, 3
+    X = rng.normal(size=(N_ROWS + 20, d)) * 3.0 + 50.0
+    X[rng.random(X.shape) < 0.3] = np.nan
+    start = 20
+    weights = rng.uniform(0.0, 2.0, size=len(X))
+    resp = np.zeros((n_components, BLOCK_ROWS))
+    resp[0, :N_ROWS] = rng.uniform(0.2, 1.0, N_ROWS)
+    few = rng.choice(N_ROWS, 9, replace=False)
+    resp[1, few] = rng.uniform(0.1, 0.9, 9)
+    means = rng.normal(50.0, 1.0, size=(n_components, d))
+    precision = rng.uniform(0.5, 2.0, size=(n_components, 1, 1 if spherical else d))
+
+    work = np.full((3 * d + 6, BLOCK_ROWS), np.nan)
+    count = np.empty(BLOCK_ROWS, dtype=np.int64)
+    features = np.empty((BLOCK_ROWS, d), dtype=np.int64)
+    offset = np.empty(BLOCK_ROWS, dtype=np.int64)
+    block = X[start:start + N_ROWS]
+    n_missing = _scan_block(DIAG, False, X, start, N_ROWS, work, count, features,
+                            offset)
+    assert n_missing == np.isnan(block).sum()
+    s0 = np.zeros(n_components)
+    s1 = np.zeros((n_components, d))
+    s2 = np.zeros((n_components, 1, d))
+    vectors = np.zeros((N_VECTORS, d))
+    idx = np.empty(BLOCK_ROWS, dtype=np.int64)
+    _add_stats_observed_diag(d, start, N_ROWS, resp.copy(), weights, means,
+                             precision, s0, s1, s2, vectors, work, idx)
+
+    missing = np.isnan(block)
+    for k in range(n_components):
+        r = resp[k, :N_ROWS] * weights[start:start + N_ROWS]
+        t = np.where(missing, 0.0, block - means[k])
+        variance = 1.0 / np.broadcast_to(precision[k, 0], (d,))
+        assert_allclose(s0[k], r.sum(), rtol=1e-13)
+        assert_allclose(s1[k], r @ t, rtol=1e-12, atol=1e-12)
+        expected = r @ t**2 + (r @ missing) * variance
+        assert_allclose(s2[k, 0], expected, rtol=1e-12, atol=1e-12)
 
 
 
