@@ -190,7 +190,7 @@ def streamed_pass(source, state, key=None):
         accumulate(*first_argument, mode, seg.X, seg.weights, centers, factor,
                    log_norm, aux, tied_shift, source.chunk_rows, s0_slots[c],
                    s1_slots[c], s2_slots[c], loglik[c], entropy[c], key,
-                   np.uint64(seg.start), em.NO_SEEDS, em.NO_RESP)
+                   np.uint64(seg.start), em.NO_SEEDS, em.NO_RESP, em.NO_FILL)
     return kernel.reduce_slots(state.code, s0_slots, s1_slots, s2_slots, loglik, s0,
                                s1, s2)
 

@@ -29,9 +29,11 @@ def _closest(source, seg, chosen):
     else:
         done = chosen[:1]
         closest = np.empty(seg.stop - seg.start)
-        kernels.sq_dist_to_point(seg.X, np.ascontiguousarray(done), closest)
+        kernels.sq_dist_to_point(seg.X, source.fill, np.ascontiguousarray(done),
+                                  closest)
     for j in range(done.shape[0], chosen.shape[0]):
-        kernels.update_closest(seg.X, np.ascontiguousarray(chosen[j : j + 1]),
+        kernels.update_closest(seg.X, source.fill,
+                               np.ascontiguousarray(chosen[j : j + 1]),
                                closest)
     if source.resident:
         source.cache[key] = (chosen.copy(), closest)
@@ -105,7 +107,7 @@ def potentials(source, chosen, candidates):
     for seg in source.segments(scratch_bytes_per_row=8):
         closest = _closest(source, seg, chosen)
         kernels.candidate_potentials(
-            seg.X, seg.weights, closest, candidates, source.chunk_rows,
+            seg.X, source.fill, seg.weights, closest, candidates, source.chunk_rows,
             potentials[seg.chunk_start : seg.chunk_stop],
         )
     return potentials.sum(axis=0)
@@ -117,8 +119,8 @@ def _lloyd_segment(source, seg, centers, sums, counts):
     closest = np.empty(n_rows)
     c = slice(seg.chunk_start, seg.chunk_stop)
     changed = np.empty(seg.chunk_stop - seg.chunk_start, dtype=np.int64)
-    kernels.lloyd_step(seg.X, seg.weights, centers, source.chunk_rows, labels,
-                       closest, sums[c], counts[c], changed)
+    kernels.lloyd_step(seg.X, source.fill, seg.weights, centers, source.chunk_rows,
+                       labels, closest, sums[c], counts[c], changed)
     return closest
 
 

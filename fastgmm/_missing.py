@@ -15,8 +15,10 @@ What changes when X has missing values, and nothing else:
 * **initialisation**: k-means and the other ``init_params`` run on the rows with
   each missing entry replaced by its feature's observed mean
   (``initial_source``), only to choose the starting parameters; EM then fits the
-  observed values exactly. Arrays, memory maps and dask arrays alike are filled
-  segment by segment, so no filled copy of X is ever held.
+  observed values exactly. For arrays and memory maps the kernels read the
+  fill in place of each NaN as they load a block (``FilledArraySource``); a
+  dask chunk is filled on its worker as the graph computes it. No filled copy
+  of X is ever held.
 * **variational Bayes** (``BayesianGaussianMixture``): the same passes, whose
   entropy also holds the missing values' posterior entropy (see
   ``_kernels.missing._conditional_entropy``); the default priors read the
@@ -25,6 +27,7 @@ What changes when X has missing values, and nothing else:
 
 import numpy as np
 
+from ._config import BLOCK_ROWS
 from ._kernels import missing as kernels
 from ._kernels.kinds import (
     LABELS,
@@ -35,13 +38,14 @@ from ._kernels.kinds import (
 )
 from ._params import kernel_params
 from ._passes import _slots
-from ._sources import ArraySource
+from ._sources import NO_WEIGHTS, ArraySource
 from ._stats import SufficientStats
 
 IMPUTE = kernels.IMPUTE
 
-# Rows read at a time by the validation scan of a memory map.
-SCAN_ROWS = 1 << 14
+# Rows read at a time by the validation scan (a memory map's rows not in a
+# kernel's dtype and order are converted a piece at a time).
+SCAN_ROWS = 1 << 15
 
 
 class MissingScan:
@@ -56,37 +60,42 @@ class MissingScan:
         self.m2 = np.zeros(n_features)
 
     def add(self, rows, weights, first_row, estimator_name, check_columns=True):
-        """Scan rows ``first_row:first_row + len(rows)`` (weights or None)."""
-        rows = np.asarray(rows)
-        if np.isinf(rows).any():
+        """Scan rows ``first_row:first_row + len(rows)`` (weights or None), a
+        kernel-ready array (``kernel_rows``), in one pass of
+        ``_kernels.missing.scan_blocks`` (no scratch the size of the rows)."""
+        n_blocks = max(1, -(-rows.shape[0] // BLOCK_ROWS))
+        moments = np.empty((n_blocks, 3, rows.shape[1]))
+        problems = np.empty((n_blocks, 4), dtype=np.int64)
+        weights = NO_WEIGHTS if weights is None else np.ascontiguousarray(
+            weights, dtype=np.float64)
+        kernels.scan_blocks(rows, weights, moments, problems)
+        infinite = problems[:, kernels.FIRST_INFINITE]
+        if np.any(infinite >= 0):
             raise ValueError(
                 f"Input X contains infinity or a value too large for "
-                f"{rows.dtype!r}; {estimator_name} accepts NaN as a missing value "
+                f"{rows.dtype!r} (row {first_row + int(infinite[infinite >= 0][0])}); "
+                f"{estimator_name} accepts NaN as a missing value "
                 "(missing_values='nan') but not infinity."
             )
-        nan = np.isnan(rows)
-        if not nan.any():
-            observed = None
-        else:
-            self.has_nan = True
-            empty = np.flatnonzero(nan.all(axis=1))
-            if empty.size:
-                raise ValueError(
-                    f"Row {first_row + int(empty[0])} of X has no observed value "
-                    f"(every feature is NaN; {empty.size} such row(s) in rows "
-                    f"{first_row} to {first_row + len(rows) - 1}). Drop such rows: "
-                    "a row without observed values carries no information."
-                )
-            observed = ~nan
+        empty = problems[:, kernels.FIRST_EMPTY]
+        if np.any(empty >= 0):
+            n_empty = int(problems[:, kernels.N_EMPTY].sum())
+            raise ValueError(
+                f"Row {first_row + int(empty[empty >= 0][0])} of X has no observed "
+                f"value (every feature is NaN; {n_empty} such row(s) in rows "
+                f"{first_row} to {first_row + len(rows) - 1}). Drop such rows: "
+                "a row without observed values carries no information."
+            )
+        self.has_nan |= bool(problems[:, kernels.N_NAN].any())
         if not check_columns:
             return
-        w = np.ones(len(rows)) if weights is None else np.asarray(weights, float)
-        mass = w[:, None] * (1.0 if observed is None else observed)
-        n_b = mass.sum(axis=0)
-        values = np.where(nan, 0.0, rows) if observed is not None else rows
+        # the blocks' moments combined exactly (Chan et al.), then merged in
+        n_blocks, mean_blocks, m2_blocks = moments.transpose(1, 0, 2)
+        n_b = n_blocks.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_b = np.where(n_b > 0, (mass * values).sum(axis=0) / n_b, 0.0)
-        m2_b = (mass * (values - mean_b) ** 2).sum(axis=0)
+            mean_b = np.where(n_b > 0, (n_blocks * mean_blocks).sum(axis=0) / n_b,
+                              0.0)
+        m2_b = (m2_blocks + n_blocks * (mean_blocks - mean_b) ** 2).sum(axis=0)
         total = self.weight + n_b
         delta = mean_b - self.mean
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -108,6 +117,15 @@ class MissingScan:
         return float((self.m2 / self.weight).mean())
 
 
+def kernel_rows(rows):
+    """``rows`` as the kernels read them: a view when float32/float64 in native
+    byte order and C order, else a float64 copy."""
+    rows = np.asarray(rows)
+    if rows.dtype.isnative and rows.dtype in (np.float32, np.float64):
+        return np.ascontiguousarray(rows)
+    return np.ascontiguousarray(rows, dtype=np.float64)
+
+
 def scan_array(X, weights, estimator_name, fit=True):
     """Scan an in-memory or memory-mapped X in pieces of ``SCAN_ROWS`` rows (the
     weighted observed moments only in a fit)."""
@@ -115,8 +133,8 @@ def scan_array(X, weights, estimator_name, fit=True):
     for start in range(0, X.shape[0], SCAN_ROWS):
         stop = min(X.shape[0], start + SCAN_ROWS)
         w = None if weights is None else weights[start:stop]
-        scan.add(np.asarray(X[start:stop], dtype=np.float64), w, start,
-                 estimator_name, check_columns=fit)
+        scan.add(kernel_rows(X[start:stop]), w, start, estimator_name,
+                 check_columns=fit)
     if fit and scan.has_nan:
         scan.check_columns()
     return scan
@@ -232,10 +250,10 @@ class MissingArraySource(ArraySource):
         return observed_moments(self.initial_source(), self.scan, ctype)
 
     def initial_source(self):
-        """The rows with each NaN replaced by its feature's observed mean, filled
-        segment by segment (no copy of X)."""
+        """The rows with each NaN read as its feature's observed mean, block by
+        block in the kernels (no copy of X)."""
         return FilledArraySource(self.X, self.sample_weight, fill=self.scan.mean,
-                                 resident=not self.streamed,
+                                 streamed=self.streamed,
                                  estimator_name=self.estimator_name)
 
 
@@ -262,35 +280,27 @@ def fill_nan(rows, fill):
 
 
 class FilledArraySource(ArraySource):
-    """X (in memory or memory-mapped) read segment by segment with each NaN
-    replaced by ``fill`` (per feature): the initialisation's view of rows with
-    missing values, without a copy of X. Every segment (and window) is filled
-    into one buffer that the next one reuses, so the passes, which read a
-    segment before asking for the next, hold one segment's copy at a time.
-    ``resident``: X is in memory, so the k-means passes may keep their per-row
-    scratch between passes as they do for complete data."""
+    """X (in memory or memory-mapped) seen with each NaN replaced by ``fill``
+    (per feature): the initialisation's view of rows with missing values. The
+    kernels read ``fill`` in place of a NaN as they load each block
+    (``_kernels.common.fill_block``), so no filled copy of X, nor of a segment,
+    is ever made; segments are those of the complete-data fit."""
 
-    def __init__(self, X, sample_weight=None, *, fill, resident=False,
+    def __init__(self, X, sample_weight=None, *, fill, streamed=False,
                  estimator_name="GaussianMixture"):
-        super().__init__(X, sample_weight, streamed=True,
+        super().__init__(X, sample_weight, streamed=streamed,
                          estimator_name=estimator_name)
-        self.resident = resident
-        self.fill = fill.astype(self.dtype)
-        self._needs_copy = True  # every segment is a filled copy
-        self._checked = True
-        self._buffer = np.empty((0, self.n_features), dtype=self.dtype)
-
-    def _rows_ready(self, start, stop):
-        if self._buffer.shape[0] < stop - start:
-            self._buffer = np.empty((stop - start, self.n_features), dtype=self.dtype)
-        rows = self._buffer[: stop - start]
-        np.copyto(rows, self.X[start:stop], casting="unsafe")
-        return fill_nan(rows, self.fill)
+        # the value X's dtype holds (float32 data are filled in float32)
+        self.fill = fill.astype(self.dtype).astype(np.float64)
+        self._checked = True  # the scan has seen every row
 
     def rows(self, indices):
-        rows = np.array(self.X[np.asarray(indices, dtype=np.int64)],
-                        dtype=self.dtype, order="C")
-        return np.ascontiguousarray(fill_nan(rows, self.fill), dtype=np.float64)
+        # one copy: the rows taken (in X's dtype, filled there), as float64
+        rows = np.asarray(self.X[np.asarray(indices, dtype=np.int64)])
+        if rows.dtype != self.dtype:
+            rows = rows.astype(self.dtype)
+        fill_nan(rows, self.fill.astype(self.dtype))
+        return np.ascontiguousarray(rows, dtype=np.float64)
 
 
 def missing_array_source(X, weights, streamed, estimator_name, fit=True):
@@ -308,7 +318,7 @@ def missing_array_source(X, weights, streamed, estimator_name, fit=True):
 
 def _scan_chunk(X, weights, start, estimator_name, fit):
     scan = MissingScan(X.shape[1])
-    scan.add(np.asarray(X, dtype=np.float64), weights, start, estimator_name,
+    scan.add(kernel_rows(X), weights, start, estimator_name,
              check_columns=fit)
     return scan
 

@@ -61,7 +61,7 @@ def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
         em.accumulate(kp.kind, mode, seg.X, seg.weights, kp.means, kp.factor,
                       kp.log_norm, kp.aux, kp.shift, source.chunk_rows, s0[c], s1[c],
                       s2[c], loglik[c], chunk_entropy[c], key,
-                      np.uint64(first_row + seg.start))
+                      np.uint64(first_row + seg.start), source.fill)
     return SufficientStats.from_chunks(
         ctype, s0, s1, s2, kp.means, kp.shift, loglik, source.total_weight,
         chunk_entropy,
@@ -124,7 +124,7 @@ def _assigned(source, centers, ctype, seeds=None):
         segment_seeds = NO_SEEDS if seeds is None else seeds - seg.start
         em.accumulate_assigned(ctype.kernel_kind, seg.X, seg.weights, segment_seeds,
                                no_resp, centers, tied_shift, source.chunk_rows,
-                               s0[c], s1[c], s2[c])
+                               s0[c], s1[c], s2[c], source.fill)
     return SufficientStats.from_chunks(
         ctype, s0, s1, s2, centers, tied_shift, np.zeros(1), source.total_weight,
     )
@@ -158,15 +158,10 @@ def _with_unassigned_scatter(source, stats):
     chunk's statistics can take theirs."""
     c = stats.tied_shift
     # summed chunk by chunk, so the total never depends on the segments
-    sums = np.zeros((source.n_chunks, source.n_features))
+    sums = np.empty((source.n_chunks, source.n_features))
     for seg in source.segments():
-        for chunk in range(seg.chunk_start, seg.chunk_stop):
-            rows = slice(chunk * source.chunk_rows - seg.start,
-                         (chunk + 1) * source.chunk_rows - seg.start)
-            if seg.weights.shape[0]:
-                sums[chunk] = seg.weights[rows] @ seg.X[rows]
-            else:
-                sums[chunk] = seg.X[rows].sum(axis=0, dtype=np.float64)
+        em.weighted_sums(seg.X, seg.weights, source.fill, source.chunk_rows,
+                         sums[seg.chunk_start : seg.chunk_stop])
     a = sums.sum(axis=0) - stats.weight * c
     b = (stats.s1 + stats.s0[:, None] * (stats.centers - c)).sum(axis=0)
     cross = np.outer(c, a - b)
@@ -175,9 +170,10 @@ def _with_unassigned_scatter(source, stats):
     return stats
 
 
-def resp_stats(X, weights, centers, ctype, resp):
+def resp_stats(X, weights, centers, ctype, resp, fill=None):
     """Statistics of one in-memory array ``X`` (its own partition) under soft
-    responsibilities ``resp`` (N, K), around the shifts ``centers``."""
+    responsibilities ``resp`` (N, K), around the shifts ``centers`` (X's NaN
+    read as ``fill``, as in ``em.accumulate``)."""
     ctype = covariance_type(ctype)
     centers = np.ascontiguousarray(centers, dtype=np.float64)
     n_rows, n_features = X.shape
@@ -186,7 +182,7 @@ def resp_stats(X, weights, centers, ctype, resp):
     tied_shift = centers.mean(axis=0)
     resp = np.ascontiguousarray(resp, dtype=np.float64)
     em.accumulate_assigned(ctype.kernel_kind, X, weights, NO_SEEDS, resp, centers,
-                           tied_shift, chunk_rows, s0, s1, s2)
+                           tied_shift, chunk_rows, s0, s1, s2, fill)
     total = float(n_rows) if weights.shape[0] == 0 else float(weights.sum())
     return SufficientStats.from_chunks(
         ctype, s0, s1, s2, centers, tied_shift, np.zeros(1), total,
@@ -201,7 +197,7 @@ def random_stats(source, n_components, ctype, random_state, window_rows):
     for _, X, weights in source.windows(window_rows):
         resp = random_state.uniform(size=(X.shape[0], n_components))
         resp /= resp.sum(axis=1)[:, None]
-        stats = resp_stats(X, weights, centers, ctype, resp) + stats
+        stats = resp_stats(X, weights, centers, ctype, resp, source.fill) + stats
     return stats
 
 

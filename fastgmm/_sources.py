@@ -189,6 +189,9 @@ class ArraySource:
         # k-means scratch kept between passes, only when X is resident (see _kmeans)
         self.resident = not streamed
         self.cache = {}
+        # the values the kernels read in place of NaN, per feature: None, X has
+        # none (see ``_missing.FilledArraySource``)
+        self.fill = None
 
     # ---------------------------------------------------------------- segments
 

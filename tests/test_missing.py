@@ -255,6 +255,91 @@ def test_fit_holds_no_filled_copy_of_X():
     assert peak < 0.5 * X.nbytes, (peak, X.nbytes)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_initial_passes_read_the_fill_in_place(dtype, weighted):
+    """The initialisation's passes over the rows with missing values (the
+    kernels read each feature's fill in place of a NaN as they load a block)
+    give bitwise what the same passes give on a mean-filled copy of X."""
+    from fastgmm._covariance import covariance_type
+    from fastgmm._missing import missing_array_source
+    from fastgmm._sources import ArraySource
+
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((20_000, 5)) + rng.integers(3, size=(20_000, 1)) * 3.0
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.5
+    X = X.astype(dtype)
+    before = X.copy()
+    w = rng.random(len(X)) * 2 if weighted else None
+    filled_view = missing_array_source(X, w, False, "GaussianMixture").initial_source()
+    copy = np.where(np.isnan(X), filled_view.fill.astype(dtype), X)
+    plain = ArraySource(copy, w)
+    assert filled_view.n_chunks > 1
+    centers = copy[[3, 900, 15_000]].astype(np.float64)
+    indices = np.array([3, 900, 15_000])
+    with_nan = np.flatnonzero(np.isnan(X).any(axis=1))[:4]
+    assert_array_equal(filled_view.rows(with_nan), plain.rows(with_nan))
+    for ctype in map(covariance_type, TYPES):
+        for name, args in (("nearest_stats", (centers, ctype)),
+                           ("seeded_stats", (centers, indices, ctype)),
+                           ("mean_and_covariance", (ctype,))):
+            ours = getattr(filled_view, name)(*args)
+            theirs = getattr(plain, name)(*args)
+            if name == "mean_and_covariance":
+                for a, b in zip(ours, theirs, strict=True):
+                    assert_array_equal(a, b)
+                continue
+            for field in ("s0", "s1", "s2", "weight"):
+                assert_array_equal(getattr(ours, field), getattr(theirs, field))
+        ours = filled_view.random_stats(3, ctype, np.random.RandomState(0), 7000)
+        theirs = plain.random_stats(3, ctype, np.random.RandomState(0), 7000)
+        assert_array_equal(ours.s2, theirs.s2)
+    chosen = centers[:2]
+    assert filled_view.kmeans_mass_total(chosen) == plain.kmeans_mass_total(chosen)
+    assert_array_equal(filled_view.kmeans_potentials(chosen, centers),
+                       plain.kmeans_potentials(chosen, centers))
+    for a, b in zip(filled_view.kmeans_sums(centers), plain.kmeans_sums(centers),
+                    strict=True):
+        assert_array_equal(a, b)
+    assert_array_equal(filled_view.kmeans_farthest(centers, 5),
+                       plain.kmeans_farthest(centers, 5))
+    assert_array_equal(X, before)  # X itself is never filled
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scan_moments(monkeypatch, weighted):
+    """The validation scan (``scan_blocks``, pieces of ``SCAN_ROWS`` rows merged)
+    gives the observed weight, mean and squared deviations of each feature as
+    NumPy does, finds NaN, and names the first infinite or empty row."""
+    from fastgmm import _missing
+
+    monkeypatch.setattr(_missing, "SCAN_ROWS", 3000)  # several pieces
+    rng = np.random.default_rng(3)
+    X = rng.normal(5.0, 2.0, (10_001, 4))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[np.isnan(X).all(axis=1), 1] = 7.0
+    X[:, 3] += 1e6  # far from 0: the deviations are taken from block means
+    w = rng.random(len(X)) * 3 if weighted else None
+    scan = _missing.scan_array(X, w, "GaussianMixture")
+    mass = (np.ones(len(X)) if w is None else w)[:, None] * ~np.isnan(X)
+    values = np.nan_to_num(X)
+    mean = (mass * values).sum(axis=0) / mass.sum(axis=0)
+    assert scan.has_nan
+    assert_allclose(scan.weight, mass.sum(axis=0), rtol=1e-13)
+    assert_allclose(scan.mean, mean, rtol=1e-13)
+    assert_allclose(scan.m2, (mass * (values - mean) ** 2).sum(axis=0), rtol=1e-10)
+    assert not _missing.scan_array(np.nan_to_num(X), w, "GaussianMixture").has_nan
+    bad = X.copy()
+    bad[[6500, 8000], 2] = -np.inf
+    with pytest.raises(ValueError, match=r"infinity.*\(row 6500\)"):
+        _missing.scan_array(bad, w, "GaussianMixture")
+    bad = X.copy()
+    bad[[6200, 6300]] = np.nan
+    with pytest.raises(ValueError, match=r"Row 6200 .* 2 such row"):
+        _missing.scan_array(bad, w, "GaussianMixture")
+
+
 def test_dask_matches_memory():
     da = pytest.importorskip("dask.array")
     _, X = mixture_data(n=600, seed=2)

@@ -50,6 +50,31 @@ def transpose_block(X, start, n_rows, work):
             work[a, i] = X[start + i, a]
 
 
+@njit(**JIT)
+def filled_value(X, fill, row, a):
+    """X[row, a], or fill[a] where it is NaN (see ``fill_block``). ``fill`` is
+    None for data without NaN: Numba then drops the test while compiling, so
+    that the loops over X stay vectorised."""
+    x = X[row, a]
+    if fill is not None:
+        if np.isnan(x):
+            return fill[a]
+    return x
+
+
+@njit(**JIT)
+def fill_block(work, n_rows, fill):
+    """work[a, i] = fill[a] where work[a, i] is NaN, for the block's rows in
+    work[:D], D = len(fill): rows with missing values seen mean-filled, as the
+    initialisation sees them (``_missing``), with no filled copy of X."""
+    for a in range(fill.shape[0]):
+        value = fill[a]
+        x = work[a]
+        for i in range(n_rows):
+            if np.isnan(x[i]):
+                x[i] = value
+
+
 @intrinsic
 def _float_from_bits(typingctx, bits):
     """The float64 whose IEEE bit pattern is the int64 ``bits`` (a bit cast)."""

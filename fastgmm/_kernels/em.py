@@ -31,7 +31,10 @@ from .common import (
     block_entropy,
     block_log_likelihood,
     exponentiate_rows,
+    fill_block,
+    filled_value,
     normalise_rows,
+    row_weight,
     transpose_block,
     work_rows,
     write_predictions,
@@ -44,6 +47,10 @@ from .tied import add_stats_tied, log_prob_tied
 
 # inlined into their callers, where the kind is a compile-time constant
 INLINE_JIT = {**JIT, "inline": "always"}
+
+# the ``fill`` of rows without NaN in the compiled passes, which test it once
+# per block (``accumulate_kernel``)
+NO_FILL = np.empty(0)
 
 
 @njit(**INLINE_JIT)
@@ -75,7 +82,8 @@ def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means
 
 
 def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift,
-               chunk_rows, s0, s1, s2, loglik, entropy, key, first_row):
+               chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
+               fill=None):
     """E-step and statistics in one pass: per chunk c, add into slot c.
 
     X (N, D) float32/float64 C-contiguous; sample_weight (N,) or (0,) for ones;
@@ -88,11 +96,13 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     each row's responsibilities become its sampled assignment before the
     statistics are added (``random.sample_block``, from the uint64 sweep ``key``;
     X's first row has the global index ``first_row``, uint64); loglik is still
-    that of the parameters, summed over components.
+    that of the parameters, summed over components. ``fill`` (D,) float64:
+    X's NaN read as fill[a] in feature a (``fill_block``; None: X has no NaN).
     """
     accumulate_kernel(kind)(
         mode, X, sample_weight, means, factor, log_norm, aux, shift, chunk_rows, s0,
-        s1, s2, loglik, entropy, key, first_row, NO_SEEDS, NO_RESP)
+        s1, s2, loglik, entropy, key, first_row, NO_SEEDS, NO_RESP,
+        NO_FILL if fill is None else fill)
 
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
@@ -100,21 +110,22 @@ NO_RESP = np.empty((0, 0))
 
 
 def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
-                        chunk_rows, s0, s1, s2):
+                        chunk_rows, s0, s1, s2, fill=None):
     """Statistics under given assignments, shifted by ``means`` (and ``shift``).
 
     With ``resp`` (N, K) not empty, under those responsibilities; else with
     ``seeds`` (K,) not empty, row seeds[k] belongs to component k and no other row
     counts (the seeded initialisations; rows outside [0, N) are ignored); else
     every row belongs to its nearest mean (k-means' final assignment, first
-    nearest on ties). Outputs as in ``accumulate``; nothing of size N is held.
+    nearest on ties). Outputs and ``fill`` as in ``accumulate``; nothing of
+    size N is held.
     """
     n_chunks = s0.shape[0]
     ignored = np.empty(n_chunks)
     accumulate_kernel(kind)(
         ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX, shift,
         chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0), np.uint64(0), seeds,
-        resp)
+        resp, NO_FILL if fill is None else fill)
 
 
 # unused by ASSIGNED passes, typed as the EM passes' arguments so that both
@@ -130,10 +141,11 @@ ACCUMULATE_KERNELS = {}
 
 def accumulate_kernel(kind):
     """The compiled pass of ``accumulate`` and ``accumulate_assigned`` for one
-    kernel kind: ``(mode, <accumulate's arguments after kind and mode>, seeds,
-    resp)``, ``seeds`` and ``resp`` as in ``accumulate_assigned`` (read in mode
-    ASSIGNED only). One function serves every mode, so a fit's initial
-    statistics and its iterations share one compilation."""
+    kernel kind: ``(mode, <accumulate's arguments after kind and mode up to
+    first_row>, seeds, resp, fill)``, ``seeds`` and ``resp`` as in
+    ``accumulate_assigned`` (read in mode ASSIGNED only), ``fill`` as in
+    ``accumulate`` (``NO_FILL``: none). One function serves every mode, so a
+    fit's initial statistics and its iterations share one compilation."""
     return accumulate_kernels(kind)[1]
 
 
@@ -156,19 +168,19 @@ def _accumulate_kernels(kind):
     @njit(**JIT)
     def chunk_pass(c, mode, X, sample_weight, means, factor, log_norm, aux, shift,
                    chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, seeds,
-                   resp):
+                   resp, fill):
         accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm,
                           aux, shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
-                          first_row, seeds, resp)
+                          first_row, seeds, resp, fill)
 
     @njit(**PARALLEL_JIT)
     def accumulate_pass(mode, X, sample_weight, means, factor, log_norm, aux, shift,
                         chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
-                        seeds, resp):
+                        seeds, resp, fill):
         for c in prange(s0.shape[0]):
             accumulate_chunk(kind, c, mode, X, sample_weight, means, factor,
                              log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
-                             entropy, key, first_row, seeds, resp)
+                             entropy, key, first_row, seeds, resp, fill)
 
     return chunk_pass, accumulate_pass
 
@@ -176,7 +188,7 @@ def _accumulate_kernels(kind):
 @njit(**INLINE_JIT)
 def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, aux,
                      shift, chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
-                     seeds, resp):
+                     seeds, resp, fill):
     """Chunk c of a pass of ``accumulate_kernels``; inlined into callers where
     ``kind`` is a constant, so that only that kind's kernels compile."""
     n_rows, n_features = X.shape
@@ -197,6 +209,8 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
     for start in range(c * chunk_rows, stop, BLOCK_ROWS):
         n = min(BLOCK_ROWS, stop - start)
         transpose_block(X, start, n, work)
+        if fill.shape[0] > 0:
+            fill_block(work, n, fill)
         if mode == ASSIGNED:
             _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
         else:
@@ -243,6 +257,20 @@ def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest
         block_resp[:] = 0.0
         for i in range(n):
             block_resp[idx[i], i] = 1.0
+
+
+@njit(**PARALLEL_JIT)
+def weighted_sums(X, sample_weight, fill, chunk_rows, out):
+    """out[c] = the sum of w x over the rows x of chunk c (D,), each NaN read
+    as its feature's ``fill`` (None: X has no NaN; see ``filled_value``)."""
+    n_rows, n_features = X.shape
+    for c in prange(out.shape[0]):
+        out[c] = 0.0
+        stop = min(n_rows, (c + 1) * chunk_rows)
+        for i in range(c * chunk_rows, stop):
+            w = row_weight(sample_weight, i)
+            for a in range(n_features):
+                out[c, a] += w * filled_value(X, fill, i, a)
 
 
 def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, labels):

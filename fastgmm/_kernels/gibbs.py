@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT
-from .em import NO_RESP, NO_SEEDS, accumulate_chunk
+from .em import NO_FILL, NO_RESP, NO_SEEDS, accumulate_chunk
 from .kinds import DIAG, FULL, RESPONSIBILITIES, SAMPLED, TIED
 from .random import sweep_key
 
@@ -435,7 +435,8 @@ def _one_pass(kind, code, mode, X, sample_weight, chunk_rows, key, weights, mean
     pass_layout(code, weights, centers, factors, factor, log_norm, aux, tied_shift)
     accumulate_chunk(kind, 0, mode, X, sample_weight, centers, factor, log_norm, aux,
                      tied_shift, chunk_rows, s0_slots, s1_slots, s2_slots,
-                     loglik_slots, entropy, key, np.uint64(0), NO_SEEDS, NO_RESP)
+                     loglik_slots, entropy, key, np.uint64(0), NO_SEEDS, NO_RESP,
+                     NO_FILL)
     return reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2)
 
 

@@ -1,33 +1,37 @@
 """k-means kernels for the 'kmeans' and 'k-means++' initialisations.
 
 Same partition as the EM drivers: chunks that depend only on the number of rows,
-one output slot per chunk, summed in chunk order by the caller.
+one output slot per chunk, summed in chunk order by the caller. Each kernel
+takes ``fill``: (D,) float64 values read in place of X's NaN, feature by
+feature (rows with missing values, seen mean-filled by the initialisation), or
+None when X has none (compiled apart, without the test).
 """
 
 from numba import njit, prange
 
 from .._config import JIT, PARALLEL_JIT
-from .common import row_weight
+from .common import filled_value, row_weight
 
 
 @njit(**JIT)
-def _sq_dist(X, row, centers, k):
+def _sq_dist(X, fill, row, centers, k):
     total = 0.0
     for a in range(X.shape[1]):
-        t = X[row, a] - centers[k, a]
+        t = filled_value(X, fill, row, a) - centers[k, a]
         total += t * t
     return total
 
 
 @njit(**PARALLEL_JIT)
-def sq_dist_to_point(X, point, out):
+def sq_dist_to_point(X, fill, point, out):
     """out[i] = ||X[i] - point||² (point is (1, D))."""
     for i in prange(X.shape[0]):
-        out[i] = _sq_dist(X, i, point, 0)
+        out[i] = _sq_dist(X, fill, i, point, 0)
 
 
 @njit(**PARALLEL_JIT)
-def candidate_potentials(X, sample_weight, closest, candidates, chunk_rows, out):
+def candidate_potentials(X, fill, sample_weight, closest, candidates, chunk_rows,
+                         out):
     """out[c, t] = sum over chunk c of w * min(closest[i], ||X[i] - candidates[t]||²).
 
     The potential k-means++ would have after adding candidate t; out is (C, T).
@@ -40,22 +44,22 @@ def candidate_potentials(X, sample_weight, closest, candidates, chunk_rows, out)
         for i in range(c * chunk_rows, stop):
             w = row_weight(sample_weight, i)
             for t in range(n_candidates):
-                d = _sq_dist(X, i, candidates, t)
+                d = _sq_dist(X, fill, i, candidates, t)
                 out[c, t] += w * min(closest[i], d)
 
 
 @njit(**PARALLEL_JIT)
-def update_closest(X, point, closest):
+def update_closest(X, fill, point, closest):
     """closest[i] = min(closest[i], ||X[i] - point||²)."""
     for i in prange(X.shape[0]):
-        d = _sq_dist(X, i, point, 0)
+        d = _sq_dist(X, fill, i, point, 0)
         if d < closest[i]:
             closest[i] = d
 
 
 @njit(**PARALLEL_JIT)
-def lloyd_step(X, sample_weight, centers, chunk_rows, labels, closest, sums, counts,
-               changed):
+def lloyd_step(X, fill, sample_weight, centers, chunk_rows, labels, closest, sums,
+               counts, changed):
     """Assign every row to its nearest center and accumulate the new centers' sums.
 
     Writes labels (N,), closest (N,) squared distance to the assigned center,
@@ -71,9 +75,9 @@ def lloyd_step(X, sample_weight, centers, chunk_rows, labels, closest, sums, cou
         stop = min(n_rows, (c + 1) * chunk_rows)
         for i in range(c * chunk_rows, stop):
             best = 0
-            best_d = _sq_dist(X, i, centers, 0)
+            best_d = _sq_dist(X, fill, i, centers, 0)
             for k in range(1, n_clusters):
-                d = _sq_dist(X, i, centers, k)
+                d = _sq_dist(X, fill, i, centers, k)
                 if d < best_d:
                     best_d = d
                     best = k
@@ -84,6 +88,6 @@ def lloyd_step(X, sample_weight, centers, chunk_rows, labels, closest, sums, cou
             w = row_weight(sample_weight, i)
             counts[c, best] += w
             for a in range(n_features):
-                sums[c, best, a] += w * X[i, a]
+                sums[c, best, a] += w * filled_value(X, fill, i, a)
         changed[c] = moved
 

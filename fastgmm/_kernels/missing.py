@@ -72,6 +72,7 @@ from .common import (
     exponentiate_rows,
     gather_component,
     normalise_rows,
+    row_weight,
     transpose_block,
     work_rows,
     write_predictions,
@@ -1203,3 +1204,66 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
                             acc += logp[k, i] * (means[k, f] if diagonal
                                                  else fills[at + a, k])
                         values[start + i, f] = acc
+
+
+# ------------------------------------------------------------------ the scan
+
+# Columns of ``scan_blocks``' ``problems``.
+FIRST_INFINITE, FIRST_EMPTY, N_EMPTY, N_NAN = range(4)
+
+
+@njit(**PARALLEL_JIT)
+def scan_blocks(X, sample_weight, moments, problems):
+    """The validation scan of rows with missing values, per block b of
+    BLOCK_ROWS rows of X (N, D), with no scratch: moments[b] (3, D) = the
+    observed weight of each feature, the weighted mean of its observed values
+    and their weighted sum of squared deviations from that mean (0, 0, 0 for a
+    feature with no observed weight); problems[b] (4,) int64 = the first row
+    holding an infinity, the first row with every value NaN (-1: none), the
+    number of such rows and the number of NaN."""
+    n_rows, n_features = X.shape
+    for b in prange(moments.shape[0]):
+        start = b * BLOCK_ROWS
+        stop = min(n_rows, start + BLOCK_ROWS)
+        weight = moments[b, 0]
+        mean = moments[b, 1]
+        m2 = moments[b, 2]
+        weight[:] = 0.0
+        mean[:] = 0.0
+        m2[:] = 0.0
+        first_infinite = -1
+        first_empty = -1
+        n_empty = 0
+        n_nan = 0
+        for i in range(start, stop):
+            w = row_weight(sample_weight, i)
+            missing = 0
+            for a in range(n_features):
+                x = X[i, a]
+                if np.isnan(x):
+                    missing += 1
+                elif np.isinf(x):
+                    if first_infinite < 0:
+                        first_infinite = i
+                else:
+                    weight[a] += w
+                    mean[a] += w * x
+            n_nan += missing
+            if missing == n_features:
+                n_empty += 1
+                if first_empty < 0:
+                    first_empty = i
+        for a in range(n_features):
+            mean[a] = mean[a] / weight[a] if weight[a] > 0.0 else 0.0
+        if first_infinite < 0:
+            for i in range(start, stop):
+                w = row_weight(sample_weight, i)
+                for a in range(n_features):
+                    x = X[i, a]
+                    if not np.isnan(x):
+                        d = x - mean[a]
+                        m2[a] += w * d * d
+        problems[b, FIRST_INFINITE] = first_infinite
+        problems[b, FIRST_EMPTY] = first_empty
+        problems[b, N_EMPTY] = n_empty
+        problems[b, N_NAN] = n_nan
