@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._covariance import LOG_2PI, CovarianceType
+from ._kernels.kinds import DIAG, FULL
 
 
 @dataclass
@@ -60,7 +61,8 @@ class KernelParams:
 def kernel_params(params, log_weights=None):
     """Lay out ``params`` for the kernels: transposed factors, per-component
     constants log_weights_k - D/2 log 2 pi + log det U_k, and for tied the
-    transformed means around a shift near the data.
+    transformed means around a shift near the data. A full model of one
+    feature runs the diag kernel.
 
     ``log_weights`` (K,) defaults to log ``params.weights`` (EM); an estimator
     whose E-step adds other per-component terms passes them here.
@@ -75,5 +77,12 @@ def kernel_params(params, log_weights=None):
     log_det = ctype.log_det_cholesky(prec_chol, n_features)
     log_norm = log_weights - 0.5 * n_features * LOG_2PI + log_det
     factor, aux, shift = ctype.kernel_layout(means, prec_chol)
-    return KernelParams(ctype.kernel_kind, means, factor,
-                        np.ascontiguousarray(log_norm), aux, shift)
+    kind = ctype.kernel_kind
+    if kind == FULL and n_features == 1:
+        # one feature: each covariance is a variance, and the diag kernel (here
+        # spherical's layout, a precision per component) does the full
+        # kernel's arithmetic without its triangular loops, in a third of the
+        # time; its statistics have the full kernel's slot layout at D = 1
+        kind, factor = DIAG, np.ascontiguousarray(factor**2)
+    return KernelParams(kind, means, factor, np.ascontiguousarray(log_norm), aux,
+                        shift)

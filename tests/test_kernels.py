@@ -259,3 +259,42 @@ def test_stage_profile_script_runs(capsys, monkeypatch):
     assert lines[0].startswith("3,000 x 5 x 3 diag")
     assert [line.split()[0] for line in lines[1:]] == ["transpose", "+", "+", "+"]
     assert all(float(line.split()[-2]) >= 0.0 for line in lines[1:])  # cumulative ms
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_feature_full_runs_the_diag_kernel(weighted):
+    """A full model of one feature is laid out for the diag kernel
+    (``kernel_params``); its pass gives the full kernel's statistics,
+    log-likelihood and predictions from the same parameters."""
+    from fastgmm import GaussianMixture
+    from fastgmm._kernels import em
+    from fastgmm._kernels.kinds import FULL, PROBA, RESPONSIBILITIES
+    from fastgmm._params import kernel_params
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((9000, 1)) * 3 + rng.integers(4, size=(9000, 1)) * 5
+    w = rng.random(len(X)) * 2 if weighted else np.empty(0)
+    model = GaussianMixture(4, max_iter=3, tol=0, random_state=0).fit(X)
+    kp = kernel_params(model._fitted_state())
+    assert kp.kind == DIAG
+    # the full kernel's own layout: the transposed upper factor, 1/sigma
+    full_factor = np.ascontiguousarray(model.precisions_cholesky_)
+    assert_allclose(kp.factor, full_factor**2, rtol=1e-15)
+    n_chunks, chunk_rows = 2, 4608
+
+    def run(kind, factor):
+        s0 = np.empty((n_chunks, 4))
+        s1 = np.empty((n_chunks, 4, 1))
+        s2 = np.empty((n_chunks, 4, 1, 1))
+        loglik = np.empty(n_chunks)
+        em.accumulate(kind, RESPONSIBILITIES, X, w, kp.means, factor, kp.log_norm,
+                      kp.aux, kp.shift, chunk_rows, s0, s1, s2, loglik,
+                      np.zeros(n_chunks), np.uint64(0), np.uint64(0))
+        proba = np.empty((len(X), 4))
+        em.predict_rows(kind, PROBA, X, kp.means, factor, kp.log_norm, kp.aux,
+                        kp.shift, proba, np.empty(0, dtype=np.int64))
+        return s0, s1, s2, loglik, proba
+
+    for ours, theirs in zip(run(kp.kind, kp.factor), run(FULL, full_factor),
+                            strict=True):
+        assert_allclose(ours, theirs, rtol=1e-12, atol=1e-300)
