@@ -32,7 +32,7 @@ from sklearn.utils.validation import _assert_all_finite, _check_feature_names
 from . import _kmeans_passes
 from ._kernels.kinds import LABELS, PROBA
 from ._passes import mean_and_covariance, mean_feature_variance, resp_stats
-from ._sources import ArraySource, check_sample_weight
+from ._sources import ArraySource, check_sample_weight, kernel_rows
 from ._validation import numba_threads
 
 SPLIT_EVERY = 8
@@ -44,9 +44,7 @@ SPLIT_EVERY = 8
 def _chunk_source(X, weights, estimator_name="GaussianMixture"):
     """A chunk is in the worker's memory: validate and convert it once and hand
     it to the passes as one resident segment."""
-    X = np.ascontiguousarray(
-        X, dtype=X.dtype if X.dtype in (np.float64, np.float32) else np.float64
-    )
+    X = kernel_rows(X)
     _assert_all_finite(X, input_name="X", estimator_name=estimator_name)
     weights = None if weights is None else np.asarray(weights, dtype=np.float64)
     return ArraySource(X, weights, estimator_name=estimator_name)

@@ -38,7 +38,7 @@ from ._kernels.kinds import (
 )
 from ._params import kernel_params
 from ._passes import _slots
-from ._sources import NO_WEIGHTS, ArraySource
+from ._sources import NO_WEIGHTS, ArraySource, kernel_rows
 from ._stats import SufficientStats
 
 IMPUTE = kernels.IMPUTE
@@ -115,15 +115,6 @@ class MissingScan:
 
     def mean_feature_variance(self):
         return float((self.m2 / self.weight).mean())
-
-
-def kernel_rows(rows):
-    """``rows`` as the kernels read them: a view when float32/float64 in native
-    byte order and C order, else a float64 copy."""
-    rows = np.asarray(rows)
-    if rows.dtype.isnative and rows.dtype in (np.float32, np.float64):
-        return np.ascontiguousarray(rows)
-    return np.ascontiguousarray(rows, dtype=np.float64)
 
 
 def scan_array(X, weights, estimator_name, fit=True):
@@ -357,9 +348,7 @@ def _chunk_pass(method, n_jobs, estimator_name, X, weights, *args):
     """``MissingArraySource.<method>(*args)`` on one dask chunk (on a worker)."""
     from ._validation import numba_threads
 
-    X = np.ascontiguousarray(
-        X, dtype=X.dtype if X.dtype in (np.float64, np.float32) else np.float64
-    )
+    X = kernel_rows(X)
     weights = None if weights is None else np.asarray(weights, dtype=np.float64)
     with numba_threads(n_jobs, len(X)):
         source = missing_array_source(X, weights, False, estimator_name, fit=False)

@@ -118,6 +118,14 @@ class DataSource(Protocol):
         """Lloyd: the positive-weight rows farthest from their centers."""
 
 
+def kernel_rows(rows):
+    """``rows`` as the kernels read them, C-ordered float32/float64 in native
+    byte order: a view when they already are, else a float64 copy."""
+    rows = np.asarray(rows)
+    dtype = rows.dtype if rows.dtype in _KERNEL_DTYPES else np.float64
+    return np.ascontiguousarray(rows, dtype=dtype)
+
+
 def read_only(rows):
     """A read-only view of ``rows``, as every segment is handed to the kernels.
 
