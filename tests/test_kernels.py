@@ -29,6 +29,7 @@ from fastgmm._kernels.missing import (
     _add_stats_observed_diag,
     _scan_block,
 )
+from fastgmm._kernels.tied import add_stats_tied
 
 N_ROWS = BLOCK_ROWS - 3  # a partial block: the kernels must stop at n_rows
 
@@ -160,6 +161,61 @@ def test_float32_statistics_far_from_the_origin(n_features, compact):
         "kn,knd->kd", r, np.abs(deviations)).max()
     lower = np.tril_indices(d)
     assert np.abs(t2 - s2)[:, lower[0], lower[1]].max() <= 1e-5 * np.abs(s2).max()
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 8, 13, 16])
+@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted):
+    """``add_stats_full_double`` (products centred inside the sweeps when most
+    responsibilities are nonzero, gathered rows otherwise) and the per-component
+    moments of ``add_stats_tied`` against a two-pass NumPy computation, on
+    tight components (widths 1e-2) 1e4 from the origin and from each other:
+    the moments around each mean keep float64 accuracy of their own size."""
+    rng = np.random.default_rng(500 + n_features)
+    d, k = n_features, 3
+    centres = 1e4 * np.arange(1, k + 1)[:, None] + rng.normal(size=(k, d))
+    # component 0 holds most rows (its products sweep every row unless
+    # ``compact``), the others a few (gathered); each only its own rows
+    labels = rng.choice(k, size=N_ROWS, p=[0.8, 0.1, 0.1])
+    x = centres[labels] + 1e-2 * rng.normal(size=(N_ROWS, d))
+    means = centres + 1e-3 * rng.normal(size=(k, d))
+    resp = np.zeros((k, BLOCK_ROWS))
+    resp[:, :N_ROWS] = (labels == np.arange(k)[:, None]) * rng.random((k, N_ROWS))
+    if compact:
+        resp[:, :N_ROWS] *= rng.random((k, N_ROWS)) < 0.2
+    weights = rng.random(N_ROWS + 5) if weighted else np.empty(0)
+    r = resp[:, :N_ROWS] * (weights[5:] if weighted else 1.0)
+    deviations = x[None] - means[:, None]
+    expected_s1 = np.einsum("kn,knd->kd", r, deviations)
+    expected_s2 = np.einsum("kn,kna,knb->kab", r, deviations, deviations)
+
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    s0, s1, s2 = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
+    upper = np.triu_indices(d, 1)
+    s2[:, upper[0], upper[1]] = 7.0
+    add_stats_full_double(d, 5, N_ROWS, resp, weights, means, s0, s1, s2, work,
+                          np.empty(BLOCK_ROWS, dtype=np.int64))
+    # accuracy relative to each component's own moments (1e-3 and 1e-4 per
+    # point), not to 1e4: a product expanded around the origin would be
+    # 1e8 x 1e-16 = 1e-8 off per point
+    scale1 = np.einsum("kn,knd->k", r, np.abs(deviations))[:, None]
+    scale2 = np.abs(expected_s2).max(axis=(1, 2))[:, None]
+    assert_allclose(s0, r.sum(axis=1), rtol=1e-12)
+    assert np.all(np.abs(s1 - expected_s1) <= 1e-12 * scale1)
+    lower = np.tril_indices(d)
+    assert np.all(np.abs((s2 - expected_s2)[:, lower[0], lower[1]])
+                  <= 1e-12 * scale2)
+    # the upper triangle is left alone
+    assert np.all(s2[:, upper[0], upper[1]] == 7.0)
+
+    work[:d, :N_ROWS] = x.T
+    t0, t1, t2 = np.zeros(k), np.zeros((k, d)), np.zeros((1, d, d))
+    add_stats_tied(d, 5, N_ROWS, resp, weights, means, means[0], t0, t1, t2, work,
+                   np.empty(BLOCK_ROWS, dtype=np.int64))
+    assert_allclose(t0, r.sum(axis=1), rtol=1e-12)
+    assert np.all(np.abs(t1 - expected_s1) <= 1e-12 * scale1)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -391,6 +391,41 @@ def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
                 work[2 * d + a, i] = r[i] * t
         _add_first_moments(work, d, n_rows, k, s0, s1)
         return n_rows
+    m = _gather_nonzero(work, d, n_rows, r, center, idx)
+    _add_first_moments(work, d, m, k, s0, s1)
+    return m
+
+
+@njit(**JIT)
+def add_component_moments(work, n_features, n_rows, resp, sample_weight, start, k,
+                          center, s0, s1):
+    """s0[k] += sum r and s1[k] += sum r (x - center) for the block in work[:D],
+    r as in ``add_component_stats`` (work[3D]); nothing else is written (a
+    tied model's second moments are shared, ``tied.add_stats_tied``)."""
+    d = n_features
+    r = work[3 * d]
+    if component_weights(resp, k, sample_weight, start, n_rows, r) == 0:
+        return
+    total = 0.0
+    for i in range(n_rows):
+        total += r[i]
+    s0[k] += total
+    for a in range(d):
+        x = work[a]
+        c = center[a]
+        acc = 0.0
+        for i in range(n_rows):
+            acc += r[i] * (x[i] - c)
+        s1[k, a] += acc
+
+
+@njit(**JIT)
+def _gather_nonzero(work, n_features, n_rows, r, center, idx):
+    """The sparse layout of ``gather_component`` for the r in work[3D]: the
+    points with r > 0 moved to the front (r compacted in place), their
+    deviations to work rows D.., the weighted deviations to rows 2D..; returns
+    their number."""
+    d = n_features
     m = compact_nonzero(r, n_rows, idx)
     for a in range(d):
         c = center[a]
@@ -398,8 +433,146 @@ def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
             t = work[a, idx[j]] - c
             work[d + a, j] = t
             work[2 * d + a, j] = r[j] * t
-    _add_first_moments(work, d, m, k, s0, s1)
     return m
+
+
+@njit(**JIT)
+def add_component_stats(work, n_features, n_rows, resp, sample_weight, start, k,
+                        center, idx, s0, s1, s2):
+    """Add component k's statistics of the block in work[:D] around
+    ``center``: s0[k] += sum r, s1[k] += sum r t and the lower triangle of s2
+    (D, D) += sum r t tᵀ, with t = x - center and r the responsibility times
+    the sample weight (in work[3D]). When most points have r > 0 the
+    deviations are formed inside the product sweeps (``add_centred_products``:
+    nothing of size D x BLOCK_ROWS is written, which costs more than the
+    subtractions once the block no longer fits in L1); otherwise the points with
+    r > 0 are gathered first, so far components cost almost nothing."""
+    d = n_features
+    r = work[3 * d]
+    nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
+    if nonzero == 0:
+        return
+    if 2 * nonzero > n_rows:
+        total = 0.0
+        for i in range(n_rows):
+            total += r[i]
+        s0[k] += total
+        add_centred_products(work, d, n_rows, r, center, s1[k], s2)
+        return
+    m = _gather_nonzero(work, d, n_rows, r, center, idx)
+    _add_first_moments(work, d, m, k, s0, s1)
+    add_lower_products(work, 2 * d, d, d, m, s2)
+
+
+@njit(**JIT)
+def add_centred_products(work, n_features, n_rows, r, center, s1, s2):
+    """s1[a] += sum_i r_i t_ia and s2[a, b] += sum_i r_i t_ia t_ib for
+    b <= a, with t_i = x_i - center for the block's rows x in work[:D] and r
+    in work[3D]. Features go by tiles of four (as ``add_lower_products``): a
+    diagonal tile centres its four rows into work rows D..D+3, which the half
+    tiles below it then read (so they stay in L1), while the other side's
+    rows are centred and weighted in the sweeps."""
+    d = n_features
+    whole = d - d % TILE
+    centred = work[d:d + TILE]
+    for b0 in range(0, whole, TILE):
+        _add_centred_diagonal_tile(work, r, b0, n_rows, center, s1, s2, centred)
+        for a0 in range(b0 + TILE, whole, TILE):
+            _add_centred_half_tile(work, r, a0, b0, n_rows, center, s2, centred)
+            _add_centred_half_tile(work, r, a0 + 2, b0, n_rows, center, s2,
+                                   centred)
+    for a in range(whole, d):
+        x = work[a]
+        c = center[a]
+        p = 0.0
+        for i in range(n_rows):
+            p += r[i] * (x[i] - c)
+        s1[a] += p
+        for b in range(a + 1):
+            y = work[b]
+            e = center[b]
+            acc = 0.0
+            for i in range(n_rows):
+                acc += r[i] * (x[i] - c) * (y[i] - e)
+            s2[a, b] += acc
+
+
+@njit(**JIT)
+def _add_centred_diagonal_tile(work, r, a0, n_rows, center, s1, s2, centred):
+    """``add_centred_products`` on the tile at (a0, a0): its lower triangle
+    and the four first moments; leaves the four centred rows in ``centred``."""
+    x0, x1, x2, x3 = work[a0], work[a0 + 1], work[a0 + 2], work[a0 + 3]
+    c0, c1, c2, c3 = center[a0], center[a0 + 1], center[a0 + 2], center[a0 + 3]
+    t0, t1, t2, t3 = centred[0], centred[1], centred[2], centred[3]
+    p0 = p1 = p2 = p3 = 0.0
+    q00 = q10 = q11 = q20 = q21 = q22 = q30 = q31 = q32 = q33 = 0.0
+    for i in range(n_rows):
+        w = r[i]
+        v0, v1, v2, v3 = x0[i] - c0, x1[i] - c1, x2[i] - c2, x3[i] - c3
+        t0[i] = v0
+        t1[i] = v1
+        t2[i] = v2
+        t3[i] = v3
+        u0, u1, u2, u3 = w * v0, w * v1, w * v2, w * v3
+        p0 += u0
+        p1 += u1
+        p2 += u2
+        p3 += u3
+        q00 += u0 * v0
+        q10 += u1 * v0
+        q11 += u1 * v1
+        q20 += u2 * v0
+        q21 += u2 * v1
+        q22 += u2 * v2
+        q30 += u3 * v0
+        q31 += u3 * v1
+        q32 += u3 * v2
+        q33 += u3 * v3
+    s1[a0] += p0
+    s1[a0 + 1] += p1
+    s1[a0 + 2] += p2
+    s1[a0 + 3] += p3
+    s2[a0, a0] += q00
+    s2[a0 + 1, a0] += q10
+    s2[a0 + 1, a0 + 1] += q11
+    s2[a0 + 2, a0] += q20
+    s2[a0 + 2, a0 + 1] += q21
+    s2[a0 + 2, a0 + 2] += q22
+    s2[a0 + 3, a0] += q30
+    s2[a0 + 3, a0 + 1] += q31
+    s2[a0 + 3, a0 + 2] += q32
+    s2[a0 + 3, a0 + 3] += q33
+
+
+@njit(**JIT)
+def _add_centred_half_tile(work, r, a0, b0, n_rows, center, s2, centred):
+    """``add_centred_products`` for rows a0, a0 + 1 by columns b0..b0 + 3
+    (b0 + 3 < a0), the columns' centred rows in ``centred``."""
+    x0, x1 = work[a0], work[a0 + 1]
+    c0, c1 = center[a0], center[a0 + 1]
+    y0, y1, y2, y3 = centred[0], centred[1], centred[2], centred[3]
+    q00 = q01 = q02 = q03 = q10 = q11 = q12 = q13 = 0.0
+    for i in range(n_rows):
+        w = r[i]
+        u0 = w * (x0[i] - c0)
+        u1 = w * (x1[i] - c1)
+        v0, v1, v2, v3 = y0[i], y1[i], y2[i], y3[i]
+        q00 += u0 * v0
+        q01 += u0 * v1
+        q02 += u0 * v2
+        q03 += u0 * v3
+        q10 += u1 * v0
+        q11 += u1 * v1
+        q12 += u1 * v2
+        q13 += u1 * v3
+    s2[a0, b0] += q00
+    s2[a0, b0 + 1] += q01
+    s2[a0, b0 + 2] += q02
+    s2[a0, b0 + 3] += q03
+    s2[a0 + 1, b0] += q10
+    s2[a0 + 1, b0 + 1] += q11
+    s2[a0 + 1, b0 + 2] += q12
+    s2[a0 + 1, b0 + 3] += q13
 
 
 @njit(**JIT)

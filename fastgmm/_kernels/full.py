@@ -10,7 +10,13 @@ from numba import njit, types
 from numba.extending import overload
 
 from .._config import JIT
-from .common import TILE, add_lower_products, add_triangular_norms, gather_component
+from .common import (
+    TILE,
+    add_component_stats,
+    add_lower_products,
+    add_triangular_norms,
+    gather_component,
+)
 
 
 def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X):
@@ -152,13 +158,9 @@ def _add_stats_full_of_dtype(n_features, start, n_rows, resp, sample_weight, mea
 def add_stats_full_double(n_features, start, n_rows, resp, sample_weight,
                           means, s0, s1, s2, work, idx):
     """``add_stats_full`` in float64."""
-    d = n_features
     for k in range(means.shape[0]):
-        m = gather_component(work, d, n_rows, resp, sample_weight,
-                             start, k, means[k], idx, s0, s1)
-        if m == 0:
-            continue
-        add_lower_products(work, 2 * d, d, d, m, s2[k])
+        add_component_stats(work, n_features, n_rows, resp, sample_weight, start,
+                            k, means[k], idx, s0, s1, s2[k])
 
 
 @njit(**JIT)

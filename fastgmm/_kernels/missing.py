@@ -63,14 +63,13 @@ from .common import (
     RESPONSIBILITIES_ENTROPY,
     TIED,
     TILE,
-    add_lower_products,
+    add_component_stats,
     argmax_rows,
     block_entropy,
     block_log_likelihood,
     compact_nonzero,
     component_weights,
     exponentiate_rows,
-    gather_component,
     normalise_rows,
     row_weight,
     transpose_block,
@@ -803,11 +802,8 @@ def _observed_add_stats(kind, X, start, n_rows, resp, sample_weight, means, fact
     if kind == FULL:
         for k in range(means.shape[0]):
             _write_fills(k, work, n_rows, count, features, offset, fills)
-            m = gather_component(work, d, n_rows, resp, sample_weight, start, k,
-                                 means[k], idx, s0, s1)
-            if m == 0:
-                continue
-            add_lower_products(work, 2 * d, d, d, m, s2[k])
+            add_component_stats(work, d, n_rows, resp, sample_weight, start, k,
+                                means[k], idx, s0, s1, s2[k])
         _add_conditional_covariances(n_rows, resp, sample_weight, start, count,
                                      features, conditional, vectors[_T], sums, s2)
     elif kind == TIED:

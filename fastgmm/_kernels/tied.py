@@ -10,7 +10,12 @@ per point around the same shift. The block is held transposed in ``work``.
 from numba import njit
 
 from .._config import JIT
-from .common import add_lower_products, gather_component, row_weight, triangular_row
+from .common import (
+    add_component_moments,
+    add_lower_products,
+    row_weight,
+    triangular_row,
+)
 
 
 @njit(**JIT)
@@ -48,8 +53,8 @@ def add_stats_tied(n_features, start, n_rows, resp, sample_weight,
     s2[0] += w (x - c)(x - c)ᵀ around c = shift."""
     d = n_features
     for k in range(means.shape[0]):
-        gather_component(work, d, n_rows, resp, sample_weight, start, k, means[k],
-                         idx, s0, s1)
+        add_component_moments(work, d, n_rows, resp, sample_weight, start, k,
+                              means[k], s0, s1)
     # the shared scatter: centred block in rows D.., weighted copy in rows 2D..
     for a in range(d):
         c = shift[a]
