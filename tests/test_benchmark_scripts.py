@@ -134,7 +134,11 @@ def test_compare_script_gibbs_section(tmp_path):
         *("--repeat", "1", "--iterations", "1"),
     )
     (row,) = rows_by_header(report, "50k x 16 x 16 full")
-    assert float(row["EM ms/it"]) > 0 and float(row["Gibbs ms/sweep"]) > 0
+    # per-sweep times are differences of two short timed fits, so on a busy
+    # machine one can come out negative at this size: only their consistency
+    # with the ratios is tested, never their sign or size
+    assert np.isfinite(float(row["EM ms/it"]))
+    assert np.isfinite(float(row["Gibbs ms/sweep"]))
     assert float(row["sweep / iteration"]) == pytest.approx(
         float(row["Gibbs ms/sweep"]) / float(row["EM ms/it"]), rel=0.01, abs=0.01)
     assert float(row["missing / complete sweep"]) == pytest.approx(
