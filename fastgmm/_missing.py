@@ -137,11 +137,12 @@ def scan_array(X, weights, estimator_name, fit=True):
 def missing_params(params, log_weights):
     """Kernel layout of ``params`` and what the missing-value kernels read
     besides (``_kernels.missing.accumulate_missing``): ``(kp, precision,
-    precision_t, log_minors, columns)``."""
+    precision_t, log_minors, columns, center)``."""
     kp = kernel_params(params, log_weights)
     name = params.covariance_type.name
     n_components, n_features = kp.means.shape
     unused = np.zeros((1, 1, 1))
+    no_center = np.zeros(1)
     if name == "full":
         precision = np.ascontiguousarray(params.precisions)
         diagonal = np.einsum("kaa->ka", precision)
@@ -150,16 +151,19 @@ def missing_params(params, log_weights):
                                 - precision**2)
         index = np.arange(n_features)
         log_minors[:, index, index] = np.log(diagonal)
+        # missing values are solved around a point near the data, as tied's
+        center = kp.means.mean(axis=0)
+        columns = np.einsum("kab,kb->ak", precision, kp.means - center)
         return (kp, precision, np.ascontiguousarray(precision.transpose(1, 2, 0)),
                 np.ascontiguousarray(log_minors.transpose(1, 2, 0)),
-                np.ascontiguousarray(kp.means.T))
+                np.ascontiguousarray(columns), center)
     if name == "tied":
         precision = np.ascontiguousarray(params.precisions)[None]
         columns = np.ascontiguousarray(((kp.means - kp.shift) @ precision[0]).T)
-        return kp, precision, unused, unused, columns
+        return kp, precision, unused, unused, columns, no_center
     log_minors = np.ascontiguousarray(np.log(np.broadcast_to(
         kp.factor, (n_components, 1, n_features))))
-    return kp, unused, unused, log_minors, np.zeros((1, 1))
+    return kp, unused, unused, log_minors, np.zeros((1, 1)), no_center
 
 
 def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,

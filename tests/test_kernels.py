@@ -300,21 +300,41 @@ def test_masked_diag_statistics(n_features, spherical):
 
 
 
+def _bench_script(name, monkeypatch):
+    """The module of asv_bench/<name>.py, loaded as when it runs as a script:
+    it finds the benchmarks' harness next to it on sys.path."""
+    asv_bench = Path(__file__).resolve().parents[1] / "asv_bench"
+    monkeypatch.syspath_prepend(str(asv_bench))
+    spec = importlib.util.spec_from_file_location(name, asv_bench / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_stage_profile_script_runs(capsys, monkeypatch):
     """asv_bench/stage_profile.py (the per-stage profile quoted in the notes)
     runs against the current kernels and reports each stage."""
-    asv_bench = Path(__file__).resolve().parents[1] / "asv_bench"
-    # Run as a script, it finds the benchmarks' harness next to it on sys.path.
-    monkeypatch.syspath_prepend(str(asv_bench))
-    path = asv_bench / "stage_profile.py"
-    spec = importlib.util.spec_from_file_location("stage_profile", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(["diag", "3000", "5", "3"])
+    _bench_script("stage_profile", monkeypatch).main(["diag", "3000", "5", "3"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("3,000 x 5 x 3 diag")
     assert [line.split()[0] for line in lines[1:]] == ["transpose", "+", "+", "+"]
     assert all(float(line.split()[-2]) >= 0.0 for line in lines[1:])  # cumulative ms
+
+
+def test_missing_stage_profile_script_runs(capsys, monkeypatch):
+    """asv_bench/missing_stage_profile.py (the missing-value stages quoted in
+    the notes) runs against the current kernels: one line per stage with both
+    times, the missing rows' completions costing time and the complete rows'
+    nothing."""
+    module = _bench_script("missing_stage_profile", monkeypatch)
+    module.main(["3000", "5", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("3,000 x 5 x 3 full")
+    times = {line[:26].strip(): [float(v) for v in line[26:].split()[:2]]
+             for line in lines[2:]}
+    assert list(times) == [*module.STAGES, "total"]
+    assert times["completions"][0] == 0.0 < times["completions"][1]
+    assert all(v >= 0.0 for pair in times.values() for v in pair)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -147,6 +147,44 @@ def test_other_shapes_agree_with_reference(covariance_type, n_features,
     assert_allclose(model.score_samples(X), log_marginal(X, *args), rtol=1e-10)
     assert_allclose(model.impute(X), impute(X, *args), rtol=1e-9, atol=1e-12)
 
+def test_tight_components_far_from_the_origin_agree_with_reference():
+    """Full: two components 1e4 apart and 1e4 from the origin, widths about
+    1e-2, 20% of the values missing (rows with one to four missing values of
+    five). The missing values are solved around a point near the data (g from
+    the row minus that point), which must not cost accuracy: 5 iterations
+    agree with the reference to 1e-8 of each width (means) and of each
+    covariance's scale."""
+    rng = np.random.default_rng(3)
+    d = 5
+    centers = np.array([[1e4] * d, [2e4] * d]) + rng.normal(0, 1, (2, d))
+    mixing = rng.normal(0, 1e-2, (2, d, d))
+    cov = mixing @ mixing.transpose(0, 2, 1) + 1e-4 * np.eye(d)
+    labels = rng.integers(2, size=400)
+    X = centers[labels] + np.einsum("nab,nb->na", np.linalg.cholesky(cov)[labels],
+                                    rng.standard_normal((400, d)))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    empty = np.isnan(X).all(axis=1)
+    X[empty, 0] = centers[labels[empty], 0]
+    assert (np.isnan(X).sum(axis=1) >= 3).sum() > 10
+    weights, means, covariances = np.array([0.5, 0.5]), centers + 1e-3, cov * 1.5
+    model = GaussianMixture(
+        2, covariance_type="full", max_iter=5, tol=0.0, reg_covar=0.0,
+        weights_init=weights, means_init=means,
+        precisions_init=np.linalg.inv(covariances), missing_values="nan",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    for _ in range(5):
+        weights, means, covariances, loglik = em_step(X, weights, means, covariances,
+                                                      "full", reg_covar=0.0)
+    sd = np.sqrt(np.einsum("kaa->ka", covariances))
+    assert np.all(np.abs(model.means_ - means) <= 1e-8 * sd)
+    scale = sd[:, :, None] * sd[:, None, :]
+    assert np.all(np.abs(model.covariances_ - covariances) <= 1e-8 * scale)
+    assert_allclose(model.lower_bound_, loglik, rtol=1e-10)
+
+
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_score_samples_is_the_log_marginal_density(covariance_type):
     _, X = mixture_data(n=60)
