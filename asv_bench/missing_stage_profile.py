@@ -10,7 +10,7 @@ missing entries, the completions (``_complete_full``), the log-densities (with t
 completions written into the block once per component), the normalisation, the
 statistics (written again) and the conditional covariances. "write completions" is
 timed on its own as well: K writes of the block's completions, which the two
-stages above each contain. Best of four passes over N rows (default 200,000), in
+stages above each contain. Best of five passes over N rows (default 200,000), in
 ms. Not collected by ASV (outside ``benchmarks/``).
 """
 
@@ -128,7 +128,7 @@ def main(argv=None):
     best = {}
     for label, data in (("complete", X), ("10% missing", holes)):
         elapsed = np.zeros(len(STAGES))
-        for _ in range(5):  # the first compiles
+        for _ in range(5):  # the clocks run inside: compiling is not counted
             _run(kp.kind, data, kp.means, kp.factor, kp.log_norm, kp.aux, kp.shift,
                  *missing, elapsed)
             total = elapsed.sum() - elapsed[2]
