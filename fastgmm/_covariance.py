@@ -363,8 +363,12 @@ class Diag(CovarianceType):
         return np.log(precisions_cholesky).sum(axis=1)
 
     def kernel_layout(self, means, precisions_cholesky):
-        factor = np.ascontiguousarray((precisions_cholesky**2)[:, None, :])
-        return factor, means, np.zeros(means.shape[1])
+        # the precisions and their square roots g, and aux = g means: each
+        # standardised distance is then one multiply-add (``_kernels.diag``)
+        factor = np.ascontiguousarray(
+            np.stack([precisions_cholesky**2, precisions_cholesky], axis=1))
+        aux = np.ascontiguousarray(precisions_cholesky * means)
+        return factor, aux, np.zeros(means.shape[1])
 
     def component_matrix(self, covariances, k):
         return np.diag(covariances[k])

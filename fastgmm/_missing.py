@@ -162,7 +162,7 @@ def missing_params(params, log_weights):
         columns = np.ascontiguousarray(((kp.means - kp.shift) @ precision[0]).T)
         return kp, precision, unused, unused, columns, no_center
     log_minors = np.ascontiguousarray(np.log(np.broadcast_to(
-        kp.factor, (n_components, 1, n_features))))
+        kp.factor[:, :1], (n_components, 1, n_features))))
     return kp, unused, unused, log_minors, np.zeros((1, 1)), no_center
 
 

@@ -11,11 +11,18 @@ import pytest
 from numpy.testing import assert_allclose
 
 from fastgmm._config import BLOCK_ROWS
+from fastgmm._covariance import covariance_type
 from fastgmm._kernels.common import (
     add_lower_products,
     add_triangular_norms,
     block_entropy,
     exponentiate_rows,
+)
+from fastgmm._kernels.diag import (
+    EXPANDED_LIMIT,
+    SCALED_LIMIT,
+    add_stats_diag,
+    log_prob_diag,
 )
 from fastgmm._kernels.full import (
     add_stats_full_double,
@@ -216,6 +223,92 @@ def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted
                    np.empty(BLOCK_ROWS, dtype=np.int64))
     assert_allclose(t0, r.sum(axis=1), rtol=1e-12)
     assert np.all(np.abs(t1 - expected_s1) <= 1e-12 * scale1)
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 4, 5, 16])
+@pytest.mark.parametrize("offset", [0.0, 0.5, 1e6])
+def test_diag_log_densities_against_numpy(n_features, offset):
+    """``log_prob_diag`` with diag's layout against NumPy, for components whose
+    means lie ``offset`` times SCALED_LIMIT widths from the origin: below the
+    limit each distance is one multiply-add (u = g x - g mu); far beyond it the
+    component takes the exact form, whose accuracy does not depend on where the
+    data lie (a scaled form would lose 1e6 x SCALED_LIMIT x eps here)."""
+    rng = np.random.default_rng(700 + n_features)
+    d, k = n_features, 5
+    widths = np.exp(rng.uniform(-1.0, 1.0, size=(k, d)))
+    means = offset * SCALED_LIMIT * widths * rng.choice([-1.0, 1.0], size=(k, 1))
+    means += widths * rng.normal(size=(k, d))
+    labels = rng.integers(k, size=N_ROWS)
+    x = means[labels] + widths[labels] * rng.normal(size=(N_ROWS, d))
+    log_norm = rng.normal(size=k)
+    factor, aux, _ = covariance_type("diag").kernel_layout(means, 1.0 / widths)
+    assert factor.shape == (k, 2, d)
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    out = np.zeros((k, BLOCK_ROWS))
+    log_prob_diag(d, N_ROWS, means, factor, log_norm, aux, out, work)
+    expected = log_norm[:, None] - 0.5 * (
+        ((x[None] - means[:, None]) / widths[:, None]) ** 2).sum(axis=2)
+    # within a few eps of each standardised distance times the largest |g mu|
+    # that takes the scaled form
+    assert np.all(np.abs(out[:, :N_ROWS] - expected)
+                  <= 1e-12 * (1.0 + np.abs(expected)))
+    assert_allclose(work[:d, :N_ROWS], x.T, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 4, 5, 16])
+@pytest.mark.parametrize("n_components", [3, 5, 9])
+@pytest.mark.parametrize("layout", ["near", "far", "mixed"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_diag_statistics_against_two_pass(n_features, n_components, layout,
+                                          weighted):
+    """``add_stats_diag`` against a two-pass NumPy computation. K = 3 takes the
+    centred sums only; K = 5 and 9 also take groups of four in expanded form
+    (around the mean of the means) with the last dense components centred.
+    "near": overlapping components near the origin, every responsibility
+    nonzero (the expanded sums are kept); "far": tight components (widths
+    1e-2) 1e4 apart, where the expanded sums would cancel and are summed
+    again around the means; "mixed": a third of the components responsible
+    for a few points only (their points are gathered)."""
+    rng = np.random.default_rng(600 + 10 * n_features + n_components)
+    d, k = n_features, n_components
+    if layout == "far":
+        centres = 1e4 * np.arange(k)[:, None] + rng.normal(size=(k, d))
+        labels = rng.integers(k, size=N_ROWS)
+        x = centres[labels] + 1e-2 * rng.normal(size=(N_ROWS, d))
+        means = centres + 1e-3 * rng.normal(size=(k, d))
+        # every component has a nonzero weight on every point (so that it is
+        # summed in a group), negligible beyond its own points
+        resp = rng.random((k, N_ROWS)) * 1e-20
+        resp[labels, np.arange(N_ROWS)] = rng.random(N_ROWS)
+    else:
+        centres = rng.normal(size=(k, d))
+        x = centres[rng.integers(k, size=N_ROWS)] + rng.normal(size=(N_ROWS, d))
+        means = centres + 0.1 * rng.normal(size=(k, d))
+        resp = rng.random((k, N_ROWS))
+        if layout == "mixed":
+            resp[::3] *= rng.random((len(resp[::3]), N_ROWS)) < 0.1
+    block = np.zeros((k, BLOCK_ROWS))
+    block[:, :N_ROWS] = resp
+    weights = rng.random(N_ROWS + 5) if weighted else np.empty(0)
+    r = resp * (weights[5:] if weighted else 1.0)
+    deviations = x.T[None] - means[:, :, None]
+    expected_s1 = np.einsum("kn,kdn->kd", r, deviations)
+    expected_s2 = np.einsum("kn,kdn->kd", r, deviations**2)
+
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
+    add_stats_diag(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
+                   np.empty(BLOCK_ROWS, dtype=np.int64))
+    # accuracy relative to each component's own moments, not to 1e4 or to its
+    # mean's distance from the shift (at most EXPANDED_LIMIT widths when kept)
+    scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))
+    tolerance = 1e-11 if layout == "far" else 4e-16 * EXPANDED_LIMIT * 10
+    assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
+    assert np.all(np.abs(s1 - 1.0 - expected_s1) <= tolerance * scale1 + 1e-15)
+    assert np.all(np.abs(s2[:, 0] - 1.0 - expected_s2)
+                  <= tolerance * expected_s2 + 1e-15)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

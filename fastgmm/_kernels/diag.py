@@ -1,13 +1,15 @@
 """Diagonal covariance, and spherical as its special case (one variance per component).
 
 Parameters arrive as ``factor[k, 0, a]`` = the precision 1 / sigma²_{k,a};
-log N(x | k) = log_norm_k - 1/2 sum_a factor[k, 0, a] (x_a - mu_{k,a})². A
-spherical model passes ``factor`` of shape (K, 1, 1): its one precision multiplies
-the squared distance once per point.
-The block is held transposed in ``work`` (see ``common``). Both kernels take the
-features four at a time, so a sweep over the points does four features' work
-for one load and store of the running sum (log-density) or none at all
-(statistics, whose sums stay in registers).
+log N(x | k) = log_norm_k - 1/2 sum_a factor[k, 0, a] (x_a - mu_{k,a})². Diag's
+layout adds factor[k, 1, a] = 1 / sigma_{k,a} and aux[k, a] = mu_{k,a} / sigma_{k,a},
+so that each standardised distance is one multiply-add. A spherical model
+passes ``factor`` of shape (K, 1, 1): its one precision multiplies the squared
+distance once per point.
+The block is held transposed in ``work`` (see ``common``). The log-densities
+take the features four at a time, so a sweep over the points does four
+features' work for one load and store of the running sum; the statistics take
+four components at a time, whose sums stay in registers.
 """
 
 from numba import njit
@@ -15,27 +17,77 @@ from numba import njit
 from .._config import JIT
 from .common import TILE, compact_nonzero, component_weights
 
+# A component with a mean more than this many widths from the origin (in any
+# feature) takes the exact sweep of ``log_prob_diag``: the scaled form's
+# standardised distances are off by about eps times this
+SCALED_LIMIT = 256.0
+
 
 @njit(**JIT)
-def log_prob_diag(n_features, n_rows, means, factor, log_norm, out, work):
+def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
     """out[k, i] = log_norm[k] - 1/2 sum_a factor[k, 0, a] (x_ia - means[k, a])²
     for the block in work[:D] (factor[k, 0, 0] for every a when factor is
-    (K, 1, 1))."""
+    (K, 1, 1)).
+
+    With factor (K, 2, D), factor[k, 1] = g = sqrt(factor[k, 0]) and
+    aux[k] = g means[k] (``_covariance.Diag.kernel_layout``), each standardised
+    distance is one multiply-add, u = g x - aux, where the exact form,
+    t = x - mu then factor t², takes one operation more. A component with an
+    |aux| beyond SCALED_LIMIT takes the exact form.
+    """
     spherical = factor.shape[2] == 1
+    scaled = factor.shape[1] == 2
     for k in range(means.shape[0]):
         row = out[k]
         for i in range(n_rows):
             row[i] = 0.0
+        scale = -0.5
         if spherical:
             _add_sq_distances(n_features, n_rows, means[k], work, row)
             scale = -0.5 * factor[k, 0, 0]
+        elif scaled and _within_limit(aux[k]):
+            _add_scaled_sq_distances(n_features, n_rows, k, factor, aux, work, row)
         else:
             _add_weighted_sq_distances(n_features, n_rows, means[k], factor[k, 0],
                                        work, row)
-            scale = -0.5
         base = log_norm[k]
         for i in range(n_rows):
             row[i] = base + scale * row[i]
+
+
+@njit(**JIT)
+def _within_limit(offsets):
+    """Whether every |offsets[a]| is at most SCALED_LIMIT."""
+    largest = 0.0
+    for value in offsets:
+        largest = max(largest, abs(value))
+    return largest <= SCALED_LIMIT
+
+
+@njit(**JIT)
+def _add_scaled_sq_distances(n_features, n_rows, k, factor, aux, work, row):
+    """row[i] += sum_a u_ia², u_ia = factor[k, 1, a] work[a, i] - aux[k, a]
+    (see ``log_prob_diag``), four features per sweep."""
+    d = n_features
+    whole = d - d % TILE
+    for a in range(0, whole, TILE):
+        g0, g1 = factor[k, 1, a], factor[k, 1, a + 1]
+        g2, g3 = factor[k, 1, a + 2], factor[k, 1, a + 3]
+        h0, h1, h2, h3 = aux[k, a], aux[k, a + 1], aux[k, a + 2], aux[k, a + 3]
+        x0, x1, x2, x3 = work[a], work[a + 1], work[a + 2], work[a + 3]
+        for i in range(n_rows):
+            u0 = g0 * x0[i] - h0
+            u1 = g1 * x1[i] - h1
+            u2 = g2 * x2[i] - h2
+            u3 = g3 * x3[i] - h3
+            row[i] += u0 * u0 + u1 * u1 + u2 * u2 + u3 * u3
+    for a in range(whole, d):
+        g = factor[k, 1, a]
+        h = aux[k, a]
+        x = work[a]
+        for i in range(n_rows):
+            u = g * x[i] - h
+            row[i] += u * u
 
 
 @njit(**JIT)
@@ -82,19 +134,201 @@ def _add_sq_distances(n_features, n_rows, center, work, row):
             row[i] += t * t
 
 
+# Components whose first and second moments one sweep over the block adds
+# (``_add_expanded_group``).
+GROUP = 4
+
+# A block's expanded sums of one component and feature are kept when the
+# weighted spread of its points there is at least 1/EXPANDED_LIMIT of their
+# squared mean around the shift; otherwise moving them to the component's mean
+# would lose more than about EXPANDED_LIMIT * eps of the spread, and they are
+# summed again around the mean (``_add_centred_feature``).
+EXPANDED_LIMIT = 1024.0
+
+
 @njit(**JIT)
 def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
                    means, s0, s1, s2, work, idx):
     """Add the block's per-feature statistics: s0[k] += r, s1[k] += r d,
     s2[k, 0] += r d², with r = resp * weight and d = x - means[k].
 
-    When most of the block's points have r > 0 the sums run over all of them (in
-    place, zeros included); otherwise the points with r > 0 are first copied to
-    work rows D..2D-1, so far components cost almost nothing.
+    Components with r > 0 on most of the block's points are taken GROUP at a
+    time in expanded form: around c, the mean of the means, one sweep per
+    feature adds sum r y and sum r y² (y = x - c) of four components, two
+    multiply-adds per point and component where the centred form takes four
+    operations; each block's sums are then moved to the component's mean. The
+    other components (and the last few dense ones) take
+    ``add_component_stats_diag``: the centred sums, over the points with r > 0
+    copied together when they are few, so far components cost almost nothing.
+    Work rows 3D+1..3D+3 hold the per-component counts and masses and c, so the
+    grouped form needs K and D at most a block's width (else every component
+    takes the centred form).
     """
-    for k in range(means.shape[0]):
-        add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
-                                 means, s0, s1, s2, work, idx)
+    d = n_features
+    n_components = means.shape[0]
+    width = work.shape[1]
+    if n_components < GROUP or n_components > width or d > width:
+        for k in range(n_components):
+            add_component_stats_diag(k, n_features, start, n_rows, resp,
+                                     sample_weight, means, s0, s1, s2, work, idx)
+        return
+    counts = work[3 * d + 1]
+    totals = work[3 * d + 2]
+    center = work[3 * d + 3]
+    _component_masses(n_rows, start, resp, sample_weight, counts, totals)
+    for a in range(d):
+        total = 0.0
+        for k in range(n_components):
+            total += means[k, a]
+        center[a] = total / n_components
+    members = idx[:GROUP]
+    filled = 0
+    for k in range(n_components):
+        if 2.0 * counts[k] <= n_rows:
+            if counts[k] > 0.0:
+                add_component_stats_diag(k, n_features, start, n_rows, resp,
+                                         sample_weight, means, s0, s1, s2, work,
+                                         idx[GROUP:])
+            continue
+        members[filled] = k
+        filled += 1
+        if filled == GROUP:
+            filled = 0
+            _add_expanded_group(d, start, n_rows, members, resp, sample_weight,
+                                means, s0, s1, s2, work)
+    for j in range(filled):
+        add_component_stats_diag(members[j], n_features, start, n_rows, resp,
+                                 sample_weight, means, s0, s1, s2, work, idx[GROUP:])
+
+
+@njit(**JIT)
+def _component_masses(n_rows, start, resp, sample_weight, counts, totals):
+    """counts[k] = how many of the block's r = resp[k] * weight are nonzero,
+    totals[k] = their sum."""
+    for k in range(resp.shape[0]):
+        own = resp[k]
+        total = 0.0
+        nonzero = 0.0
+        if sample_weight.shape[0] == 0:
+            for i in range(n_rows):
+                total += own[i]
+                nonzero += 1.0 if own[i] != 0.0 else 0.0
+        else:
+            for i in range(n_rows):
+                r = own[i] * sample_weight[start + i]
+                total += r
+                nonzero += 1.0 if r != 0.0 else 0.0
+        counts[k] = nonzero
+        totals[k] = total
+
+
+@njit(**JIT)
+def _add_expanded_group(n_features, start, n_rows, members, resp, sample_weight,
+                        means, s0, s1, s2, work):
+    """The statistics of the GROUP components ``members``: per feature, one
+    sweep adds p = sum r y and q = sum r y², y = x - c, of all four, which
+    ``_moved`` takes to their means."""
+    d = n_features
+    k0, k1, k2, k3 = members[0], members[1], members[2], members[3]
+    r0, r1, r2, r3 = resp[k0], resp[k1], resp[k2], resp[k3]
+    totals = work[3 * d + 2]
+    center = work[3 * d + 3]
+    for k in (k0, k1, k2, k3):
+        s0[k] += totals[k]
+    weighted = sample_weight.shape[0] > 0
+    for a in range(d):
+        c = center[a]
+        x = work[a]
+        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0.0
+        # two copies of the sweep, so that the unweighted one loads no weight
+        if weighted:
+            for i in range(n_rows):
+                t = x[i] - c
+                u = sample_weight[start + i] * t
+                v = u * t
+                p0 += r0[i] * u
+                p1 += r1[i] * u
+                p2 += r2[i] * u
+                p3 += r3[i] * u
+                q0 += r0[i] * v
+                q1 += r1[i] * v
+                q2 += r2[i] * v
+                q3 += r3[i] * v
+        else:
+            for i in range(n_rows):
+                u = x[i] - c
+                v = u * u
+                p0 += r0[i] * u
+                p1 += r1[i] * u
+                p2 += r2[i] * u
+                p3 += r3[i] * u
+                q0 += r0[i] * v
+                q1 += r1[i] * v
+                q2 += r2[i] * v
+                q3 += r3[i] * v
+        f0, g0, kept0 = _moved(p0, q0, totals[k0], means[k0, a] - c)
+        f1, g1, kept1 = _moved(p1, q1, totals[k1], means[k1, a] - c)
+        f2, g2, kept2 = _moved(p2, q2, totals[k2], means[k2, a] - c)
+        f3, g3, kept3 = _moved(p3, q3, totals[k3], means[k3, a] - c)
+        if kept0 and kept1 and kept2 and kept3:
+            s1[k0, a] += f0
+            s1[k1, a] += f1
+            s1[k2, a] += f2
+            s1[k3, a] += f3
+            s2[k0, 0, a] += g0
+            s2[k1, 0, a] += g1
+            s2[k2, 0, a] += g2
+            s2[k3, 0, a] += g3
+        else:
+            _add_group_feature(a, start, n_rows, members, resp, sample_weight,
+                               means, s1, s2, work, (f0, f1, f2, f3),
+                               (g0, g1, g2, g3), (kept0, kept1, kept2, kept3))
+
+
+@njit(**JIT)
+def _moved(p, q, total, m):
+    """(sum r (y - m), sum r (y - m)², kept) from p = sum r y, q = sum r y² and
+    total = sum r > 0; kept is False when the second would cancel: when the
+    squared mean p² / total² exceeds EXPANDED_LIMIT times the spread
+    q / total - p² / total² (multiplied out by total²)."""
+    kept = (1.0 + EXPANDED_LIMIT) * p * p <= EXPANDED_LIMIT * q * total
+    return p - total * m, q - 2.0 * m * p + total * m * m, kept
+
+
+@njit(**JIT)
+def _add_group_feature(a, start, n_rows, members, resp, sample_weight, means, s1,
+                       s2, work, first, second, kept):
+    """Add the moved sums (first, second) of the group's components in feature
+    a where kept, else their centred sums (``_centred_feature``)."""
+    for j in range(GROUP):
+        k = members[j]
+        if kept[j]:
+            s1[k, a] += first[j]
+            s2[k, 0, a] += second[j]
+        else:
+            f, g = _centred_feature(k, a, start, n_rows, resp, sample_weight, means,
+                                    work)
+            s1[k, a] += f
+            s2[k, 0, a] += g
+
+
+@njit(**JIT)
+def _centred_feature(k, a, start, n_rows, resp, sample_weight, means, work):
+    """(sum r t, sum r t²), t = x_a - means[k, a], over the block, r = resp[k]
+    times the rows' weights."""
+    c = means[k, a]
+    x = work[a]
+    own = resp[k]
+    first = 0.0
+    second = 0.0
+    weighted = sample_weight.shape[0] > 0
+    for i in range(n_rows):
+        r = own[i] * sample_weight[start + i] if weighted else own[i]
+        t = x[i] - c
+        u = r * t
+        first += u
+        second += u * t
+    return first, second
 
 
 @njit(**JIT)

@@ -63,7 +63,7 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
     else:
-        log_prob_diag(n_features, n_rows, means, factor, log_norm, out, work)
+        log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work)
 
 
 @njit(**INLINE_JIT)
@@ -252,7 +252,7 @@ def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest
         # -1/2 squared distances under a spherical model of precision 1: the
         # largest is the nearest mean
         log_prob_diag(n_features, n, means, np.ones((n_components, 1, 1)),
-                      np.zeros(n_components), block_resp, work)
+                      np.zeros(n_components), means, block_resp, work)
         argmax_rows(block_resp, n, idx, 0, nearest)
         block_resp[:] = 0.0
         for i in range(n):
