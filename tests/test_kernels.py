@@ -17,6 +17,7 @@ from fastgmm._kernels.common import (
     add_triangular_norms,
     block_entropy,
     exponentiate_rows,
+    transpose_block,
 )
 from fastgmm._kernels.diag import (
     EXPANDED_LIMIT,
@@ -223,6 +224,21 @@ def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted
                    np.empty(BLOCK_ROWS, dtype=np.int64))
     assert_allclose(t0, r.sum(axis=1), rtol=1e-12)
     assert np.all(np.abs(t1 - expected_s1) <= 1e-12 * scale1)
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 7, 8, 16, 33])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_rows", [BLOCK_ROWS, N_ROWS, 3])
+def test_transpose_block(n_features, dtype, n_rows):
+    """``transpose_block`` (a sweep per feature below 4 features, four rows at
+    a time from 4, with a remainder of rows) writes exactly the block's rows,
+    in float64, and nothing else of ``work``."""
+    d = n_features
+    X = np.random.default_rng(d).normal(size=(1000, d)).astype(dtype)
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    transpose_block(X, 100, n_rows, work)
+    assert np.array_equal(work[:d, :n_rows], X[100:100 + n_rows].T.astype(np.float64))
+    assert not work[:d, n_rows:].any() and not work[d:].any()
 
 
 @pytest.mark.parametrize("n_features", [1, 3, 4, 5, 16])
