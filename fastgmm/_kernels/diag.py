@@ -142,7 +142,7 @@ GROUP = 4
 # weighted spread of its points there is at least 1/EXPANDED_LIMIT of their
 # squared mean around the shift; otherwise moving them to the component's mean
 # would lose more than about EXPANDED_LIMIT * eps of the spread, and they are
-# summed again around the mean (``_add_centred_feature``).
+# summed again around the mean (``_centred_feature``).
 EXPANDED_LIMIT = 1024.0
 
 
@@ -181,6 +181,8 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
         for k in range(n_components):
             total += means[k, a]
         center[a] = total / n_components
+    # the group's components in idx[:GROUP]; a sparse component's compaction
+    # writes at most n_rows / 2 indices, into idx[GROUP:]
     members = idx[:GROUP]
     filled = 0
     for k in range(n_components):
