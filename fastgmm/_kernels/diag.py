@@ -142,7 +142,7 @@ GROUP = 4
 # weighted spread of its points there is at least 1/EXPANDED_LIMIT of their
 # squared mean around the shift; otherwise moving them to the component's mean
 # would lose more than about EXPANDED_LIMIT * eps of the spread, and they are
-# summed again around the mean (``_centred_feature``).
+# summed again around the mean (``_add_group_feature``).
 EXPANDED_LIMIT = 1024.0
 
 
@@ -301,36 +301,19 @@ def _moved(p, q, total, m):
 def _add_group_feature(a, start, n_rows, members, resp, sample_weight, means, s1,
                        s2, work, first, second, kept):
     """Add the moved sums (first, second) of the group's components in feature
-    a where kept, else their centred sums (``_centred_feature``)."""
+    a where kept, else their sums around the mean in feature a alone
+    (``add_diag_moments`` on r = resp[k] * weight in work row 3D)."""
+    d = means.shape[1]
+    r = work[3 * d]
     for j in range(GROUP):
         k = members[j]
         if kept[j]:
             s1[k, a] += first[j]
             s2[k, 0, a] += second[j]
         else:
-            f, g = _centred_feature(k, a, start, n_rows, resp, sample_weight, means,
-                                    work)
-            s1[k, a] += f
-            s2[k, 0, a] += g
-
-
-@njit(**JIT)
-def _centred_feature(k, a, start, n_rows, resp, sample_weight, means, work):
-    """(sum r t, sum r t²), t = x_a - means[k, a], over the block, r = resp[k]
-    times the rows' weights."""
-    c = means[k, a]
-    x = work[a]
-    own = resp[k]
-    first = 0.0
-    second = 0.0
-    weighted = sample_weight.shape[0] > 0
-    for i in range(n_rows):
-        r = own[i] * sample_weight[start + i] if weighted else own[i]
-        t = x[i] - c
-        u = r * t
-        first += u
-        second += u * t
-    return first, second
+            component_weights(resp, k, sample_weight, start, n_rows, r)
+            add_diag_moments(work, a, r, 1, n_rows, means[k, a:a + 1],
+                             s1[k, a:a + 1], s2[k, 0, a:a + 1])
 
 
 @njit(**JIT)
