@@ -79,8 +79,8 @@ def _run(kind, X, means, factor, log_norm, aux, shift, precision, precision_t,
             common.normalise_rows(logp, n, lse, row_sums, False, False)
             t3 = _now()
             elapsed[4] += t3 - t2
-            em._add_stats_block(kind, d, start, n, logp, no_weights, means, shift,
-                                s0, s1, s2, work, idx, X)
+            em._add_stats_block(kind, d, start, n, logp, no_weights, means, factor,
+                                shift, s0, s1, s2, work, idx, X)
             elapsed[5] += _now() - t3
             continue
         fills, position, conditional, chol = M._block_scratch(

@@ -49,7 +49,7 @@ def _run(kind, X, means, factor, log_norm, aux, shift, stages):
             common.normalise_rows(logp, n, lse, row_sums, False)
         if stages >= 4:
             em._add_stats_block(kind, n_features, start, n, logp, no_weights, means,
-                                shift, s0, s1, s2, work, idx, X)
+                                factor, shift, s0, s1, s2, work, idx, X)
     return s0.sum()
 
 

@@ -22,8 +22,11 @@ from fastgmm._kernels.common import (
 from fastgmm._kernels.diag import (
     EXPANDED_LIMIT,
     SCALED_LIMIT,
+    SPHERICAL_LIMIT,
     add_stats_diag,
+    centre_on_means,
     log_prob_diag,
+    log_prob_spherical,
 )
 from fastgmm._kernels.full import (
     add_stats_full_double,
@@ -272,15 +275,42 @@ def test_diag_log_densities_against_numpy(n_features, offset):
     assert_allclose(work[:d, :N_ROWS], x.T, rtol=0, atol=0)
 
 
+def _far_block(rng, n_features, n_components):
+    """Points, means and responsibilities of tight components (widths 1e-2)
+    1e4 apart. Every component has a nonzero weight on every point (so that
+    it is summed in a group), negligible beyond its own points."""
+    d, k = n_features, n_components
+    centres = 1e4 * np.arange(k)[:, None] + rng.normal(size=(k, d))
+    labels = rng.integers(k, size=N_ROWS)
+    x = centres[labels] + 1e-2 * rng.normal(size=(N_ROWS, d))
+    means = centres + 1e-3 * rng.normal(size=(k, d))
+    resp = rng.random((k, N_ROWS)) * 1e-20
+    resp[labels, np.arange(N_ROWS)] = rng.random(N_ROWS)
+    return x, means, resp
+
+
+def _two_pass_inputs(rng, x, means, resp, weighted):
+    """The diag statistics tests' block of responsibilities (K, BLOCK_ROWS),
+    row weights (offset by 5 rows, or none), r = resp * weight, the deviations
+    x - mean (K, D, N) and the first moments sum r (x - mean) (K, D)."""
+    block = np.zeros((len(means), BLOCK_ROWS))
+    block[:, :N_ROWS] = resp
+    weights = rng.random(N_ROWS + 5) if weighted else np.empty(0)
+    r = resp * (weights[5:] if weighted else 1.0)
+    deviations = x.T[None] - means[:, :, None]
+    return block, weights, r, deviations, np.einsum("kn,kdn->kd", r, deviations)
+
+
 @pytest.mark.parametrize("n_features", [1, 3, 4, 5, 16])
 @pytest.mark.parametrize("n_components", [3, 5, 9])
 @pytest.mark.parametrize("layout", ["near", "far", "mixed"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_diag_statistics_against_two_pass(n_features, n_components, layout,
                                           weighted):
-    """``add_stats_diag`` against a two-pass NumPy computation. K = 3 takes the
-    centred sums only; K = 5 and 9 also take groups of four in expanded form
-    (around the mean of the means) with the last dense components centred.
+    """``add_stats_diag`` against a two-pass NumPy computation. Dense
+    components take groups of four in expanded form (around the mean of the
+    means): K = 3 one group padded with a repeat, K = 5 and 9 whole groups and
+    a padded group of one.
     "near": overlapping components near the origin, every responsibility
     nonzero (the expanded sums are kept); "far": tight components (widths
     1e-2) 1e4 apart, where the expanded sums would cancel and are summed
@@ -289,14 +319,7 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
     rng = np.random.default_rng(600 + 10 * n_features + n_components)
     d, k = n_features, n_components
     if layout == "far":
-        centres = 1e4 * np.arange(k)[:, None] + rng.normal(size=(k, d))
-        labels = rng.integers(k, size=N_ROWS)
-        x = centres[labels] + 1e-2 * rng.normal(size=(N_ROWS, d))
-        means = centres + 1e-3 * rng.normal(size=(k, d))
-        # every component has a nonzero weight on every point (so that it is
-        # summed in a group), negligible beyond its own points
-        resp = rng.random((k, N_ROWS)) * 1e-20
-        resp[labels, np.arange(N_ROWS)] = rng.random(N_ROWS)
+        x, means, resp = _far_block(rng, d, k)
     else:
         centres = rng.normal(size=(k, d))
         x = centres[rng.integers(k, size=N_ROWS)] + rng.normal(size=(N_ROWS, d))
@@ -304,12 +327,8 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
         resp = rng.random((k, N_ROWS))
         if layout == "mixed":
             resp[::3] *= rng.random((len(resp[::3]), N_ROWS)) < 0.1
-    block = np.zeros((k, BLOCK_ROWS))
-    block[:, :N_ROWS] = resp
-    weights = rng.random(N_ROWS + 5) if weighted else np.empty(0)
-    r = resp * (weights[5:] if weighted else 1.0)
-    deviations = x.T[None] - means[:, :, None]
-    expected_s1 = np.einsum("kn,kdn->kd", r, deviations)
+    block, weights, r, deviations, expected_s1 = _two_pass_inputs(
+        rng, x, means, resp, weighted)
     expected_s2 = np.einsum("kn,kdn->kd", r, deviations**2)
 
     work = np.zeros((3 * d + 6, BLOCK_ROWS))
@@ -324,6 +343,114 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
     assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
     assert np.all(np.abs(s1 - 1.0 - expected_s1) <= tolerance * scale1 + 1e-15)
     assert np.all(np.abs(s2[:, 0] - 1.0 - expected_s2)
+                  <= tolerance * expected_s2 + 1e-15)
+
+
+def _spherical_block(rng, n_features, n_components, layout):
+    """Points, means and responsibilities of a spherical mixture for the
+    spherical kernels' tests: "near", overlapping components (every
+    responsibility nonzero); "far", tight components (widths 1e-2) 1e4 apart,
+    far beyond SPHERICAL_LIMIT widths from the mean of the means; "mixed", as
+    near with a third of the components responsible for a few points only."""
+    d, k = n_features, n_components
+    if layout == "far":
+        widths = np.full(k, 1e-2)
+        x, means, resp = _far_block(rng, d, k)
+    else:
+        widths = np.exp(rng.uniform(-0.5, 0.5, size=k))
+        centres = 3.0 * rng.normal(size=(k, d)) + 100.0
+        x = (centres[rng.integers(k, size=N_ROWS)]
+             + widths[rng.integers(k, size=N_ROWS), None]
+             * rng.normal(size=(N_ROWS, d)))
+        means = centres + 0.1 * rng.normal(size=(k, d))
+        resp = rng.random((k, N_ROWS))
+        if layout == "mixed":
+            resp[::3] *= rng.random((len(resp[::3]), N_ROWS)) < 0.1
+    return x, means, widths, resp
+
+
+@pytest.mark.parametrize("n_features", [2, 3, 4, 5, 16])
+@pytest.mark.parametrize("layout", ["near", "far", "edge"])
+def test_spherical_log_densities_against_numpy(n_features, layout):
+    """``log_prob_spherical`` against NumPy, data 100 from the origin. "near"
+    and "far" as in ``_spherical_block``; "edge": components SPHERICAL_LIMIT
+    widths from the mean of the means, half just inside (expanded form), half
+    just outside (exact form). The expanded form's error is bounded by a few
+    eps lambda (||y||² + ||m||²), y and m the point and the mean around the
+    mean of the means; the exact form's by a few eps of the result."""
+    rng = np.random.default_rng(800 + n_features)
+    d, k = n_features, 6
+    x, means, widths, _ = _spherical_block(rng, d, k, layout)
+    if layout == "edge":
+        # three pairs of opposite means (so that c stays at 100), of unit
+        # width, at 0.9, 1.1 and 0.95 SPHERICAL_LIMIT from c
+        widths = np.ones(k)
+        direction = rng.normal(size=(k // 2, d))
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        scale = SPHERICAL_LIMIT * np.array([0.9, 1.1, 0.95])[:, None]
+        signs = np.tile([1.0, -1.0], k // 2)[:, None]
+        offsets = np.repeat(direction * scale, 2, axis=0) * signs
+        means = 100.0 + offsets
+        x = means[rng.integers(k, size=N_ROWS)] + rng.normal(size=(N_ROWS, d))
+    precision = 1.0 / widths**2
+    log_norm = rng.normal(size=k)
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    out = np.zeros((k, BLOCK_ROWS))
+    centre_on_means(d, N_ROWS, means, work)
+    log_prob_spherical(d, N_ROWS, means, precision.reshape(-1, 1, 1), log_norm, out,
+                       work)
+    squared = ((x[None] - means[:, None]) ** 2).sum(axis=2)
+    expected = log_norm[:, None] - 0.5 * precision[:, None] * squared
+    c = work[3 * d + 3, :d].copy()
+    assert_allclose(c, means.mean(axis=0), rtol=1e-15)
+    assert_allclose(work[2 * d:3 * d, :N_ROWS], x.T - c[:, None], rtol=0, atol=0)
+    around = (((x - c) ** 2).sum(axis=1)[None]
+              + ((means - c) ** 2).sum(axis=1)[:, None]) * precision[:, None]
+    expanded = precision * ((means - c) ** 2).sum(axis=1) <= SPHERICAL_LIMIT**2
+    if layout == "far":
+        assert not expanded.any()
+    elif layout == "edge":
+        assert_allclose(expanded, [True, True, False, False, True, True])
+    else:
+        assert expanded.all()
+    eps = np.finfo(np.float64).eps
+    bound = np.where(expanded[:, None], 8 * eps * around, 0.0)
+    bound += 8 * eps * (1.0 + np.abs(expected))
+    assert np.all(np.abs(out[:, :N_ROWS] - expected) <= bound)
+    assert_allclose(work[:d, :N_ROWS], x.T, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("n_features", [2, 3, 4, 5, 16, 70])
+@pytest.mark.parametrize("n_components", [3, 5, 9])
+@pytest.mark.parametrize("layout", ["near", "far", "mixed"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_spherical_statistics_against_two_pass(n_features, n_components, layout,
+                                               weighted):
+    """``add_stats_diag`` with ``spherical`` against a two-pass NumPy
+    computation: s0, s1 per feature and the second moment summed over the
+    features (all a spherical model reads). The groups of four add sum r y
+    per feature and sum r ||y||² once; "far" components, whose expanded sums
+    would cancel, are summed again around their means. At D = 70 a group's
+    first moments do not fit a work row, and the per-feature sums are taken."""
+    rng = np.random.default_rng(900 + 10 * n_features + n_components)
+    d, k = n_features, n_components
+    x, means, _, resp = _spherical_block(rng, d, k, layout)
+    block, weights, r, deviations, expected_s1 = _two_pass_inputs(
+        rng, x, means, resp, weighted)
+    expected_s2 = np.einsum("kn,kdn->k", r, deviations**2)
+
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    centre_on_means(d, N_ROWS, means, work)
+    s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
+    add_stats_diag(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
+                   np.empty(BLOCK_ROWS, dtype=np.int64), True)
+    scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))
+    tolerance = 1e-11 if layout == "far" else 4e-16 * EXPANDED_LIMIT * 10
+    assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
+    assert np.all(np.abs(s1 - 1.0 - expected_s1) <= tolerance * scale1 + 1e-15)
+    assert np.all(np.abs(s2[:, 0].sum(axis=1) - d - expected_s2)
                   <= tolerance * expected_s2 + 1e-15)
 
 

@@ -5,7 +5,9 @@ log N(x | k) = log_norm_k - 1/2 sum_a factor[k, 0, a] (x_a - mu_{k,a})². Diag's
 layout adds factor[k, 1, a] = 1 / sigma_{k,a} and aux[k, a] = mu_{k,a} / sigma_{k,a},
 so that each standardised distance is one multiply-add. A spherical model
 passes ``factor`` of shape (K, 1, 1): its one precision multiplies the squared
-distance once per point.
+distance once per point, and the passes' spherical kernels (``log_prob_spherical``,
+``add_stats_diag`` with ``spherical``) expand that distance around the mean of
+the means, one multiply-add per feature and component.
 The block is held transposed in ``work`` (see ``common``). The log-densities
 take the features four at a time, so a sweep over the points does four
 features' work for one load and store of the running sum; the statistics take
@@ -21,6 +23,12 @@ from .common import TILE, compact_nonzero, component_weights
 # feature) takes the exact sweep of ``log_prob_diag``: the scaled form's
 # standardised distances are off by about eps times this
 SCALED_LIMIT = 256.0
+
+# A spherical component whose mean is more than this many widths from the
+# mean of the means takes the exact sweep of ``log_prob_spherical``: the
+# expanded squared distance is off by about eps (||y||² + ||m||²) lambda, at
+# most a few eps times this squared near the component
+SPHERICAL_LIMIT = 64.0
 
 
 @njit(**JIT)
@@ -134,6 +142,167 @@ def _add_sq_distances(n_features, n_rows, center, work, row):
             row[i] += t * t
 
 
+@njit(**JIT)
+def mean_of_means(means, out):
+    """out[a] = the mean over components of means[:, a] (summed in order)."""
+    n_components = means.shape[0]
+    for a in range(means.shape[1]):
+        total = 0.0
+        for k in range(n_components):
+            total += means[k, a]
+        out[a] = total / n_components
+
+
+@njit(**JIT)
+def centre_on_means(n_features, n_rows, means, work):
+    """Prepare the block in work[:D] for the spherical kernels: work row 3D+3 =
+    c, the mean of the means; rows 2D..3D-1 = y = x - c; row 3D+4 = ||y||²."""
+    d = n_features
+    center = work[3 * d + 3]
+    norms = work[3 * d + 4]
+    mean_of_means(means, center)
+    for i in range(n_rows):
+        norms[i] = 0.0
+    for a in range(d):
+        c = center[a]
+        x = work[a]
+        y = work[2 * d + a]
+        for i in range(n_rows):
+            v = x[i] - c
+            y[i] = v
+            norms[i] += v * v
+
+
+@njit(**JIT)
+def log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work):
+    """``log_prob_diag`` for a spherical ``factor`` (K, 1, 1), on a block that
+    ``centre_on_means`` prepared: ||x - mu_k||² = ||y||² - 2 m_k.y + ||m_k||²
+    with y = x - c and m_k = mu_k - c, one multiply-add per feature where the
+    difference takes two; the products m_k.y are taken four components and
+    four features per sweep (``_mean_products``). The expansion loses about
+    eps (||y||² + ||m_k||²) lambda of the squared distance, so a component with
+    lambda ||m_k||² beyond SPHERICAL_LIMIT² (its mean more than SPHERICAL_LIMIT
+    widths from c) takes the exact form; near the mean of a component that
+    does not, the error in its log-density is at most a few eps
+    SPHERICAL_LIMIT² (about 1e-12)."""
+    d = n_features
+    center = work[3 * d + 3]
+    filled = 0
+    k0 = k1 = k2 = 0
+    for k in range(means.shape[0]):
+        squared = 0.0
+        for a in range(d):
+            m = means[k, a] - center[a]
+            squared += m * m
+        if factor[k, 0, 0] * squared > SPHERICAL_LIMIT * SPHERICAL_LIMIT:
+            row = out[k]
+            for i in range(n_rows):
+                row[i] = 0.0
+            _add_sq_distances(n_features, n_rows, means[k], work, row)
+            base = log_norm[k]
+            scale = -0.5 * factor[k, 0, 0]
+            for i in range(n_rows):
+                row[i] = base + scale * row[i]
+            continue
+        if filled == 0:
+            k0 = k
+        elif filled == 1:
+            k1 = k
+        elif filled == 2:
+            k2 = k
+        filled += 1
+        if filled == GROUP:
+            filled = 0
+            _mean_products(d, n_rows, (k0, k1, k2, k), means, center, out, work)
+            for j in (k0, k1, k2, k):
+                _spherical_log_density(d, n_rows, j, means, factor, log_norm, out,
+                                       work)
+    for j in range(filled):
+        k = k0 if j == 0 else (k1 if j == 1 else k2)
+        _mean_product(d, n_rows, k, means, center, out[k], work)
+        _spherical_log_density(d, n_rows, k, means, factor, log_norm, out, work)
+
+
+@njit(**JIT)
+def _spherical_log_density(n_features, n_rows, k, means, factor, log_norm, out,
+                           work):
+    """out[k, i] = log_norm[k] - lambda/2 (||y_i||² - 2 out[k, i] + ||m_k||²)
+    with out[k, i] = m_k.y_i on entry (``log_prob_spherical``)."""
+    d = n_features
+    center = work[3 * d + 3]
+    norms = work[3 * d + 4]
+    squared = 0.0
+    for a in range(d):
+        m = means[k, a] - center[a]
+        squared += m * m
+    precision = factor[k, 0, 0]
+    base = log_norm[k] - 0.5 * precision * squared
+    half = 0.5 * precision
+    row = out[k]
+    for i in range(n_rows):
+        row[i] = base + precision * row[i] - half * norms[i]
+
+
+@njit(**JIT)
+def _mean_product(n_features, n_rows, k, means, center, row, work):
+    """row[i] = sum_a m_a y_ia, m = means[k] - center, y in work rows 2D..3D-1
+    (``_mean_products`` for one component)."""
+    d = n_features
+    for i in range(n_rows):
+        row[i] = 0.0
+    for a in range(d):
+        m = means[k, a] - center[a]
+        y = work[2 * d + a]
+        for i in range(n_rows):
+            row[i] += m * y[i]
+
+
+@njit(**JIT)
+def _mean_products(n_features, n_rows, members, means, center, out, work):
+    """out[k, i] = sum_a m_ka y_ia for the four distinct components k in
+    ``members``, m_k = means[k] - center, y in work rows 2D..3D-1:
+    four features of four components per sweep, sixteen multiply-adds per
+    eight loads and four stores."""
+    d = n_features
+    whole = d - d % TILE
+    k0, k1, k2, k3 = members
+    o0, o1, o2, o3 = out[k0], out[k1], out[k2], out[k3]
+    for i in range(n_rows):
+        o0[i] = 0.0
+        o1[i] = 0.0
+        o2[i] = 0.0
+        o3[i] = 0.0
+    for a in range(0, whole, TILE):
+        c0, c1, c2, c3 = center[a], center[a + 1], center[a + 2], center[a + 3]
+        m00, m01 = means[k0, a] - c0, means[k0, a + 1] - c1
+        m02, m03 = means[k0, a + 2] - c2, means[k0, a + 3] - c3
+        m10, m11 = means[k1, a] - c0, means[k1, a + 1] - c1
+        m12, m13 = means[k1, a + 2] - c2, means[k1, a + 3] - c3
+        m20, m21 = means[k2, a] - c0, means[k2, a + 1] - c1
+        m22, m23 = means[k2, a + 2] - c2, means[k2, a + 3] - c3
+        m30, m31 = means[k3, a] - c0, means[k3, a + 1] - c1
+        m32, m33 = means[k3, a + 2] - c2, means[k3, a + 3] - c3
+        y0, y1 = work[2 * d + a], work[2 * d + a + 1]
+        y2, y3 = work[2 * d + a + 2], work[2 * d + a + 3]
+        for i in range(n_rows):
+            v0, v1, v2, v3 = y0[i], y1[i], y2[i], y3[i]
+            o0[i] += m00 * v0 + m01 * v1 + m02 * v2 + m03 * v3
+            o1[i] += m10 * v0 + m11 * v1 + m12 * v2 + m13 * v3
+            o2[i] += m20 * v0 + m21 * v1 + m22 * v2 + m23 * v3
+            o3[i] += m30 * v0 + m31 * v1 + m32 * v2 + m33 * v3
+    for a in range(whole, d):
+        c = center[a]
+        m0, m1, m2, m3 = means[k0, a] - c, means[k1, a] - c, means[k2, a] - c, \
+            means[k3, a] - c
+        y = work[2 * d + a]
+        for i in range(n_rows):
+            v = y[i]
+            o0[i] += m0 * v
+            o1[i] += m1 * v
+            o2[i] += m2 * v
+            o3[i] += m3 * v
+
+
 # Components whose first and second moments one sweep over the block adds
 # (``_add_expanded_group``).
 GROUP = 4
@@ -148,18 +317,22 @@ EXPANDED_LIMIT = 1024.0
 
 @njit(**JIT)
 def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
-                   means, s0, s1, s2, work, idx):
+                   means, s0, s1, s2, work, idx, spherical=False):
     """Add the block's per-feature statistics: s0[k] += r, s1[k] += r d,
-    s2[k, 0] += r d², with r = resp * weight and d = x - means[k].
+    s2[k, 0] += r d², with r = resp * weight and d = x - means[k]. With
+    ``spherical`` (the block prepared by ``centre_on_means``), a component may
+    instead add its whole second moment sum_a s2 to s2[k, 0, 0]: a spherical
+    model reads only the sum over features (``_add_spherical_group``).
 
     Components with r > 0 on most of the block's points are taken GROUP at a
     time in expanded form: around c, the mean of the means, one sweep per
     feature adds sum r y and sum r y² (y = x - c) of four components, two
     multiply-adds per point and component where the centred form takes four
-    operations; each block's sums are then moved to the component's mean. The
-    other components (and the last few dense ones) take
-    ``add_component_stats_diag``: the centred sums, over the points with r > 0
-    copied together when they are few, so far components cost almost nothing.
+    operations; each block's sums are then moved to the component's mean (the
+    last one to three dense components make a group padded with repeats). The
+    other components take ``add_component_stats_diag``: the centred sums, over
+    the points with r > 0 copied together when they are few, so far components
+    cost almost nothing.
     Work rows 3D+1..3D+3 hold the per-component counts and masses and c, so the
     grouped form needs K and D at most a block's width (else every component
     takes the centred form).
@@ -167,7 +340,10 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
     d = n_features
     n_components = means.shape[0]
     width = work.shape[1]
-    if n_components < GROUP or n_components > width or d > width:
+    # without room for a group's first moments in a row, the per-feature sums
+    # (around the same c, which ``centre_on_means`` left in row 3D+3)
+    whole_sums = spherical and GROUP * d <= width
+    if n_components > width or d > width:
         for k in range(n_components):
             add_component_stats_diag(k, n_features, start, n_rows, resp,
                                      sample_weight, means, s0, s1, s2, work, idx)
@@ -176,11 +352,8 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
     totals = work[3 * d + 2]
     center = work[3 * d + 3]
     _component_masses(n_rows, start, resp, sample_weight, counts, totals)
-    for a in range(d):
-        total = 0.0
-        for k in range(n_components):
-            total += means[k, a]
-        center[a] = total / n_components
+    if not whole_sums:
+        mean_of_means(means, center)
     # the group's components in idx[:GROUP]; a sparse component's compaction
     # writes at most n_rows / 2 indices, into idx[GROUP:]
     members = idx[:GROUP]
@@ -196,11 +369,28 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
         filled += 1
         if filled == GROUP:
             filled = 0
-            _add_expanded_group(d, start, n_rows, members, resp, sample_weight,
-                                means, s0, s1, s2, work)
-    for j in range(filled):
-        add_component_stats_diag(members[j], n_features, start, n_rows, resp,
-                                 sample_weight, means, s0, s1, s2, work, idx[GROUP:])
+            _add_group(whole_sums, d, start, n_rows, members, GROUP, resp,
+                       sample_weight, means, s0, s1, s2, work)
+    if filled > 0:
+        # the last dense components, the group padded with its first (whose
+        # extra sums are dropped): a sweep of four costs little more than one
+        for j in range(filled, GROUP):
+            members[j] = members[0]
+        _add_group(whole_sums, d, start, n_rows, members, filled, resp,
+                   sample_weight, means, s0, s1, s2, work)
+
+
+@njit(**JIT)
+def _add_group(whole_sums, n_features, start, n_rows, members, n_members, resp,
+               sample_weight, means, s0, s1, s2, work):
+    """The statistics of the group's first n_members components:
+    ``_add_spherical_group`` with ``whole_sums``, else ``_add_expanded_group``."""
+    if whole_sums:
+        _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
+                             sample_weight, means, s0, s1, s2, work)
+    else:
+        _add_expanded_group(n_features, start, n_rows, members, n_members, resp,
+                            sample_weight, means, s0, s1, s2, work)
 
 
 @njit(**JIT)
@@ -225,18 +415,19 @@ def _component_masses(n_rows, start, resp, sample_weight, counts, totals):
 
 
 @njit(**JIT)
-def _add_expanded_group(n_features, start, n_rows, members, resp, sample_weight,
-                        means, s0, s1, s2, work):
-    """The statistics of the GROUP components ``members``: per feature, one
-    sweep adds p = sum r y and q = sum r y², y = x - c, of all four, which
-    ``_moved`` takes to their means."""
+def _add_expanded_group(n_features, start, n_rows, members, n_members, resp,
+                        sample_weight, means, s0, s1, s2, work):
+    """The statistics of the first n_members of the GROUP components
+    ``members`` (the others repeat one of them): per feature, one sweep adds
+    p = sum r y and q = sum r y², y = x - c, of all four, which ``_moved``
+    takes to their means."""
     d = n_features
     k0, k1, k2, k3 = members[0], members[1], members[2], members[3]
     r0, r1, r2, r3 = resp[k0], resp[k1], resp[k2], resp[k3]
     totals = work[3 * d + 2]
     center = work[3 * d + 3]
-    for k in (k0, k1, k2, k3):
-        s0[k] += totals[k]
+    for j in range(n_members):
+        s0[members[j]] += totals[members[j]]
     weighted = sample_weight.shape[0] > 0
     for a in range(d):
         c = center[a]
@@ -272,19 +463,137 @@ def _add_expanded_group(n_features, start, n_rows, members, resp, sample_weight,
         f1, g1, kept1 = _moved(p1, q1, totals[k1], means[k1, a] - c)
         f2, g2, kept2 = _moved(p2, q2, totals[k2], means[k2, a] - c)
         f3, g3, kept3 = _moved(p3, q3, totals[k3], means[k3, a] - c)
+        firsts = (f0, f1, f2, f3)
+        seconds = (g0, g1, g2, g3)
         if kept0 and kept1 and kept2 and kept3:
-            s1[k0, a] += f0
-            s1[k1, a] += f1
-            s1[k2, a] += f2
-            s1[k3, a] += f3
-            s2[k0, 0, a] += g0
-            s2[k1, 0, a] += g1
-            s2[k2, 0, a] += g2
-            s2[k3, 0, a] += g3
+            for j in range(n_members):
+                s1[members[j], a] += firsts[j]
+                s2[members[j], 0, a] += seconds[j]
         else:
-            _add_group_feature(a, start, n_rows, members, resp, sample_weight,
-                               means, s1, s2, work, (f0, f1, f2, f3),
-                               (g0, g1, g2, g3), (kept0, kept1, kept2, kept3))
+            _add_group_feature(a, start, n_rows, members, n_members, resp,
+                               sample_weight, means, s1, s2, work, firsts, seconds,
+                               (kept0, kept1, kept2, kept3))
+
+
+@njit(**JIT)
+def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
+                         sample_weight, means, s0, s1, s2, work):
+    """``_add_expanded_group`` for a spherical model: per feature one sweep adds
+    p = sum r y of the four components (y in work rows 2D..3D-1), and one sweep
+    adds q = sum r ||y||² (||y||² in row 3D+4), so the second moment costs one
+    multiply-add per point and component instead of one per feature. The p of
+    member j are kept in work row 3D+5, at jD..jD+D-1 (GROUP D at most a
+    block's width), until ``_moved_spherical`` takes them to the mean."""
+    d = n_features
+    k0, k1, k2, k3 = members[0], members[1], members[2], members[3]
+    r0, r1, r2, r3 = resp[k0], resp[k1], resp[k2], resp[k3]
+    totals = work[3 * d + 2]
+    norms = work[3 * d + 4]
+    firsts = work[3 * d + 5]
+    weighted = sample_weight.shape[0] > 0
+    q0 = q1 = q2 = q3 = 0.0
+    for i in range(n_rows):
+        v = sample_weight[start + i] * norms[i] if weighted else norms[i]
+        q0 += r0[i] * v
+        q1 += r1[i] * v
+        q2 += r2[i] * v
+        q3 += r3[i] * v
+    whole = d - d % TILE
+    for a in range(0, whole, TILE):
+        _add_group_firsts(a, TILE, start, n_rows, r0, r1, r2, r3, sample_weight,
+                          work, firsts)
+    for a in range(whole, d):
+        _add_group_firsts(a, 1, start, n_rows, r0, r1, r2, r3, sample_weight,
+                          work, firsts)
+    r = work[3 * d]
+    moments = (q0, q1, q2, q3)
+    for j in range(n_members):
+        k = members[j]
+        q = moments[j]
+        s0[k] += totals[k]
+        first = firsts[j * d:(j + 1) * d]
+        if not _moved_spherical(k, first, q, totals[k], means, work[3 * d + 3], s1,
+                                s2):
+            component_weights(resp, k, sample_weight, start, n_rows, r)
+            add_diag_moments(work, 0, r, d, n_rows, means[k], s1[k], s2[k, 0])
+
+
+@njit(**JIT)
+def _add_group_firsts(a, n_tile, start, n_rows, r0, r1, r2, r3, sample_weight,
+                      work, firsts):
+    """firsts[jD + b] = sum_i r_j[i] w_i y_bi (w_i = 1 unweighted) for the four
+    components' weights r0..r3 and the features b = a..a+n_tile-1 (n_tile 4 or
+    1; a feature past D reads row a again, unused), y in work rows 2D..3D-1:
+    sixteen multiply-adds per eight loads."""
+    d = (work.shape[0] - 6) // 3
+    b1 = a + 1 if n_tile == TILE else a
+    b2 = a + 2 if n_tile == TILE else a
+    b3 = a + 3 if n_tile == TILE else a
+    y0, y1, y2, y3 = work[2 * d + a], work[2 * d + b1], work[2 * d + b2], \
+        work[2 * d + b3]
+    p00 = p01 = p02 = p03 = p10 = p11 = p12 = p13 = 0.0
+    p20 = p21 = p22 = p23 = p30 = p31 = p32 = p33 = 0.0
+    weighted = sample_weight.shape[0] > 0
+    for i in range(n_rows):
+        w = sample_weight[start + i] if weighted else 1.0
+        v0, v1, v2, v3 = w * y0[i], w * y1[i], w * y2[i], w * y3[i]
+        p00 += r0[i] * v0
+        p01 += r0[i] * v1
+        p02 += r0[i] * v2
+        p03 += r0[i] * v3
+        p10 += r1[i] * v0
+        p11 += r1[i] * v1
+        p12 += r1[i] * v2
+        p13 += r1[i] * v3
+        p20 += r2[i] * v0
+        p21 += r2[i] * v1
+        p22 += r2[i] * v2
+        p23 += r2[i] * v3
+        p30 += r3[i] * v0
+        p31 += r3[i] * v1
+        p32 += r3[i] * v2
+        p33 += r3[i] * v3
+    firsts[a] = p00
+    firsts[d + a] = p10
+    firsts[2 * d + a] = p20
+    firsts[3 * d + a] = p30
+    if n_tile == TILE:
+        firsts[b1] = p01
+        firsts[b2] = p02
+        firsts[b3] = p03
+        firsts[d + b1] = p11
+        firsts[d + b2] = p12
+        firsts[d + b3] = p13
+        firsts[2 * d + b1] = p21
+        firsts[2 * d + b2] = p22
+        firsts[2 * d + b3] = p23
+        firsts[3 * d + b1] = p31
+        firsts[3 * d + b2] = p32
+        firsts[3 * d + b3] = p33
+
+
+@njit(**JIT)
+def _moved_spherical(k, first, q, total, means, center, s1, s2):
+    """Add component k's block sums, p = first[:D] = sum r y and q = sum r ||y||²
+    (total = sum r > 0, y = x - center), moved to its mean: s1[k] += p - total m,
+    s2[k, 0, 0] += q - 2 m.p + total ||m||², m = means[k] - center. Returns
+    False, adding nothing, when the second would cancel (``_moved``'s test on
+    the sums over features)."""
+    d = means.shape[1]
+    squared = 0.0
+    for a in range(d):
+        squared += first[a] * first[a]
+    if (1.0 + EXPANDED_LIMIT) * squared > EXPANDED_LIMIT * q * total:
+        return False
+    cross = 0.0
+    offset = 0.0
+    for a in range(d):
+        m = means[k, a] - center[a]
+        s1[k, a] += first[a] - total * m
+        cross += m * first[a]
+        offset += m * m
+    s2[k, 0, 0] += q - 2.0 * cross + total * offset
+    return True
 
 
 @njit(**JIT)
@@ -298,14 +607,15 @@ def _moved(p, q, total, m):
 
 
 @njit(**JIT)
-def _add_group_feature(a, start, n_rows, members, resp, sample_weight, means, s1,
-                       s2, work, first, second, kept):
-    """Add the moved sums (first, second) of the group's components in feature
-    a where kept, else their sums around the mean in feature a alone
-    (``add_diag_moments`` on r = resp[k] * weight in work row 3D)."""
+def _add_group_feature(a, start, n_rows, members, n_members, resp, sample_weight,
+                       means, s1, s2, work, first, second, kept):
+    """Add the moved sums (first, second) of the group's first n_members
+    components in feature a where kept, else their sums around the mean in
+    feature a alone (``add_diag_moments`` on r = resp[k] * weight in work row
+    3D)."""
     d = means.shape[1]
     r = work[3 * d]
-    for j in range(GROUP):
+    for j in range(n_members):
         k = members[j]
         if kept[j]:
             s1[k, a] += first[j]

@@ -39,7 +39,7 @@ from .common import (
     work_rows,
     write_predictions,
 )
-from .diag import add_stats_diag, log_prob_diag
+from .diag import add_stats_diag, centre_on_means, log_prob_diag, log_prob_spherical
 from .full import add_stats_full, log_prob_full
 from .kinds import ASSIGNED, SAMPLED
 from .random import sample_block
@@ -62,14 +62,28 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
         log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
+    elif _spherical(n_features, factor):
+        centre_on_means(n_features, n_rows, means, work)
+        log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work)
     else:
         log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work)
 
 
 @njit(**INLINE_JIT)
+def _spherical(n_features, factor):
+    """Whether a diag-kind pass takes the spherical kernels: one precision per
+    component (``factor`` (K, 1, 1)) and more than one feature (a full or
+    spherical model of one feature gains nothing from the expansion)."""
+    return factor.shape[2] == 1 and n_features > 1
+
+
+@njit(**INLINE_JIT)
 def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means,
-                     shift, s0, s1, s2, work, idx, X):
-    """The block's statistics (X as in ``_log_prob_block``)."""
+                     factor, shift, s0, s1, s2, work, idx, X):
+    """The block's statistics (X as in ``_log_prob_block``). A spherical
+    ``factor`` means that ``_log_prob_block`` prepared the block for the
+    spherical statistics; passes with no log-densities (ASSIGNED) give
+    ``factor`` of shape (0, 0, 0)."""
     if kind == FULL:
         add_stats_full(n_features, start, n_rows, resp, sample_weight,
                        means, s0, s1, s2, work, idx, X)
@@ -78,7 +92,7 @@ def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means
                        means, shift, s0, s1, s2, work, idx)
     else:
         add_stats_diag(n_features, start, n_rows, resp, sample_weight,
-                       means, s0, s1, s2, work, idx)
+                       means, s0, s1, s2, work, idx, _spherical(n_features, factor))
 
 
 def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift,
@@ -228,7 +242,7 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
         _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
-                         shift, s0[c], s1[c], s2[c], work, idx, X)
+                         factor, shift, s0[c], s1[c], s2[c], work, idx, X)
     loglik[c] = total
     if with_entropy:
         entropy[c] = chunk_entropy

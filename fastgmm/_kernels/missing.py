@@ -1226,7 +1226,8 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
                 _add_stats_block(kind, n_features, start, n, logp, sample_weight,
-                                 means, shift, s0[c], s1[c], s2[c], work, idx, X)
+                                 means, factor, shift, s0[c], s1[c], s2[c], work,
+                                 idx, X)
                 continue
             normalise_rows(logp, n, lse, row_sums, False, with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
@@ -1239,7 +1240,8 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
                         logp, sample_weight)
             if n_missing == 0:
                 _add_stats_block(kind, n_features, start, n, logp, sample_weight,
-                                 means, shift, s0[c], s1[c], s2[c], work, idx, X)
+                                 means, factor, shift, s0[c], s1[c], s2[c], work,
+                                 idx, X)
             else:
                 _observed_add_stats(kind, X, start, n, n_missing, logp,
                                     sample_weight, means, factor, precision, shift,
