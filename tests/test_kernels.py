@@ -232,12 +232,15 @@ def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted
 @pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 7, 8, 16, 33])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_rows", [BLOCK_ROWS, N_ROWS, 3])
-def test_transpose_block(n_features, dtype, n_rows):
-    """``transpose_block`` (a sweep per feature below 4 features, four rows at
-    a time from 4, with a remainder of rows) writes exactly the block's rows,
-    in float64, and nothing else of ``work``."""
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_transpose_block(n_features, dtype, n_rows, layout):
+    """``transpose_block`` (a sweep per feature over the block's values seen
+    flat) writes exactly the block's rows, in float64, and nothing else of
+    ``work``; X that is not C-contiguous (which the passes never give it) is
+    read right too."""
     d = n_features
-    X = np.random.default_rng(d).normal(size=(1000, d)).astype(dtype)
+    X = np.random.default_rng(d).normal(size=(1000, 2 * d)).astype(dtype)
+    X = X[:, ::2] if layout == "strided" else X[:, :d].copy(order=layout)
     work = np.zeros((3 * d + 6, BLOCK_ROWS))
     transpose_block(X, 100, n_rows, work)
     assert np.array_equal(work[:d, :n_rows], X[100:100 + n_rows].T.astype(np.float64))
