@@ -97,6 +97,49 @@ def test_only_the_kernels_and_the_config_use_numba_jit():
     ), users
 
 
+def _literal_arguments(trees):
+    """(module, line, callee, argument) of every call, in the kernels, that
+    passes an int or bool constant to a function compiled apart (@njit or
+    @overload, not inlined)."""
+    compiled = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef):
+                decorators = [ast.unparse(d) for d in node.decorator_list]
+                if any("njit" in d and "INLINE" not in d for d in decorators):
+                    compiled.add(node.name)
+            elif (isinstance(node, ast.Call) and ast.unparse(node.func) == "overload"
+                  and node.args):
+                compiled.add(ast.unparse(node.args[0]))
+    found = []
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = ast.unparse(node.func).rpartition(".")[2]
+            for i, argument in enumerate(node.args):
+                if (callee in compiled and isinstance(argument, ast.Constant)
+                        and isinstance(argument.value, int | bool)):
+                    found.append((name, node.lineno, callee, i))
+    return found
+
+
+def test_kernels_pass_no_literal_constants_to_compiled_functions():
+    """Numba types an int or bool constant passed to a jitted function as a
+    literal and compiles that function, and everything it calls, once more
+    per value: the first diag fit compiled three copies of the statistics'
+    group functions (27 s instead of 35 s after removing them). The kernels
+    pass int(0), bool(True) instead (plain int64 and bool). The check itself
+    finds a constant where one is planted."""
+    trees = {name: ast.parse(path.read_text()) for name, path in _modules().items()
+             if name.startswith("fastgmm._kernels")}
+    assert _literal_arguments(trees) == []
+    planted = ast.parse(
+        "from numba import njit\n@njit\ndef f(a, b):\n    return a\n"
+        "@njit\ndef g(x):\n    return f(x, 0)\n")
+    assert _literal_arguments({"planted": planted}) == [("planted", 7, "f", 1)]
+
+
 def test_fits_import_no_optional_dependency():
     """dask, distributed, matplotlib and ArviZ are extras: fitting and predicting
     in memory, with missing values too, must not import them."""

@@ -218,7 +218,7 @@ def log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work):
                 _spherical_log_density(d, n_rows, j, means, factor, log_norm, out,
                                        work)
     for j in range(filled):
-        k = k0 if j == 0 else (k1 if j == 1 else k2)
+        k = int(k0 if j == 0 else (k1 if j == 1 else k2))
         _mean_product(d, n_rows, k, means, center, out[k], work)
         _spherical_log_density(d, n_rows, k, means, factor, log_norm, out, work)
 
@@ -368,15 +368,16 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
         members[filled] = k
         filled += 1
         if filled == GROUP:
-            filled = 0
-            _add_group(whole_sums, d, start, n_rows, members, GROUP, resp,
+            # int(): a literal count would compile the group functions again
+            _add_group(whole_sums, d, start, n_rows, members, int(filled), resp,
                        sample_weight, means, s0, s1, s2, work)
+            filled = 0
     if filled > 0:
         # the last dense components, the group padded with its first (whose
         # extra sums are dropped): a sweep of four costs little more than one
         for j in range(filled, GROUP):
             members[j] = members[0]
-        _add_group(whole_sums, d, start, n_rows, members, filled, resp,
+        _add_group(whole_sums, d, start, n_rows, members, int(filled), resp,
                    sample_weight, means, s0, s1, s2, work)
 
 
@@ -500,11 +501,11 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
         q3 += r3[i] * v
     whole = d - d % TILE
     for a in range(0, whole, TILE):
-        _add_group_firsts(a, TILE, start, n_rows, r0, r1, r2, r3, sample_weight,
-                          work, firsts)
+        _add_group_firsts(a, int(TILE), start, n_rows, r0, r1, r2, r3,
+                          sample_weight, work, firsts)
     for a in range(whole, d):
-        _add_group_firsts(a, 1, start, n_rows, r0, r1, r2, r3, sample_weight,
-                          work, firsts)
+        _add_group_firsts(a, int(1), start, n_rows, r0, r1, r2, r3,
+                          sample_weight, work, firsts)
     r = work[3 * d]
     moments = (q0, q1, q2, q3)
     for j in range(n_members):
@@ -515,7 +516,7 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
         if not _moved_spherical(k, first, q, totals[k], means, work[3 * d + 3], s1,
                                 s2):
             component_weights(resp, k, sample_weight, start, n_rows, r)
-            add_diag_moments(work, 0, r, d, n_rows, means[k], s1[k], s2[k, 0])
+            add_diag_moments(work, int(0), r, d, n_rows, means[k], s1[k], s2[k, 0])
 
 
 @njit(**JIT)
@@ -622,7 +623,7 @@ def _add_group_feature(a, start, n_rows, members, n_members, resp, sample_weight
             s2[k, 0, a] += second[j]
         else:
             component_weights(resp, k, sample_weight, start, n_rows, r)
-            add_diag_moments(work, a, r, 1, n_rows, means[k, a:a + 1],
+            add_diag_moments(work, a, r, int(1), n_rows, means[k, a:a + 1],
                              s1[k, a:a + 1], s2[k, 0, a:a + 1])
 
 

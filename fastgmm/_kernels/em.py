@@ -231,10 +231,11 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
             _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
                             shift, logp, work, X)
             if mode == SAMPLED:
-                # the draw needs no division by each row's total
-                exponentiate_rows(logp, n, lse, row_sums)
+                # the draw needs no division by each row's total (with_entropy
+                # is False here, passed so that one compilation serves both)
+                exponentiate_rows(logp, n, lse, row_sums, with_entropy)
             else:
-                normalise_rows(logp, n, lse, row_sums, False, with_entropy)
+                normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
                 chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
@@ -267,7 +268,7 @@ def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest
         # largest is the nearest mean
         log_prob_diag(n_features, n, means, np.ones((n_components, 1, 1)),
                       np.zeros(n_components), means, block_resp, work)
-        argmax_rows(block_resp, n, idx, 0, nearest)
+        argmax_rows(block_resp, n, idx, int(0), nearest)
         block_resp[:] = 0.0
         for i in range(n):
             block_resp[idx[i], i] = 1.0
@@ -321,7 +322,7 @@ def _predict_kernel(kind):
                 if mode == LABELS:
                     argmax_rows(logp, n, labels, start, lse)
                     continue
-                normalise_rows(logp, n, lse, row_sums, True)
+                normalise_rows(logp, n, lse, row_sums, bool(True), bool(False))
                 write_predictions(mode, logp, lse, n, start, values)
 
     return predict_pass

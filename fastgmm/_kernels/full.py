@@ -110,8 +110,8 @@ def _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work, rows,
     for i in range(n_rows):
         maha[i] = 0.0
     if d % TILE == 0:
-        add_triangular_norms(rows, 0, scratch, d, n_rows, factor, k, center, offset,
-                             maha)
+        add_triangular_norms(rows, int(0), scratch, d, n_rows, factor, k, center,
+                             offset, maha)
     else:
         for a in range(d):
             c = means[k, a]

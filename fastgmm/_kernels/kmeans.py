@@ -26,7 +26,7 @@ def _sq_dist(X, fill, row, centers, k):
 def sq_dist_to_point(X, fill, point, out):
     """out[i] = ||X[i] - point||² (point is (1, D))."""
     for i in prange(X.shape[0]):
-        out[i] = _sq_dist(X, fill, i, point, 0)
+        out[i] = _sq_dist(X, fill, i, point, int(0))
 
 
 @njit(**PARALLEL_JIT)
@@ -52,7 +52,7 @@ def candidate_potentials(X, fill, sample_weight, closest, candidates, chunk_rows
 def update_closest(X, fill, point, closest):
     """closest[i] = min(closest[i], ||X[i] - point||²)."""
     for i in prange(X.shape[0]):
-        d = _sq_dist(X, fill, i, point, 0)
+        d = _sq_dist(X, fill, i, point, int(0))
         if d < closest[i]:
             closest[i] = d
 
@@ -75,7 +75,7 @@ def lloyd_step(X, fill, sample_weight, centers, chunk_rows, labels, closest, sum
         stop = min(n_rows, (c + 1) * chunk_rows)
         for i in range(c * chunk_rows, stop):
             best = 0
-            best_d = _sq_dist(X, fill, i, centers, 0)
+            best_d = _sq_dist(X, fill, i, centers, int(0))
             for k in range(1, n_clusters):
                 d = _sq_dist(X, fill, i, centers, k)
                 if d < best_d:

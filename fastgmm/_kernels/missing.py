@@ -382,7 +382,7 @@ def _complete_full(X, start, n_rows, count, features, offset, center, columns,
                     conditional[p + 4, k] = -l21 * r2
                     conditional[p + 5, k] = r2
             # the logarithms apart, so that the sweep above vectorises
-            _log_det_pivots(3, chol, log_det)
+            _log_det_pivots(int(3), chol, log_det)
             for k in range(n_components):
                 correction[k, i] = 3.0 * HALF_LOG_2PI - 0.5 * log_det[k]
             if keep:
@@ -518,7 +518,7 @@ def _complete_tied(X, start, n_rows, count, features, offset, precision,
             for b in range(d):
                 acc += precision[0, f, b] * t[b]
             g0[a] = acc
-        _ldl_missing(precision, 0, features, i, m, chol)
+        _ldl_missing(precision, int(0), features, i, m, chol)
         log_det = 0.0
         for a in range(m):
             log_det += np.log(chol[a, a])
@@ -599,8 +599,8 @@ def _add_tied_corrections(X, start, n_rows, resp, sample_weight, count, features
                 s2[0, fa, b] += e[a] * u[b]
             for b in range(fa + 1, d):
                 s2[0, b, fa] += e[a] * u[b]
-        _add_conditional_covariance(precision, 0, features, i, m, mass, chol,
-                                    inverse, s2, 0)
+        _add_conditional_covariance(precision, int(0), features, i, m, mass, chol,
+                                    inverse, s2, int(0))
 
 
 @njit(**JIT)
@@ -1066,8 +1066,8 @@ def _sampled_block(kind, X, start, n_rows, mass, sample_weight, key, first_row,
             if z < 0:
                 continue  # no component has mass: the row adds nothing
             _draw_missing(kind, z, i, m, features, offset[i], fills, means, factor,
-                          precision, key, first_row + np.uint64(start + i), 0, chol,
-                          y)
+                          precision, key, first_row + np.uint64(start + i), int(0),
+                          chol, y)
             for a in range(m):
                 work[features[i, a], i] = y[a]
     if kind == FULL:
@@ -1213,8 +1213,9 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
                 features, offset, fills, position, conditional, correction,
                 vectors, g, chol, square, logp, work)
             if sampled:
-                # the draw needs no division by each row's total
-                exponentiate_rows(logp, n, lse, row_sums)
+                # the draw needs no division by each row's total (with_entropy
+                # is False here, passed so that one compilation serves both)
+                exponentiate_rows(logp, n, lse, row_sums, with_entropy)
                 total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
                 if n_missing > 0:
                     _sampled_block(kind, X, start, n, logp, sample_weight, key,
@@ -1229,7 +1230,7 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
                                  means, factor, shift, s0[c], s1[c], s2[c], work,
                                  idx, X)
                 continue
-            normalise_rows(logp, n, lse, row_sums, False, with_entropy)
+            normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
                 chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
@@ -1299,7 +1300,7 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
             if mode == LABELS:
                 argmax_rows(logp, n, labels, start, lse)
                 continue
-            normalise_rows(logp, n, lse, row_sums, True)
+            normalise_rows(logp, n, lse, row_sums, bool(True), bool(False))
             if mode != IMPUTE:
                 write_predictions(mode, logp, lse, n, start, values)
             else:

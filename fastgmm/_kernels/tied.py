@@ -31,7 +31,7 @@ def log_prob_tied(n_features, n_rows, transformed_means, factor, log_norm, shift
         for i in range(n_rows):
             work[d + a, i] = work[a, i] - c
     for j in range(d):
-        triangular_row(work, d, 2 * d + j, n_rows, factor, 0, j)
+        triangular_row(work, d, 2 * d + j, n_rows, factor, int(0), j)
     for k in range(transformed_means.shape[0]):
         for i in range(n_rows):
             maha[i] = 0.0
