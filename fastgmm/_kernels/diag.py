@@ -501,10 +501,10 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
         q3 += r3[i] * v
     whole = d - d % TILE
     for a in range(0, whole, TILE):
-        _add_group_firsts(a, int(TILE), start, n_rows, r0, r1, r2, r3,
+        _add_group_firsts(d, a, int(TILE), start, n_rows, r0, r1, r2, r3,
                           sample_weight, work, firsts)
     for a in range(whole, d):
-        _add_group_firsts(a, int(1), start, n_rows, r0, r1, r2, r3,
+        _add_group_firsts(d, a, int(1), start, n_rows, r0, r1, r2, r3,
                           sample_weight, work, firsts)
     r = work[3 * d]
     moments = (q0, q1, q2, q3)
@@ -520,13 +520,13 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
 
 
 @njit(**JIT)
-def _add_group_firsts(a, n_tile, start, n_rows, r0, r1, r2, r3, sample_weight,
-                      work, firsts):
+def _add_group_firsts(n_features, a, n_tile, start, n_rows, r0, r1, r2, r3,
+                      sample_weight, work, firsts):
     """firsts[jD + b] = sum_i r_j[i] w_i y_bi (w_i = 1 unweighted) for the four
     components' weights r0..r3 and the features b = a..a+n_tile-1 (n_tile 4 or
     1; a feature past D reads row a again, unused), y in work rows 2D..3D-1:
     sixteen multiply-adds per eight loads."""
-    d = (work.shape[0] - 6) // 3
+    d = n_features
     b1 = a + 1 if n_tile == TILE else a
     b2 = a + 2 if n_tile == TILE else a
     b3 = a + 3 if n_tile == TILE else a
