@@ -338,7 +338,7 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
     work[:d, :N_ROWS] = x.T
     s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
     add_stats_diag(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
-                   np.empty(BLOCK_ROWS, dtype=np.int64))
+                   np.empty(BLOCK_ROWS, dtype=np.int64), False)
     # accuracy relative to each component's own moments, not to 1e4 or to its
     # mean's distance from the shift (at most EXPANDED_LIMIT widths when kept)
     scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))

@@ -317,12 +317,13 @@ EXPANDED_LIMIT = 1024.0
 
 @njit(**JIT)
 def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
-                   means, s0, s1, s2, work, idx, spherical=False):
+                   means, s0, s1, s2, work, idx, spherical):
     """Add the block's per-feature statistics: s0[k] += r, s1[k] += r d,
     s2[k, 0] += r d², with r = resp * weight and d = x - means[k]. With
     ``spherical`` (the block prepared by ``centre_on_means``), a component may
     instead add its whole second moment sum_a s2 to s2[k, 0, 0]: a spherical
     model reads only the sum over features (``_add_spherical_group``).
+    ``spherical`` has no default: an omitted one compiles all of this again.
 
     Components with r > 0 on most of the block's points are taken GROUP at a
     time in expanded form: around c, the mean of the means, one sweep per
@@ -501,11 +502,11 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
         q3 += r3[i] * v
     whole = d - d % TILE
     for a in range(0, whole, TILE):
-        _add_group_firsts(d, a, int(TILE), start, n_rows, r0, r1, r2, r3,
-                          sample_weight, work, firsts)
+        _add_group_firsts(d, a, start, n_rows, r0, r1, r2, r3, sample_weight,
+                          work, firsts)
     for a in range(whole, d):
-        _add_group_firsts(d, a, int(1), start, n_rows, r0, r1, r2, r3,
-                          sample_weight, work, firsts)
+        _add_group_first(d, a, start, n_rows, r0, r1, r2, r3, sample_weight, work,
+                         firsts)
     r = work[3 * d]
     moments = (q0, q1, q2, q3)
     for j in range(n_members):
@@ -520,18 +521,14 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
 
 
 @njit(**JIT)
-def _add_group_firsts(n_features, a, n_tile, start, n_rows, r0, r1, r2, r3,
-                      sample_weight, work, firsts):
+def _add_group_firsts(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weight,
+                      work, firsts):
     """firsts[jD + b] = sum_i r_j[i] w_i y_bi (w_i = 1 unweighted) for the four
-    components' weights r0..r3 and the features b = a..a+n_tile-1 (n_tile 4 or
-    1; a feature past D reads row a again, unused), y in work rows 2D..3D-1:
-    sixteen multiply-adds per eight loads."""
+    components' weights r0..r3 and the features b = a..a+3, y in work rows
+    2D..3D-1: sixteen multiply-adds per eight loads."""
     d = n_features
-    b1 = a + 1 if n_tile == TILE else a
-    b2 = a + 2 if n_tile == TILE else a
-    b3 = a + 3 if n_tile == TILE else a
-    y0, y1, y2, y3 = work[2 * d + a], work[2 * d + b1], work[2 * d + b2], \
-        work[2 * d + b3]
+    y0, y1 = work[2 * d + a], work[2 * d + a + 1]
+    y2, y3 = work[2 * d + a + 2], work[2 * d + a + 3]
     p00 = p01 = p02 = p03 = p10 = p11 = p12 = p13 = 0.0
     p20 = p21 = p22 = p23 = p30 = p31 = p32 = p33 = 0.0
     weighted = sample_weight.shape[0] > 0
@@ -554,23 +551,34 @@ def _add_group_firsts(n_features, a, n_tile, start, n_rows, r0, r1, r2, r3,
         p31 += r3[i] * v1
         p32 += r3[i] * v2
         p33 += r3[i] * v3
-    firsts[a] = p00
-    firsts[d + a] = p10
-    firsts[2 * d + a] = p20
-    firsts[3 * d + a] = p30
-    if n_tile == TILE:
-        firsts[b1] = p01
-        firsts[b2] = p02
-        firsts[b3] = p03
-        firsts[d + b1] = p11
-        firsts[d + b2] = p12
-        firsts[d + b3] = p13
-        firsts[2 * d + b1] = p21
-        firsts[2 * d + b2] = p22
-        firsts[2 * d + b3] = p23
-        firsts[3 * d + b1] = p31
-        firsts[3 * d + b2] = p32
-        firsts[3 * d + b3] = p33
+    firsts[a], firsts[a + 1], firsts[a + 2], firsts[a + 3] = p00, p01, p02, p03
+    j = d + a
+    firsts[j], firsts[j + 1], firsts[j + 2], firsts[j + 3] = p10, p11, p12, p13
+    j = 2 * d + a
+    firsts[j], firsts[j + 1], firsts[j + 2], firsts[j + 3] = p20, p21, p22, p23
+    j = 3 * d + a
+    firsts[j], firsts[j + 1], firsts[j + 2], firsts[j + 3] = p30, p31, p32, p33
+
+
+@njit(**JIT)
+def _add_group_first(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weight,
+                     work, firsts):
+    """``_add_group_firsts`` for the one feature a (the features past the last
+    whole tile)."""
+    d = n_features
+    y = work[2 * d + a]
+    p0 = p1 = p2 = p3 = 0.0
+    weighted = sample_weight.shape[0] > 0
+    for i in range(n_rows):
+        v = (sample_weight[start + i] if weighted else 1.0) * y[i]
+        p0 += r0[i] * v
+        p1 += r1[i] * v
+        p2 += r2[i] * v
+        p3 += r3[i] * v
+    firsts[a] = p0
+    firsts[d + a] = p1
+    firsts[2 * d + a] = p2
+    firsts[3 * d + a] = p3
 
 
 @njit(**JIT)
