@@ -8,7 +8,6 @@ Every kernel module imports its jit options from here, so a change of policy
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 JIT = {"nogil": True, "cache": True, "fastmath": FASTMATH, "error_model": "numpy"}
-PARALLEL_JIT = {**JIT, "parallel": True}
 
 # Rows handled together: small enough that the per-block scratch (BLOCK_ROWS x K)
 # and a component's parameters stay in L1/L2, large enough to amortise loop set-up.

@@ -41,6 +41,7 @@ from ._kernels import em
 from ._kernels import gibbs as kernel
 from ._kernels.kinds import RESPONSIBILITIES, SAMPLED
 from ._kernels.random import sweep_key
+from ._kernels.threads import run_chunks
 from ._params import Params
 
 
@@ -180,17 +181,13 @@ def streamed_pass(source, state, key=None):
     kind = state.ctype.kernel_kind
     mode = RESPONSIBILITIES if key is None else SAMPLED
     key = np.uint64(0 if key is None else key)
-    # one chunk runs on the calling thread, as in _kernels.gibbs.chain_kernel
-    chunk, accumulate = em.accumulate_kernels(kind)
-    first_argument = (0,) if source.n_chunks == 1 else ()
-    if source.n_chunks == 1:
-        accumulate = chunk
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
-        accumulate(*first_argument, mode, seg.X, seg.weights, centers, factor,
-                   log_norm, aux, tied_shift, source.chunk_rows, s0_slots[c],
-                   s1_slots[c], s2_slots[c], loglik[c], entropy[c], key,
-                   np.uint64(seg.start), em.NO_SEEDS, em.NO_RESP, em.NO_FILL)
+        run_chunks(em.accumulate_kernel(kind), seg.chunk_stop - seg.chunk_start,
+                   mode, seg.X, seg.weights, centers, factor, log_norm, aux,
+                   tied_shift, source.chunk_rows, s0_slots[c], s1_slots[c],
+                   s2_slots[c], loglik[c], entropy[c], key, np.uint64(seg.start),
+                   em.NO_SEEDS, em.NO_RESP, em.NO_FILL)
     return kernel.reduce_slots(state.code, s0_slots, s1_slots, s2_slots, loglik, s0,
                                s1, s2)
 

@@ -177,7 +177,7 @@ X = np.random.RandomState(0).randn(600, 3)
 fastgmm.GaussianMixture(2, covariance_type=sys.argv[1], max_iter=3).fit(X)
 dispatchers = [d for m in (common, diag, em, full, kmeans, random, tied)
                for d in vars(m).values() if isinstance(d, CPUDispatcher)]
-dispatchers += [d for pair in em.ACCUMULATE_KERNELS.values() for d in pair]
+dispatchers += list(em.ACCUMULATE_KERNELS.values())
 print(sorted(em.ACCUMULATE_KERNELS))
 print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers))
 """
@@ -187,7 +187,7 @@ print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers))
     ("full", "FULL"), ("tied", "TIED"), ("diag", "DIAG"), ("spherical", "DIAG"),
 ])
 def test_a_fit_compiles_only_its_covariance_types_kernels(covariance_type, kind):
-    """The parallel pass is specialised per kernel kind: a fit builds only its
+    """The pass is specialised per kernel kind: a fit builds only its
     own kind's, and a second process loads everything from the on-disk cache
     (the first process compiles when the suite has not fitted this type yet)."""
     import subprocess

@@ -1,7 +1,7 @@
-"""Parallel drivers: one pass over X per call, dispatching to the kernel of the
-covariance type block by block.
+"""The passes over X: one compiled function per kernel kind, dispatching to the
+kernel of the covariance type block by block.
 
-Each driver is compiled per kernel kind (``accumulate_kernels``,
+Each pass is compiled per kernel kind (``accumulate_kernel``,
 ``_predict_kernel``): the kind is a constant of the compiled closure, the
 block-level dispatchers and the chunk body are inlined into it, and Numba drops
 the other kinds' branches before typing them. So a fit compiles only its own
@@ -12,16 +12,18 @@ integers only, so its on-disk cache entry is found again by every process.
 
 Rows are split into chunks (``_config.chunk_layout``) that depend only on the
 number of rows; each chunk is processed by one thread into its own slot of the
-output statistics, and the caller sums the slots in chunk order. Nothing of size
-N x K is allocated: each chunk owns a BLOCK_ROWS x K scratch block.
+output statistics, and the caller sums the slots in chunk order. The passes
+are serial over a range of chunks; ``threads.run_chunks`` runs the ranges on
+the threads. Nothing of size N x K is allocated: each chunk owns a
+BLOCK_ROWS x K scratch block.
 """
 
 from functools import cache
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._config import BLOCK_ROWS, JIT, PARALLEL_JIT, chunk_layout
+from .._config import BLOCK_ROWS, JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
@@ -43,6 +45,7 @@ from .diag import add_stats_diag, centre_on_means, log_prob_diag, log_prob_spher
 from .full import add_stats_full, log_prob_full
 from .kinds import ASSIGNED, SAMPLED
 from .random import sample_block
+from .threads import run_chunks
 from .tied import add_stats_tied, log_prob_tied
 
 # inlined into their callers, where the kind is a compile-time constant
@@ -113,10 +116,10 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     that of the parameters, summed over components. ``fill`` (D,) float64:
     X's NaN read as fill[a] in feature a (``fill_block``; None: X has no NaN).
     """
-    accumulate_kernel(kind)(
-        mode, X, sample_weight, means, factor, log_norm, aux, shift, chunk_rows, s0,
-        s1, s2, loglik, entropy, key, first_row, NO_SEEDS, NO_RESP,
-        NO_FILL if fill is None else fill)
+    run_chunks(accumulate_kernel(kind), s0.shape[0],
+               mode, X, sample_weight, means, factor, log_norm, aux, shift,
+               chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, NO_SEEDS,
+               NO_RESP, NO_FILL if fill is None else fill)
 
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
@@ -136,10 +139,10 @@ def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
     """
     n_chunks = s0.shape[0]
     ignored = np.empty(n_chunks)
-    accumulate_kernel(kind)(
-        ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX, shift,
-        chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0), np.uint64(0), seeds,
-        resp, NO_FILL if fill is None else fill)
+    run_chunks(accumulate_kernel(kind), n_chunks,
+               ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX,
+               shift, chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0),
+               np.uint64(0), seeds, resp, NO_FILL if fill is None else fill)
 
 
 # unused by ASSIGNED passes, typed as the EM passes' arguments so that both
@@ -155,55 +158,41 @@ ACCUMULATE_KERNELS = {}
 
 def accumulate_kernel(kind):
     """The compiled pass of ``accumulate`` and ``accumulate_assigned`` for one
-    kernel kind: ``(mode, <accumulate's arguments after kind and mode up to
-    first_row>, seeds, resp, fill)``, ``seeds`` and ``resp`` as in
-    ``accumulate_assigned`` (read in mode ASSIGNED only), ``fill`` as in
-    ``accumulate`` (``NO_FILL``: none). One function serves every mode, so a
-    fit's initial statistics and its iterations share one compilation."""
-    return accumulate_kernels(kind)[1]
-
-
-def accumulate_kernels(kind):
-    """``(chunk, parallel)`` for one kernel kind: ``parallel`` is
-    ``accumulate_kernel(kind)``; ``chunk`` takes the chunk index c first and
-    does chunk c of that pass on the calling thread (for compiled callers that
-    run small data without waking threads, such as the Gibbs chains)."""
+    kernel kind, over the chunks ``first`` to ``stop - 1``: ``(first, stop,
+    mode, <accumulate's arguments after kind and mode up to first_row>, seeds,
+    resp, fill)``, ``seeds`` and ``resp`` as in ``accumulate_assigned`` (read in
+    mode ASSIGNED only), ``fill`` as in ``accumulate`` (``NO_FILL``: none). One
+    function serves every mode, so a fit's initial statistics and its
+    iterations share one compilation; ``threads.run_chunks`` runs it on the
+    threads (the Gibbs chains call it on one chunk, on their own thread)."""
     kind = int(kind)
     if kind not in ACCUMULATE_KERNELS:
-        ACCUMULATE_KERNELS[kind] = _accumulate_kernels(kind)
+        ACCUMULATE_KERNELS[kind] = _accumulate_kernel(kind)
     return ACCUMULATE_KERNELS[kind]
 
 
-def _accumulate_kernels(kind):
-    # the closures hold only the integer kind: a function held instead would
-    # change their on-disk cache key in every process (Numba pickles closure
+def _accumulate_kernel(kind):
+    # the closure holds only the integer kind: a function held instead would
+    # change its on-disk cache key in every process (Numba pickles closure
     # cells, and a dispatcher pickles with a per-process id)
 
     @njit(**JIT)
-    def chunk_pass(c, mode, X, sample_weight, means, factor, log_norm, aux, shift,
-                   chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, seeds,
-                   resp, fill):
-        accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm,
-                          aux, shift, chunk_rows, s0, s1, s2, loglik, entropy, key,
-                          first_row, seeds, resp, fill)
-
-    @njit(**PARALLEL_JIT)
-    def accumulate_pass(mode, X, sample_weight, means, factor, log_norm, aux, shift,
-                        chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
-                        seeds, resp, fill):
-        for c in prange(s0.shape[0]):
+    def accumulate_pass(first, stop, mode, X, sample_weight, means, factor,
+                        log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
+                        entropy, key, first_row, seeds, resp, fill):
+        for c in range(first, stop):
             accumulate_chunk(kind, c, mode, X, sample_weight, means, factor,
                              log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
                              entropy, key, first_row, seeds, resp, fill)
 
-    return chunk_pass, accumulate_pass
+    return accumulate_pass
 
 
 @njit(**INLINE_JIT)
 def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, aux,
                      shift, chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
                      seeds, resp, fill):
-    """Chunk c of a pass of ``accumulate_kernels``; inlined into callers where
+    """Chunk c of a pass of ``accumulate_kernel``; inlined into callers where
     ``kind`` is a constant, so that only that kind's kernels compile."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
@@ -274,15 +263,19 @@ def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest
             block_resp[idx[i], i] = 1.0
 
 
-@njit(**PARALLEL_JIT)
 def weighted_sums(X, sample_weight, fill, chunk_rows, out):
     """out[c] = the sum of w x over the rows x of chunk c (D,), each NaN read
     as its feature's ``fill`` (None: X has no NaN; see ``filled_value``)."""
+    run_chunks(_weighted_sums, out.shape[0], X, sample_weight, fill, chunk_rows, out)
+
+
+@njit(**JIT)
+def _weighted_sums(first, stop, X, sample_weight, fill, chunk_rows, out):
     n_rows, n_features = X.shape
-    for c in prange(out.shape[0]):
+    for c in range(first, stop):
         out[c] = 0.0
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for i in range(c * chunk_rows, stop):
+        end = min(n_rows, (c + 1) * chunk_rows)
+        for i in range(c * chunk_rows, end):
             w = row_weight(sample_weight, i)
             for a in range(n_features):
                 out[c, a] += w * filled_value(X, fill, i, a)
@@ -295,27 +288,28 @@ def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, lab
     log-density; PROBA: values (N, K) = responsibilities. Blocks of rows are
     independent, so chunks run in parallel with no reduction.
     """
-    _predict_kernel(int(kind))(mode, X, means, factor, log_norm, aux, shift, values,
-                               labels)
+    n_chunks, chunk_rows = chunk_layout(X.shape[0])
+    run_chunks(_predict_kernel(int(kind)), n_chunks, chunk_rows, mode, X, means,
+               factor, log_norm, aux, shift, values, labels)
 
 
 @cache
 def _predict_kernel(kind):
     # one compilation per kind serves the three outputs
 
-    @njit(**PARALLEL_JIT)
-    def predict_pass(mode, X, means, factor, log_norm, aux, shift, values, labels):
+    @njit(**JIT)
+    def predict_pass(first, stop, chunk_rows, mode, X, means, factor, log_norm, aux,
+                     shift, values, labels):
         n_rows, n_features = X.shape
         n_components = means.shape[0]
-        n_chunks, chunk_rows = chunk_layout(n_rows)
-        for c in prange(n_chunks):
+        for c in range(first, stop):
             logp = np.empty((n_components, BLOCK_ROWS))
             lse = np.empty(BLOCK_ROWS)
             row_sums = np.empty((2, BLOCK_ROWS))
             work = np.empty((work_rows(n_features), BLOCK_ROWS))
-            stop = min(n_rows, (c + 1) * chunk_rows)
-            for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-                n = min(BLOCK_ROWS, stop - start)
+            end = min(n_rows, (c + 1) * chunk_rows)
+            for start in range(c * chunk_rows, end, BLOCK_ROWS):
+                n = min(BLOCK_ROWS, end - start)
                 transpose_block(X, start, n, work)
                 _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
                                 shift, logp, work, X)

@@ -441,7 +441,7 @@ def _one_pass(kind, code, mode, X, sample_weight, chunk_rows, key, weights, mean
 
 
 def _chain_kernel(code):
-    # the closure holds integers only (see em._accumulate_kernels)
+    # the closure holds integers only (see em._accumulate_kernel)
     kind = DIAG if code == SPHERICAL else code
 
     @njit(**EXACT_JIT)

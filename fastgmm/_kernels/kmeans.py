@@ -7,10 +7,11 @@ feature (rows with missing values, seen mean-filled by the initialisation), or
 None when X has none (compiled apart, without the test).
 """
 
-from numba import njit, prange
+from numba import njit
 
-from .._config import JIT, PARALLEL_JIT
+from .._config import JIT, chunk_layout
 from .common import filled_value, row_weight
+from .threads import run_chunks
 
 
 @njit(**JIT)
@@ -22,42 +23,57 @@ def _sq_dist(X, fill, row, centers, k):
     return total
 
 
-@njit(**PARALLEL_JIT)
 def sq_dist_to_point(X, fill, point, out):
     """out[i] = ||X[i] - point||² (point is (1, D))."""
-    for i in prange(X.shape[0]):
+    n_chunks, chunk_rows = chunk_layout(X.shape[0])
+    run_chunks(_sq_dist_to_point, n_chunks, chunk_rows, X, fill, point, out)
+
+
+@njit(**JIT)
+def _sq_dist_to_point(first, stop, chunk_rows, X, fill, point, out):
+    for i in range(first * chunk_rows, min(X.shape[0], stop * chunk_rows)):
         out[i] = _sq_dist(X, fill, i, point, int(0))
 
 
-@njit(**PARALLEL_JIT)
 def candidate_potentials(X, fill, sample_weight, closest, candidates, chunk_rows,
                          out):
     """out[c, t] = sum over chunk c of w * min(closest[i], ||X[i] - candidates[t]||²).
 
     The potential k-means++ would have after adding candidate t; out is (C, T).
     """
+    run_chunks(_candidate_potentials, out.shape[0], X, fill, sample_weight, closest,
+               candidates, chunk_rows, out)
+
+
+@njit(**JIT)
+def _candidate_potentials(first, stop, X, fill, sample_weight, closest, candidates,
+                          chunk_rows, out):
     n_rows = X.shape[0]
     n_candidates = candidates.shape[0]
-    for c in prange(out.shape[0]):
+    for c in range(first, stop):
         out[c] = 0.0
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for i in range(c * chunk_rows, stop):
+        end = min(n_rows, (c + 1) * chunk_rows)
+        for i in range(c * chunk_rows, end):
             w = row_weight(sample_weight, i)
             for t in range(n_candidates):
                 d = _sq_dist(X, fill, i, candidates, t)
                 out[c, t] += w * min(closest[i], d)
 
 
-@njit(**PARALLEL_JIT)
 def update_closest(X, fill, point, closest):
     """closest[i] = min(closest[i], ||X[i] - point||²)."""
-    for i in prange(X.shape[0]):
+    n_chunks, chunk_rows = chunk_layout(X.shape[0])
+    run_chunks(_update_closest, n_chunks, chunk_rows, X, fill, point, closest)
+
+
+@njit(**JIT)
+def _update_closest(first, stop, chunk_rows, X, fill, point, closest):
+    for i in range(first * chunk_rows, min(X.shape[0], stop * chunk_rows)):
         d = _sq_dist(X, fill, i, point, int(0))
         if d < closest[i]:
             closest[i] = d
 
 
-@njit(**PARALLEL_JIT)
 def lloyd_step(X, fill, sample_weight, centers, chunk_rows, labels, closest, sums,
                counts, changed):
     """Assign every row to its nearest center and accumulate the new centers' sums.
@@ -66,14 +82,21 @@ def lloyd_step(X, fill, sample_weight, centers, chunk_rows, labels, closest, sum
     sums (C, K, D), counts (C, K) (weighted) and changed (C,) the number of rows
     whose label changed, per chunk.
     """
+    run_chunks(_lloyd_step, sums.shape[0], X, fill, sample_weight, centers,
+               chunk_rows, labels, closest, sums, counts, changed)
+
+
+@njit(**JIT)
+def _lloyd_step(first, stop, X, fill, sample_weight, centers, chunk_rows, labels,
+                closest, sums, counts, changed):
     n_rows, n_features = X.shape
     n_clusters = centers.shape[0]
-    for c in prange(sums.shape[0]):
+    for c in range(first, stop):
         sums[c] = 0.0
         counts[c] = 0.0
         moved = 0
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for i in range(c * chunk_rows, stop):
+        end = min(n_rows, (c + 1) * chunk_rows)
+        for i in range(c * chunk_rows, end):
             best = 0
             best_d = _sq_dist(X, fill, i, centers, int(0))
             for k in range(1, n_clusters):

@@ -56,9 +56,9 @@ on the number of threads.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._config import BLOCK_ROWS, JIT, PARALLEL_JIT, chunk_layout
+from .._config import BLOCK_ROWS, JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
@@ -83,6 +83,7 @@ from .em import _add_stats_block, _log_prob_block
 from .full import _log_prob_component, add_stats_full_double
 from .kinds import SAMPLED
 from .random import inverse_cdf, normal, sample_block, uniform, weighted_copies
+from .threads import run_chunks
 from .tied import add_stats_tied, log_prob_tied
 
 IMPUTE = 3
@@ -1145,7 +1146,6 @@ def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, 
     return fills, position, conditional, chol
 
 
-@njit(**PARALLEL_JIT)
 def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, aux,
                        shift, precision, precision_t, log_minors, columns, center,
                        chunk_rows, s0, s1, s2, loglik, entropy, key, first_row):
@@ -1170,12 +1170,22 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
     coordinates and then its missing values under that component, and the
     statistics are those of the completed rows (``_sampled_block``).
     """
+    run_chunks(_accumulate_missing, s0.shape[0], kind, mode, X, sample_weight,
+               means, factor, log_norm, aux, shift, precision, precision_t,
+               log_minors, columns, center, chunk_rows, s0, s1, s2, loglik, entropy,
+               key, first_row)
+
+
+@njit(**JIT)
+def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor,
+                        log_norm, aux, shift, precision, precision_t, log_minors,
+                        columns, center, chunk_rows, s0, s1, s2, loglik, entropy,
+                        key, first_row):
     n_rows, n_features = X.shape
     n_components = means.shape[0]
-    n_chunks = s0.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
     sampled = mode == SAMPLED
-    for c in prange(n_chunks):
+    for c in range(first, stop):
         s0[c] = 0.0
         s1[c] = 0.0
         s2[c] = 0.0
@@ -1202,9 +1212,9 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
         counts = np.empty(n_components)
         total = 0.0
         chunk_entropy = 0.0
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, stop - start)
+        end = min(n_rows, (c + 1) * chunk_rows)
+        for start in range(c * chunk_rows, end, BLOCK_ROWS):
+            n = min(BLOCK_ROWS, end - start)
             n_missing = _scan_block(kind, sampled or with_entropy, X, start, n,
                                     work, count, features, offset)
             fills, position, conditional, chol = _block_log_prob(
@@ -1254,7 +1264,6 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
             entropy[c] = chunk_entropy
 
 
-@njit(**PARALLEL_JIT)
 def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precision,
                     precision_t, log_minors, columns, center, values, labels):
     """``em.predict_rows`` for X holding NaN, with one more mode, IMPUTE: values
@@ -1262,11 +1271,20 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
     sum_k r_k E[x_m | x_o, k]. Other modes as in ``em.predict_rows``, on the
     observed coordinates; the missing-value arguments as in
     ``accumulate_missing``."""
+    n_chunks, chunk_rows = chunk_layout(X.shape[0])
+    run_chunks(_predict_missing, n_chunks, chunk_rows, kind, mode, X, means, factor,
+               log_norm, aux, shift, precision, precision_t, log_minors, columns,
+               center, values, labels)
+
+
+@njit(**JIT)
+def _predict_missing(first, stop, chunk_rows, kind, mode, X, means, factor,
+                     log_norm, aux, shift, precision, precision_t, log_minors,
+                     columns, center, values, labels):
     n_rows, n_features = X.shape
     n_components = means.shape[0]
-    n_chunks, chunk_rows = chunk_layout(n_rows)
     diagonal = kind != FULL and kind != TIED
-    for c in prange(n_chunks):
+    for c in range(first, stop):
         logp = np.empty((n_components, BLOCK_ROWS))
         lse = np.empty(BLOCK_ROWS)
         row_sums = np.empty((2, BLOCK_ROWS))
@@ -1281,9 +1299,9 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
         g = np.empty((n_features, n_components))
         chol = np.empty((4, 4, n_components))
         square = np.empty((n_features, n_features))
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, stop - start)
+        end = min(n_rows, (c + 1) * chunk_rows)
+        for start in range(c * chunk_rows, end, BLOCK_ROWS):
+            n = min(BLOCK_ROWS, end - start)
             n_missing = _scan_block(kind, mode == IMPUTE, X, start, n, work, count,
                                     features, offset)
             if mode == IMPUTE:
@@ -1326,7 +1344,6 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
 FIRST_INFINITE, FIRST_EMPTY, N_EMPTY, N_NAN = range(4)
 
 
-@njit(**PARALLEL_JIT)
 def scan_blocks(X, sample_weight, moments, problems):
     """The validation scan of rows with missing values, per block b of
     BLOCK_ROWS rows of X (N, D), with no scratch: moments[b] (3, D) = the
@@ -1335,8 +1352,13 @@ def scan_blocks(X, sample_weight, moments, problems):
     feature with no observed weight); problems[b] (4,) int64 = the first row
     holding an infinity, the first row with every value NaN (-1: none), the
     number of such rows and the number of NaN."""
+    run_chunks(_scan_blocks, moments.shape[0], X, sample_weight, moments, problems)
+
+
+@njit(**JIT)
+def _scan_blocks(first, last, X, sample_weight, moments, problems):
     n_rows, n_features = X.shape
-    for b in prange(moments.shape[0]):
+    for b in range(first, last):
         start = b * BLOCK_ROWS
         stop = min(n_rows, start + BLOCK_ROWS)
         weight = moments[b, 0]
