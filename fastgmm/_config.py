@@ -9,6 +9,11 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 JIT = {"nogil": True, "cache": True, "fastmath": FASTMATH, "error_model": "numpy"}
 
+# Inlined into their callers (in Numba's IR), where some of their arguments are
+# constants: Numba drops the branches those rule out before typing the rest, so
+# a pass compiles only what its kind uses.
+INLINE_JIT = {**JIT, "inline": "always"}
+
 # Rows handled together: small enough that the per-block scratch (BLOCK_ROWS x K)
 # and a component's parameters stay in L1/L2, large enough to amortise loop set-up.
 BLOCK_ROWS = 256

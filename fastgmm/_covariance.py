@@ -15,7 +15,7 @@ is imported on first use.
 
 import numpy as np
 
-from ._kernels.kinds import DIAG, FULL, TIED
+from ._kernels.kinds import DIAG, FULL, SPHERICAL, TIED
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -380,9 +380,10 @@ class Diag(CovarianceType):
 class Spherical(Diag):
     """Diag with one variance per component: the kernels get one precision per
     component (``factor`` of shape (K, 1, 1)), multiplied once per squared
-    distance."""
+    distance, in the passes of their own kind (``_kernels.kinds``)."""
 
     name = "spherical"
+    kernel_kind = SPHERICAL
 
     def shape(self, n_components, n_features):
         return (n_components,)

@@ -183,7 +183,8 @@ def streamed_pass(source, state, key=None):
     key = np.uint64(0 if key is None else key)
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
-        run_chunks(em.accumulate_kernel(kind), seg.chunk_stop - seg.chunk_start,
+        run_chunks(em.accumulate_kernel(kind, mode == SAMPLED),
+                   seg.chunk_stop - seg.chunk_start,
                    mode, seg.X, seg.weights, centers, factor, log_norm, aux,
                    tied_shift, source.chunk_rows, s0_slots[c], s1_slots[c],
                    s2_slots[c], loglik[c], entropy[c], key, np.uint64(seg.start),

@@ -12,7 +12,7 @@ runs these same functions on each dask chunk and adds the results.
 import numpy as np
 
 from ._config import chunk_layout
-from ._covariance import COVARIANCE_TYPES, covariance_type
+from ._covariance import COVARIANCE_TYPES, Diag, covariance_type
 from ._kernels import em
 from ._kernels.kinds import (
     LABELS,
@@ -20,12 +20,22 @@ from ._kernels.kinds import (
     RESPONSIBILITIES,
     RESPONSIBILITIES_ENTROPY,
     SAMPLED,
+    SPHERICAL,
 )
 from ._params import Params, kernel_params
 from ._stats import SufficientStats, m_step
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
-_DIAG = COVARIANCE_TYPES["diag"]
+
+
+class _SphericalPassDiag(Diag):
+    """'diag' run in spherical's passes: its per-feature layout takes the diag
+    kernels there, so a spherical fit compiles no pass of the DIAG kind."""
+
+    kernel_kind = SPHERICAL
+
+
+_DIAG_OF = {"diag": COVARIANCE_TYPES["diag"], "spherical": _SphericalPassDiag()}
 
 
 def _slots(n_chunks, n_components, n_features, ctype):
@@ -70,13 +80,14 @@ def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
 
 def _one_component(source, ctype):
     """A one-component model of unit precision centred on the first row, of
-    ``ctype`` if its kernel holds matrices ('full', 'tied'), else 'diag'.
+    ``ctype`` if its kernel holds matrices ('full', 'tied'), else 'diag' (in
+    the passes of ``ctype``'s kernel kind).
 
     Passes of the fit's own kernel kind compile nothing the fit would not
     (``_kernels.em``); the matrix types give the whole covariance, 'diag' and
     'spherical' need only the variances."""
     if not ctype.stores_matrices:
-        ctype = _DIAG
+        ctype = _DIAG_OF[ctype.name]
     n_features = source.n_features
     shape = ctype.shape(1, n_features)
     factor = np.broadcast_to(np.eye(n_features), shape).copy() \

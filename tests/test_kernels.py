@@ -24,6 +24,7 @@ from fastgmm._kernels.diag import (
     SCALED_LIMIT,
     SPHERICAL_LIMIT,
     add_stats_diag,
+    add_stats_spherical,
     centre_on_means,
     log_prob_diag,
     log_prob_spherical,
@@ -338,7 +339,7 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
     work[:d, :N_ROWS] = x.T
     s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
     add_stats_diag(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
-                   np.empty(BLOCK_ROWS, dtype=np.int64), False)
+                   np.empty(BLOCK_ROWS, dtype=np.int64))
     # accuracy relative to each component's own moments, not to 1e4 or to its
     # mean's distance from the shift (at most EXPANDED_LIMIT widths when kept)
     scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))
@@ -430,7 +431,7 @@ def test_spherical_log_densities_against_numpy(n_features, layout):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_spherical_statistics_against_two_pass(n_features, n_components, layout,
                                                weighted):
-    """``add_stats_diag`` with ``spherical`` against a two-pass NumPy
+    """``add_stats_spherical`` on a centred block against a two-pass NumPy
     computation: s0, s1 per feature and the second moment summed over the
     features (all a spherical model reads). The groups of four add sum r y
     per feature and sum r ||y||² once; "far" components, whose expanded sums
@@ -447,8 +448,8 @@ def test_spherical_statistics_against_two_pass(n_features, n_components, layout,
     work[:d, :N_ROWS] = x.T
     centre_on_means(d, N_ROWS, means, work)
     s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
-    add_stats_diag(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
-                   np.empty(BLOCK_ROWS, dtype=np.int64), True)
+    add_stats_spherical(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
+                        np.empty(BLOCK_ROWS, dtype=np.int64), True)
     scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))
     tolerance = 1e-11 if layout == "far" else 4e-16 * EXPANDED_LIMIT * 10
     assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)

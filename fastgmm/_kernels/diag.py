@@ -6,7 +6,7 @@ layout adds factor[k, 1, a] = 1 / sigma_{k,a} and aux[k, a] = mu_{k,a} / sigma_{
 so that each standardised distance is one multiply-add. A spherical model
 passes ``factor`` of shape (K, 1, 1): its one precision multiplies the squared
 distance once per point, and the passes' spherical kernels (``log_prob_spherical``,
-``add_stats_diag`` with ``spherical``) expand that distance around the mean of
+``add_stats_spherical``) expand that distance around the mean of
 the means, one multiply-add per feature and component.
 The block is held transposed in ``work`` (see ``common``). The log-densities
 take the features four at a time, so a sweep over the points does four
@@ -16,7 +16,7 @@ four components at a time, whose sums stay in registers.
 
 from numba import njit
 
-from .._config import JIT
+from .._config import INLINE_JIT, JIT
 from .common import TILE, compact_nonzero, component_weights
 
 # A component with a mean more than this many widths from the origin (in any
@@ -316,14 +316,10 @@ EXPANDED_LIMIT = 1024.0
 
 
 @njit(**JIT)
-def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
-                   means, s0, s1, s2, work, idx, spherical):
+def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1,
+                   s2, work, idx):
     """Add the block's per-feature statistics: s0[k] += r, s1[k] += r d,
-    s2[k, 0] += r d², with r = resp * weight and d = x - means[k]. With
-    ``spherical`` (the block prepared by ``centre_on_means``), a component may
-    instead add its whole second moment sum_a s2 to s2[k, 0, 0]: a spherical
-    model reads only the sum over features (``_add_spherical_group``).
-    ``spherical`` has no default: an omitted one compiles all of this again.
+    s2[k, 0] += r d², with r = resp * weight and d = x - means[k].
 
     Components with r > 0 on most of the block's points are taken GROUP at a
     time in expanded form: around c, the mean of the means, one sweep per
@@ -338,12 +334,33 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
     grouped form needs K and D at most a block's width (else every component
     takes the centred form).
     """
+    _add_stats_grouped(False, n_features, start, n_rows, resp, sample_weight,
+                       means, s0, s1, s2, work, idx, False)
+
+
+@njit(**JIT)
+def add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means, s0,
+                        s1, s2, work, idx, centred):
+    """``add_stats_diag`` for a spherical model. With ``centred`` (the block
+    prepared by ``centre_on_means``), a component may instead add its whole
+    second moment sum_a s2 to s2[k, 0, 0]: a spherical model reads only the
+    sum over features (``_add_spherical_group``). A function apart, so that a
+    diag pass does not compile the spherical sums."""
+    _add_stats_grouped(True, n_features, start, n_rows, resp, sample_weight,
+                       means, s0, s1, s2, work, idx, centred)
+
+
+@njit(**INLINE_JIT)
+def _add_stats_grouped(spherical, n_features, start, n_rows, resp, sample_weight,
+                       means, s0, s1, s2, work, idx, centred):
+    """The body of ``add_stats_diag`` (``spherical`` False) and
+    ``add_stats_spherical`` (True), inlined where ``spherical`` is a constant."""
     d = n_features
     n_components = means.shape[0]
     width = work.shape[1]
     # without room for a group's first moments in a row, the per-feature sums
     # (around the same c, which ``centre_on_means`` left in row 3D+3)
-    whole_sums = spherical and GROUP * d <= width
+    whole_sums = spherical and centred and GROUP * d <= width
     if n_components > width or d > width:
         for k in range(n_components):
             add_component_stats_diag(k, n_features, start, n_rows, resp,
@@ -370,24 +387,26 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight,
         filled += 1
         if filled == GROUP:
             # int(): a literal count would compile the group functions again
-            _add_group(whole_sums, d, start, n_rows, members, int(filled), resp,
-                       sample_weight, means, s0, s1, s2, work)
+            _add_group(spherical, whole_sums, d, start, n_rows, members,
+                       int(filled), resp, sample_weight, means, s0, s1, s2, work)
             filled = 0
     if filled > 0:
         # the last dense components, the group padded with its first (whose
         # extra sums are dropped): a sweep of four costs little more than one
         for j in range(filled, GROUP):
             members[j] = members[0]
-        _add_group(whole_sums, d, start, n_rows, members, int(filled), resp,
-                   sample_weight, means, s0, s1, s2, work)
+        _add_group(spherical, whole_sums, d, start, n_rows, members, int(filled),
+                   resp, sample_weight, means, s0, s1, s2, work)
 
 
-@njit(**JIT)
-def _add_group(whole_sums, n_features, start, n_rows, members, n_members, resp,
-               sample_weight, means, s0, s1, s2, work):
+@njit(**INLINE_JIT)
+def _add_group(spherical, whole_sums, n_features, start, n_rows, members,
+               n_members, resp, sample_weight, means, s0, s1, s2, work):
     """The statistics of the group's first n_members components:
-    ``_add_spherical_group`` with ``whole_sums``, else ``_add_expanded_group``."""
-    if whole_sums:
+    ``_add_spherical_group`` with ``whole_sums``, else ``_add_expanded_group``
+    (inlined: where ``spherical`` is the constant False, only the latter
+    compiles)."""
+    if spherical and whole_sums:
         _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
                              sample_weight, means, s0, s1, s2, work)
     else:

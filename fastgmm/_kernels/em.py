@@ -23,7 +23,7 @@ from functools import cache
 import numpy as np
 from numba import njit
 
-from .._config import BLOCK_ROWS, JIT, chunk_layout
+from .._config import BLOCK_ROWS, INLINE_JIT, JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
@@ -41,15 +41,18 @@ from .common import (
     work_rows,
     write_predictions,
 )
-from .diag import add_stats_diag, centre_on_means, log_prob_diag, log_prob_spherical
+from .diag import (
+    add_stats_diag,
+    add_stats_spherical,
+    centre_on_means,
+    log_prob_diag,
+    log_prob_spherical,
+)
 from .full import add_stats_full, log_prob_full
-from .kinds import ASSIGNED, SAMPLED
+from .kinds import ASSIGNED, SAMPLED, SPHERICAL
 from .random import sample_block
 from .threads import run_chunks
 from .tied import add_stats_tied, log_prob_tied
-
-# inlined into their callers, where the kind is a compile-time constant
-INLINE_JIT = {**JIT, "inline": "always"}
 
 # the ``fill`` of rows without NaN in the compiled passes, which test it once
 # per block (``accumulate_kernel``)
@@ -65,7 +68,7 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
         log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
-    elif _spherical(n_features, factor):
+    elif kind == SPHERICAL and _spherical(n_features, factor):
         centre_on_means(n_features, n_rows, means, work)
         log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work)
     else:
@@ -74,28 +77,32 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
 
 @njit(**INLINE_JIT)
 def _spherical(n_features, factor):
-    """Whether a diag-kind pass takes the spherical kernels: one precision per
-    component (``factor`` (K, 1, 1)) and more than one feature (a full or
-    spherical model of one feature gains nothing from the expansion)."""
+    """Whether a SPHERICAL pass takes the spherical kernels: one precision per
+    component (``factor`` (K, 1, 1), not the (0, 0, 0) of ASSIGNED passes) and
+    more than one feature (a model of one feature gains nothing from the
+    expansion). Otherwise it runs the diag kernels, as the DIAG kind does."""
     return factor.shape[2] == 1 and n_features > 1
 
 
 @njit(**INLINE_JIT)
 def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means,
                      factor, shift, s0, s1, s2, work, idx, X):
-    """The block's statistics (X as in ``_log_prob_block``). A spherical
-    ``factor`` means that ``_log_prob_block`` prepared the block for the
-    spherical statistics; passes with no log-densities (ASSIGNED) give
-    ``factor`` of shape (0, 0, 0)."""
+    """The block's statistics (X as in ``_log_prob_block``). In a SPHERICAL
+    pass, a spherical ``factor`` means that ``_log_prob_block`` prepared the
+    block for the spherical statistics; passes with no log-densities
+    (ASSIGNED) give ``factor`` of shape (0, 0, 0)."""
     if kind == FULL:
         add_stats_full(n_features, start, n_rows, resp, sample_weight,
                        means, s0, s1, s2, work, idx, X)
     elif kind == TIED:
         add_stats_tied(n_features, start, n_rows, resp, sample_weight,
                        means, shift, s0, s1, s2, work, idx)
+    elif kind == SPHERICAL:
+        add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means,
+                            s0, s1, s2, work, idx, _spherical(n_features, factor))
     else:
-        add_stats_diag(n_features, start, n_rows, resp, sample_weight,
-                       means, s0, s1, s2, work, idx, _spherical(n_features, factor))
+        add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0,
+                       s1, s2, work, idx)
 
 
 def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift,
@@ -116,7 +123,7 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     that of the parameters, summed over components. ``fill`` (D,) float64:
     X's NaN read as fill[a] in feature a (``fill_block``; None: X has no NaN).
     """
-    run_chunks(accumulate_kernel(kind), s0.shape[0],
+    run_chunks(accumulate_kernel(kind, mode == SAMPLED), s0.shape[0],
                mode, X, sample_weight, means, factor, log_norm, aux, shift,
                chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, NO_SEEDS,
                NO_RESP, NO_FILL if fill is None else fill)
@@ -139,7 +146,7 @@ def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
     """
     n_chunks = s0.shape[0]
     ignored = np.empty(n_chunks)
-    run_chunks(accumulate_kernel(kind), n_chunks,
+    run_chunks(accumulate_kernel(kind, False), n_chunks,
                ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX,
                shift, chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0),
                np.uint64(0), seeds, resp, NO_FILL if fill is None else fill)
@@ -153,27 +160,29 @@ _NO_AUX = np.empty((0, 0))
 
 
 ACCUMULATE_KERNELS = {}
-"""The passes built so far, by kernel kind (a fit builds its own kind's only)."""
+"""The passes built so far, by (kernel kind, sampling): a fit builds its own
+kind's only, and only Gibbs sweeps build the sampling ones."""
 
 
-def accumulate_kernel(kind):
+def accumulate_kernel(kind, sampling):
     """The compiled pass of ``accumulate`` and ``accumulate_assigned`` for one
     kernel kind, over the chunks ``first`` to ``stop - 1``: ``(first, stop,
     mode, <accumulate's arguments after kind and mode up to first_row>, seeds,
     resp, fill)``, ``seeds`` and ``resp`` as in ``accumulate_assigned`` (read in
-    mode ASSIGNED only), ``fill`` as in ``accumulate`` (``NO_FILL``: none). One
-    function serves every mode, so a fit's initial statistics and its
-    iterations share one compilation; ``threads.run_chunks`` runs it on the
-    threads (the Gibbs chains call it on one chunk, on their own thread)."""
-    kind = int(kind)
-    if kind not in ACCUMULATE_KERNELS:
-        ACCUMULATE_KERNELS[kind] = _accumulate_kernel(kind)
-    return ACCUMULATE_KERNELS[kind]
+    mode ASSIGNED only), ``fill`` as in ``accumulate`` (``NO_FILL``: none).
+    Without ``sampling`` it runs every mode but SAMPLED, with it every mode: so
+    a fit's initial statistics and its iterations share one compilation, and EM
+    and variational Bayes never compile the draws. ``threads.run_chunks`` runs
+    it on the threads."""
+    key = (int(kind), bool(sampling))
+    if key not in ACCUMULATE_KERNELS:
+        ACCUMULATE_KERNELS[key] = _accumulate_kernel(*key)
+    return ACCUMULATE_KERNELS[key]
 
 
-def _accumulate_kernel(kind):
-    # the closure holds only the integer kind: a function held instead would
-    # change its on-disk cache key in every process (Numba pickles closure
+def _accumulate_kernel(kind, sampling):
+    # the closure holds only an integer and a bool: a function held instead
+    # would change its on-disk cache key in every process (Numba pickles closure
     # cells, and a dispatcher pickles with a per-process id)
 
     @njit(**JIT)
@@ -181,19 +190,20 @@ def _accumulate_kernel(kind):
                         log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
                         entropy, key, first_row, seeds, resp, fill):
         for c in range(first, stop):
-            accumulate_chunk(kind, c, mode, X, sample_weight, means, factor,
-                             log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
-                             entropy, key, first_row, seeds, resp, fill)
+            accumulate_chunk(kind, sampling, c, mode, X, sample_weight, means,
+                             factor, log_norm, aux, shift, chunk_rows, s0, s1, s2,
+                             loglik, entropy, key, first_row, seeds, resp, fill)
 
     return accumulate_pass
 
 
 @njit(**INLINE_JIT)
-def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, aux,
-                     shift, chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
-                     seeds, resp, fill):
+def accumulate_chunk(kind, sampling, c, mode, X, sample_weight, means, factor,
+                     log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik, entropy,
+                     key, first_row, seeds, resp, fill):
     """Chunk c of a pass of ``accumulate_kernel``; inlined into callers where
-    ``kind`` is a constant, so that only that kind's kernels compile."""
+    ``kind`` and ``sampling`` are constants, so that only that kind's kernels
+    compile, and the draws of mode SAMPLED only where ``sampling`` is True."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
@@ -219,7 +229,7 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
         else:
             _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
                             shift, logp, work, X)
-            if mode == SAMPLED:
+            if sampling and mode == SAMPLED:
                 # the draw needs no division by each row's total (with_entropy
                 # is False here, passed so that one compilation serves both)
                 exponentiate_rows(logp, n, lse, row_sums, with_entropy)
@@ -228,7 +238,7 @@ def accumulate_chunk(kind, c, mode, X, sample_weight, means, factor, log_norm, a
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if with_entropy:
                 chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
-            if mode == SAMPLED:
+            if sampling and mode == SAMPLED:
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
         _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
@@ -253,14 +263,27 @@ def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest
             if start <= seeds[k] < start + n:
                 block_resp[k, seeds[k] - start] = 1.0
     else:
-        # -1/2 squared distances under a spherical model of precision 1: the
-        # largest is the nearest mean
-        log_prob_diag(n_features, n, means, np.ones((n_components, 1, 1)),
-                      np.zeros(n_components), means, block_resp, work)
+        _negative_sq_distances(n_features, n, means, block_resp, work)
         argmax_rows(block_resp, n, idx, int(0), nearest)
         block_resp[:] = 0.0
         for i in range(n):
             block_resp[idx[i], i] = 1.0
+
+
+@njit(**JIT)
+def _negative_sq_distances(n_features, n_rows, means, out, work):
+    """out[k, i] = -||x_i - means[k]||² for the block's rows in work[:D]: the
+    largest is the nearest mean. A plain sweep, not the log-density kernels:
+    it runs once per initialisation, and compiles in a fraction of their time."""
+    for k in range(means.shape[0]):
+        row = out[k]
+        row[:n_rows] = 0.0
+        for a in range(n_features):
+            m = means[k, a]
+            x = work[a]
+            for i in range(n_rows):
+                t = x[i] - m
+                row[i] -= t * t
 
 
 def weighted_sums(X, sample_weight, fill, chunk_rows, out):

@@ -26,16 +26,13 @@ from numba import njit
 
 from .._config import JIT
 from .em import NO_FILL, NO_RESP, NO_SEEDS, accumulate_chunk
-from .kinds import DIAG, FULL, RESPONSIBILITIES, SAMPLED, TIED
+from .kinds import DIAG, FULL, RESPONSIBILITIES, SAMPLED, SPHERICAL, TIED
 from .random import sweep_key
 
 EXACT_JIT = {**JIT, "fastmath": False}
 
-SPHERICAL = 3
-"""The code of 'spherical' (FULL, TIED and DIAG are the kernel kinds' codes): it
-runs the DIAG kernel with one precision per component."""
-
 TYPE_CODES = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": SPHERICAL}
+"""Each covariance type's code: its kernel kind (``kinds``)."""
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _MASS_EPS = 10 * np.finfo(np.float64).eps  # _stats.MASS_EPS (m_step's divisor)
@@ -433,16 +430,18 @@ def _one_pass(kind, code, mode, X, sample_weight, chunk_rows, key, weights, mean
     s0, s1, s2, centers, tied_shift = stats
     centers[:] = means
     pass_layout(code, weights, centers, factors, factor, log_norm, aux, tied_shift)
-    accumulate_chunk(kind, 0, mode, X, sample_weight, centers, factor, log_norm, aux,
-                     tied_shift, chunk_rows, s0_slots, s1_slots, s2_slots,
-                     loglik_slots, entropy, key, np.uint64(0), NO_SEEDS, NO_RESP,
-                     NO_FILL)
+    # sampling: the sweeps' draws and the log-likelihood's plain pass
+    accumulate_chunk(kind, True, 0, mode, X, sample_weight, centers, factor,
+                     log_norm, aux, tied_shift, chunk_rows, s0_slots, s1_slots,
+                     s2_slots, loglik_slots, entropy, key, np.uint64(0), NO_SEEDS,
+                     NO_RESP, NO_FILL)
     return reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2)
 
 
 def _chain_kernel(code):
-    # the closure holds integers only (see em._accumulate_kernel)
-    kind = DIAG if code == SPHERICAL else code
+    # the closure holds integers only (see em._accumulate_kernel); the codes
+    # are the kernel kinds
+    kind = code
 
     @njit(**EXACT_JIT)
     def run_chain(rng, priors, fixed, X, sample_weight, chunk_rows, seed, chain,

@@ -1,9 +1,11 @@
 """The kernels' integer codes, importable without Numba: kernel kinds, pass
 modes and prediction outputs."""
 
-FULL, TIED, DIAG = 0, 1, 2
-"""Kernel kinds (``_covariance`` maps each covariance type to one). spherical
-runs as DIAG with one precision per component (``factor`` of shape (K, 1, 1))."""
+FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
+"""Kernel kinds (``_covariance`` maps each covariance type to one). SPHERICAL
+runs the diag kernels, with one precision per component (``factor`` of shape
+(K, 1, 1)) taking the spherical log-densities and statistics: a kind of its
+own, so that a diag fit does not compile them."""
 
 RESPONSIBILITIES, RESPONSIBILITIES_ENTROPY, SAMPLED, ASSIGNED = 0, 1, 2, 3
 """Pass modes of ``em.accumulate``: what a point contributes after its

@@ -1080,7 +1080,7 @@ def _sampled_block(kind, X, start, n_rows, mass, sample_weight, key, first_row,
                        s2, work, idx)
     else:
         add_stats_diag(d, start, n_rows, mass, sample_weight, means, s0, s1, s2,
-                       work, idx, bool(False))
+                       work, idx)
 
 
 @njit(**JIT)
