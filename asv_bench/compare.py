@@ -333,8 +333,7 @@ def describe_machine(threads):
         f"{os.cpu_count()} logical cores, {usable} usable; memory {memory}",
         f"- Python {platform.python_version()}, NumPy {np.__version__}, "
         f"SciPy {version('scipy')}, scikit-learn {version('scikit-learn')}, "
-        f"Numba {numba.__version__} (threading layer requested: "
-        f"{numba.config.THREADING_LAYER}, {numba.config.NUMBA_NUM_THREADS} threads), "
+        f"Numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads), "
         f"fastgmm {fastgmm_version}",
         f"- Thread pools: {'; '.join(blas) or 'unknown'}",
         f"- Threads for this run: {threads if threads else 'all'} "

@@ -173,3 +173,22 @@ def test_missing_memory_script(tmp_path):
     x_mib, complete, missing = (float(cell) for cell in line.split()[2:])
     assert x_mib == pytest.approx(20000 * 4 * 8 / 2**20, abs=0.05)
     assert complete >= 0 and missing >= 0
+
+
+@pytest.mark.slow
+def test_first_fit_script(tmp_path):
+    """first_fit.py for one covariance type: a Markdown row with the first fit
+    in a fresh cache and the fit in a second process (timings are reported,
+    not judged: the architecture tests check that the second compiles nothing)."""
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "asv_bench" / "first_fit.py"),
+         *("--types", "tied", "--shape", "500", "2", "2")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith("| tied")]
+    times = [float(cell) for cell in row.strip("|").split("|")[1:]]
+    assert len(times) == 4 and all(t > 0 for t in times)
+    assert times[1] >= times[0] and times[3] >= times[2]
