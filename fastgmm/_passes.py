@@ -22,15 +22,16 @@ from ._kernels.kinds import (
     SAMPLED,
     SPHERICAL,
 )
-from ._params import Params, kernel_params
+from ._params import kernel_params
 from ._stats import SufficientStats, m_step
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
 
 
 class _SphericalPassDiag(Diag):
-    """'diag' run in spherical's passes: its per-feature layout takes the diag
-    kernels there, so a spherical fit compiles no pass of the DIAG kind."""
+    """'diag' statistics taken in spherical's passes (of given assignments,
+    which per-feature sums serve), so a spherical fit compiles no pass of the
+    DIAG kind."""
 
     kernel_kind = SPHERICAL
 
@@ -78,36 +79,23 @@ def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
     )
 
 
-def _one_component(source, ctype):
-    """A one-component model of unit precision centred on the first row, of
-    ``ctype`` if its kernel holds matrices ('full', 'tied'), else 'diag' (in
-    the passes of ``ctype``'s kernel kind).
-
-    Passes of the fit's own kernel kind compile nothing the fit would not
-    (``_kernels.em``); the matrix types give the whole covariance, 'diag' and
-    'spherical' need only the variances."""
+def _one_component_fit(source, ctype):
+    """Mean (D,) and covariance (D, D) of the rows, from the statistics of every
+    row assigned to one center, the first row (a diagonal covariance for 'diag'
+    and 'spherical'). A pass of the fit's own kernel kind with no log-densities
+    (``_kernels.em``: ASSIGNED), so it compiles nothing the fit would not; the
+    matrix types give the whole covariance, 'diag' and 'spherical' (as 'diag',
+    in spherical's passes) the variances."""
     if not ctype.stores_matrices:
         ctype = _DIAG_OF[ctype.name]
-    n_features = source.n_features
-    shape = ctype.shape(1, n_features)
-    factor = np.broadcast_to(np.eye(n_features), shape).copy() \
-        if ctype.stores_matrices else np.ones(shape)
-    return Params(ctype, np.ones(1), source.rows([0]), None, factor)
-
-
-def _one_component_fit(source, ctype):
-    """Mean (D,) and covariance (D, D) of the rows from one pass of
-    ``_one_component`` (a diagonal covariance for 'diag' and 'spherical')."""
-    model = _one_component(source, ctype)
-    fitted = m_step(source.stats_pass(model), 0.0)
-    covariance = model.covariance_type.full_matrices(
-        fitted.covariances, 1, source.n_features)[0]
+    fitted = m_step(source.nearest_stats(source.rows([0]), ctype), 0.0)
+    covariance = ctype.full_matrices(fitted.covariances, 1, source.n_features)[0]
     return fitted.means[0], covariance
 
 
 def mean_feature_variance(source, ctype):
-    """Mean of the features' (weighted) variances, in one pass of a one-component
-    model with the kernel of ``ctype`` (``_one_component``): k-means' tolerance
+    """Mean of the features' (weighted) variances, in one pass of the kernel kind
+    of ``ctype`` (``_one_component_fit``): k-means' tolerance
     scale and the recovery's variance floor. Works for any source (in memory,
     streamed, Dask)."""
     return float(np.diagonal(_one_component_fit(source, ctype)[1]).mean())

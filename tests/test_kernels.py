@@ -373,7 +373,7 @@ def _spherical_block(rng, n_features, n_components, layout):
     return x, means, widths, resp
 
 
-@pytest.mark.parametrize("n_features", [2, 3, 4, 5, 16])
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 16])
 @pytest.mark.parametrize("layout", ["near", "far", "edge"])
 def test_spherical_log_densities_against_numpy(n_features, layout):
     """``log_prob_spherical`` against NumPy, data 100 from the origin. "near"
@@ -425,7 +425,7 @@ def test_spherical_log_densities_against_numpy(n_features, layout):
     assert_allclose(work[:d, :N_ROWS], x.T, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("n_features", [2, 3, 4, 5, 16, 70])
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 16, 70])
 @pytest.mark.parametrize("n_components", [3, 5, 9])
 @pytest.mark.parametrize("layout", ["near", "far", "mixed"])
 @pytest.mark.parametrize("weighted", [False, True])

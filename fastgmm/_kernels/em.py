@@ -68,7 +68,7 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
         log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
-    elif kind == SPHERICAL and _spherical(n_features, factor):
+    elif kind == SPHERICAL:
         centre_on_means(n_features, n_rows, means, work)
         log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work)
     else:
@@ -76,21 +76,12 @@ def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shif
 
 
 @njit(**INLINE_JIT)
-def _spherical(n_features, factor):
-    """Whether a SPHERICAL pass takes the spherical kernels: one precision per
-    component (``factor`` (K, 1, 1), not the (0, 0, 0) of ASSIGNED passes) and
-    more than one feature (a model of one feature gains nothing from the
-    expansion). Otherwise it runs the diag kernels, as the DIAG kind does."""
-    return factor.shape[2] == 1 and n_features > 1
-
-
-@njit(**INLINE_JIT)
 def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means,
                      factor, shift, s0, s1, s2, work, idx, X):
-    """The block's statistics (X as in ``_log_prob_block``). In a SPHERICAL
-    pass, a spherical ``factor`` means that ``_log_prob_block`` prepared the
-    block for the spherical statistics; passes with no log-densities
-    (ASSIGNED) give ``factor`` of shape (0, 0, 0)."""
+    """The block's statistics (X as in ``_log_prob_block``). A SPHERICAL pass
+    with log-densities (``factor`` (K, 1, 1): one precision per component) had
+    ``_log_prob_block`` prepare the block for the spherical statistics; passes
+    with none (ASSIGNED) give ``factor`` of shape (0, 0, 0)."""
     if kind == FULL:
         add_stats_full(n_features, start, n_rows, resp, sample_weight,
                        means, s0, s1, s2, work, idx, X)
@@ -99,7 +90,7 @@ def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means
                        means, shift, s0, s1, s2, work, idx)
     elif kind == SPHERICAL:
         add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means,
-                            s0, s1, s2, work, idx, _spherical(n_features, factor))
+                            s0, s1, s2, work, idx, factor.shape[2] == 1)
     else:
         add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0,
                        s1, s2, work, idx)
