@@ -12,22 +12,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_compare(tmp_path, *arguments, **environment):
-    """Run compare.py with ``arguments`` (and the ``environment`` variables) in a
-    fresh interpreter; return its Markdown report."""
-    report = tmp_path / "report.md"
+def run_script(tmp_path, script, *arguments, **environment):
+    """Run asv_bench/``script`` with ``arguments`` (and the ``environment``
+    variables) in a fresh interpreter that imports this source tree, from
+    ``tmp_path``; assert it succeeded and return its standard output."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         **environment,
     }
     done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "asv_bench" / "compare.py"),
-            *arguments,
-            *("--markdown", str(report)),
-        ],
+        [sys.executable, str(REPO / "asv_bench" / script), *arguments],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -35,6 +30,15 @@ def run_compare(tmp_path, *arguments, **environment):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def run_compare(tmp_path, *arguments, **environment):
+    """Run compare.py with ``arguments`` (and the ``environment`` variables) in a
+    fresh interpreter; return its Markdown report."""
+    report = tmp_path / "report.md"
+    run_script(tmp_path, "compare.py", *arguments, *("--markdown", str(report)),
+               **environment)
     return report.read_text()
 
 
@@ -160,16 +164,10 @@ def test_missing_memory_script(tmp_path):
     """missing_memory.py on small data: one line per (type, init) with the size of
     X and the memory beyond it of the complete and the missing-value fit, each
     measured in a subprocess."""
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(
-        [sys.executable, str(REPO / "asv_bench" / "missing_memory.py"),
-         *("--rows", "20000", "--features", "4", "--components", "3"),
-         *("--types", "diag", "--inits", "random_from_data")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    (line,) = [line for line in done.stdout.splitlines() if line.startswith("diag")]
+    stdout = run_script(tmp_path, "missing_memory.py",
+                        *("--rows", "20000", "--features", "4", "--components", "3"),
+                        *("--types", "diag", "--inits", "random_from_data"))
+    (line,) = [line for line in stdout.splitlines() if line.startswith("diag")]
     x_mib, complete, missing = (float(cell) for cell in line.split()[2:])
     assert x_mib == pytest.approx(20000 * 4 * 8 / 2**20, abs=0.05)
     assert complete >= 0 and missing >= 0
@@ -180,15 +178,9 @@ def test_first_fit_script(tmp_path):
     """first_fit.py for one covariance type: a Markdown row with the first fit
     in a fresh cache and the fit in a second process (timings are reported,
     not judged: the architecture tests check that the second compiles nothing)."""
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(
-        [sys.executable, str(REPO / "asv_bench" / "first_fit.py"),
-         *("--types", "tied", "--shape", "500", "2", "2")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    (row,) = [line for line in done.stdout.splitlines() if line.startswith("| tied")]
+    stdout = run_script(tmp_path, "first_fit.py",
+                        *("--types", "tied", "--shape", "500", "2", "2"))
+    (row,) = [line for line in stdout.splitlines() if line.startswith("| tied")]
     times = [float(cell) for cell in row.strip("|").split("|")[1:]]
     assert len(times) == 4 and all(t > 0 for t in times)
     assert times[1] >= times[0] and times[3] >= times[2]
