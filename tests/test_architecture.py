@@ -188,7 +188,7 @@ _OWN_FUNCTIONS = {
     "FULL": {"log_prob_full_double", "add_stats_full_double"},
     "TIED": {"log_prob_tied", "add_stats_tied"},
     "DIAG": {"add_stats_diag"},
-    "SPHERICAL": {"log_prob_spherical", "add_stats_spherical"},
+    "SPHERICAL": {"log_prob_spherical", "add_stats_spherical", "_add_sq_distances"},
 }
 
 

@@ -34,33 +34,29 @@ SPHERICAL_LIMIT = 64.0
 @njit(**JIT)
 def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
     """out[k, i] = log_norm[k] - 1/2 sum_a factor[k, 0, a] (x_ia - means[k, a])²
-    for the block in work[:D] (factor[k, 0, 0] for every a when factor is
-    (K, 1, 1)).
+    for the block in work[:D] (spherical models have kernels of their own,
+    ``log_prob_spherical``).
 
     With factor (K, 2, D), factor[k, 1] = g = sqrt(factor[k, 0]) and
     aux[k] = g means[k] (``_covariance.Diag.kernel_layout``), each standardised
     distance is one multiply-add, u = g x - aux, where the exact form,
     t = x - mu then factor t², takes one operation more. A component with an
-    |aux| beyond SCALED_LIMIT takes the exact form.
+    |aux| beyond SCALED_LIMIT takes the exact form, and so does every
+    component with factor (K, 1, D) (the Gibbs draws' layout).
     """
-    spherical = factor.shape[2] == 1
     scaled = factor.shape[1] == 2
     for k in range(means.shape[0]):
         row = out[k]
         for i in range(n_rows):
             row[i] = 0.0
-        scale = -0.5
-        if spherical:
-            _add_sq_distances(n_features, n_rows, means[k], work, row)
-            scale = -0.5 * factor[k, 0, 0]
-        elif scaled and _within_limit(aux[k]):
+        if scaled and _within_limit(aux[k]):
             _add_scaled_sq_distances(n_features, n_rows, k, factor, aux, work, row)
         else:
             _add_weighted_sq_distances(n_features, n_rows, means[k], factor[k, 0],
                                        work, row)
         base = log_norm[k]
         for i in range(n_rows):
-            row[i] = base + scale * row[i]
+            row[i] = base - 0.5 * row[i]
 
 
 @njit(**JIT)
