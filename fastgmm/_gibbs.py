@@ -41,7 +41,6 @@ from ._kernels import em
 from ._kernels import gibbs as kernel
 from ._kernels.kinds import RESPONSIBILITIES, SAMPLED
 from ._kernels.random import sweep_key
-from ._kernels.threads import run_chunks
 from ._params import Params
 
 
@@ -183,12 +182,9 @@ def streamed_pass(source, state, key=None):
     key = np.uint64(0 if key is None else key)
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
-        run_chunks(em.accumulate_kernel(kind, mode == SAMPLED),
-                   seg.chunk_stop - seg.chunk_start,
-                   mode, seg.X, seg.weights, centers, factor, log_norm, aux,
-                   tied_shift, source.chunk_rows, s0_slots[c], s1_slots[c],
-                   s2_slots[c], loglik[c], entropy[c], key, np.uint64(seg.start),
-                   em.NO_SEEDS, em.NO_RESP, em.NO_FILL)
+        em.accumulate(kind, mode, seg.X, seg.weights, centers, factor, log_norm,
+                      aux, tied_shift, source.chunk_rows, s0_slots[c], s1_slots[c],
+                      s2_slots[c], loglik[c], entropy[c], key, np.uint64(seg.start))
     return kernel.reduce_slots(state.code, s0_slots, s1_slots, s2_slots, loglik, s0,
                                s1, s2)
 
