@@ -509,7 +509,12 @@ def test_lower_bound_never_decreases_property(
     float64 statistics, and for float32 data of the float32 log-densities of
     full covariances and the float32 bound reported, as in
     ``test_lower_bound_never_decreases``: at convergence the bound may move by
-    an ulp, 1.2e-7 relative, either way)."""
+    an ulp, 1.2e-7 relative, either way). A full or tied covariance kept in
+    float32 holds its smallest eigenvalue only to about eps32 x its condition
+    number, relatively: a component of two points whose covariance is
+    reg_covar across (condition number 4e5) lowered the bound by 2.4e-5
+    relative between two iterations (the same parameters scored on float64
+    data agree), so float32 fits are also allowed ``_float32_rounding``."""
     n_samples = n_components * points_per_component
     X, _ = make_mixture(n_samples, n_features, n_components, spread=3.0, seed=seed)
     X = np.asarray(X.astype(dtype), order=order)
@@ -522,4 +527,23 @@ def test_lower_bound_never_decreases_property(
     bounds = np.asarray(est.lower_bounds_, dtype=np.float64)
     assert np.all(np.isfinite(bounds))
     allowance = {np.float64: 1e-9, np.float32: 1e-6}[dtype]
-    assert np.all(np.diff(bounds) >= -allowance * np.maximum(1.0, np.abs(bounds[1:])))
+    tolerance = allowance * np.maximum(1.0, np.abs(bounds[1:]))
+    if dtype is np.float32:
+        tolerance += _float32_rounding(est)
+    assert np.all(np.diff(bounds) >= -tolerance)
+
+
+def _float32_rounding(est):
+    """How far rounding a fitted model's full or tied covariances to float32 may
+    move its mean log-likelihood per point: a component's log-determinant and
+    distances by about D eps32 cond(covariance), for its share of the points
+    (diagonal and spherical variances are rounded each on its own: 0)."""
+    covariances = np.asarray(est.covariances_, dtype=np.float64)
+    if est.covariance_type == "full":
+        condition = np.linalg.cond(covariances)
+    elif est.covariance_type == "tied":
+        condition = np.full(est.n_components, np.linalg.cond(covariances))
+    else:
+        return 0.0
+    eps = np.finfo(np.float32).eps
+    return float(np.sum(est.weights_ * est.n_features_in_ * eps * condition))

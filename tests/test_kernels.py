@@ -16,7 +16,9 @@ from fastgmm._kernels.common import (
     add_lower_products,
     add_triangular_norms,
     block_entropy,
-    exponentiate_rows,
+    block_log_likelihood,
+    log_positive,
+    normalise_rows,
     transpose_block,
 )
 from fastgmm._kernels.diag import (
@@ -458,37 +460,80 @@ def test_spherical_statistics_against_two_pass(n_features, n_components, layout,
                   <= tolerance * expected_s2 + 1e-15)
 
 
+def test_log_positive_against_numpy():
+    """``log_positive`` within 2 ulp of np.log over the normal floats, near 1
+    (where log x is tiny) and at the mantissa split sqrt(2); exact at powers
+    of two."""
+    rng = np.random.default_rng(3)
+    sqrt2 = np.sqrt(2.0)
+    x = np.concatenate([
+        np.exp(rng.uniform(-700.0, 700.0, 20_000)),
+        1.0 + rng.uniform(-1e-3, 1e-3, 20_000),
+        rng.uniform(1.0, 1000.0, 20_000),
+        [np.finfo(float).tiny, np.finfo(float).max, sqrt2, np.nextafter(sqrt2, 0.0),
+         np.nextafter(sqrt2 / 2, 1.0), 1.0, 2.0, 0.5, 1024.0],
+    ])
+    result = np.array([log_positive(v) for v in x])
+    expected = np.log(x)
+    ulp = np.spacing(np.abs(expected))
+    assert np.all(np.abs(result - expected) <= 2 * ulp)
+    assert np.all(result[-4:] == np.log(x[-4:]))
+
+
+@pytest.mark.parametrize("n_rows", [N_ROWS, 3 * BLOCK_ROWS + 13])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_block_entropy(weighted):
-    """Σ w Σ_k r log r from ``exponentiate_rows(entropy=True)`` against NumPy,
-    over a partial block (groups of LOG_GROUP points and a remainder) with a
-    point no component can explain (every term -inf: it adds nothing) and
-    terms far below a point's maximum (their r is 0)."""
+def test_block_log_likelihood_and_entropy(weighted, n_rows):
+    """Σ w log p(x) and Σ w Σ_k r log r from ``normalise_rows(entropy=True)``
+    against NumPy: over a partial block (lanes of LANES points and a
+    remainder) and over several groups of LANES * LOG_GROUP points, with a
+    point no component can explain (every term -inf: it adds nothing to the
+    entropy and makes the log-likelihood -inf, checked apart) and terms far
+    below a point's maximum (their r is 0)."""
     rng = np.random.default_rng(5)
     n_components = 5
-    logp = np.full((n_components, BLOCK_ROWS), np.nan)
-    logp[:, :N_ROWS] = rng.normal(scale=8.0, size=(n_components, N_ROWS)) - 700.0
+    logp = np.full((n_components, n_rows + 7), np.nan)
+    logp[:, :n_rows] = rng.normal(scale=8.0, size=(n_components, n_rows)) - 700.0
     logp[:, 7] = -np.inf
     logp[1:, 11] = logp[0, 11] - 80.0
-    terms = logp[:, :N_ROWS].copy()
-    weights = rng.uniform(0.0, 3.0, size=N_ROWS + 10) if weighted else np.empty(0)
+    terms = logp[:, :n_rows].copy()
+    weights = rng.uniform(0.0, 3.0, size=n_rows + 10) if weighted else np.empty(0)
     start = 10 if weighted else 0
-    lse = np.empty(BLOCK_ROWS)
-    total = np.empty((3, BLOCK_ROWS))
-    exponentiate_rows(logp, N_ROWS, lse, total, True)
-    result = block_entropy(total, N_ROWS, weights, start)
+    lse = np.empty(n_rows + 7)
+    total = np.empty((3, n_rows + 7))
+    normalise_rows(logp, n_rows, lse, total, False, True)
+    entropy = block_entropy(total, n_rows, weights, start)
+    log_likelihood = block_log_likelihood(lse, total, n_rows, weights, start)
 
     top = terms.max(axis=0)
     finite = np.isfinite(top)
     shifted = terms[:, finite] - top[finite]
     r = np.exp(shifted) / np.exp(shifted).sum(axis=0)
+    assert_allclose(logp[:, :n_rows][:, finite], r, rtol=1e-14, atol=1e-21)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_point = np.where(r > 0.0, r * np.log(r), 0.0).sum(axis=0)
-    w = weights[start:start + N_ROWS][finite] if weighted else 1.0
-    expected = np.sum(w * per_point)
-    assert np.isfinite(result)
-    assert_allclose(result, expected, rtol=1e-12)
+    w = weights[start:start + n_rows] if weighted else np.ones(n_rows)
+    assert np.isfinite(entropy)
+    assert_allclose(entropy, np.sum(w[finite] * per_point), rtol=1e-12)
+    assert log_likelihood == -np.inf
+    total[0, 7], lse[7] = 1.0, 0.0  # the -inf point explained: log p = 0
+    log_likelihood = block_log_likelihood(lse, total, n_rows, weights, start)
+    expected = np.sum(w[finite] * (top[finite] + np.log(np.exp(shifted).sum(axis=0))))
+    assert_allclose(log_likelihood, expected, rtol=1e-14)
 
+
+@pytest.mark.parametrize("n_components", [3, 1000])
+def test_block_log_likelihood_of_equal_terms(n_components):
+    """A point whose K terms are all equal has log p = term + log K; a lane's
+    product of row sums reaches K**LOG_GROUP and stays finite."""
+    n_rows = 2 * BLOCK_ROWS
+    logp = np.full((n_components, n_rows), -3.0)
+    lse = np.empty(n_rows)
+    total = np.empty((3, n_rows))
+    normalise_rows(logp, n_rows, lse, total, False, True)
+    assert_allclose(block_log_likelihood(lse, total, n_rows, np.empty(0), 0),
+                    n_rows * (np.log(n_components) - 3.0), rtol=1e-14)
+    assert_allclose(block_entropy(total, n_rows, np.empty(0), 0),
+                    -n_rows * np.log(n_components), rtol=1e-14)
 
 
 @pytest.mark.parametrize("n_features", [3, 4, 9])

@@ -13,7 +13,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-from .._config import JIT
+from .._config import JIT, LANES_JIT
 from .kinds import (  # noqa: F401  (re-exported for the drivers)
     DIAG,
     FULL,
@@ -133,6 +133,42 @@ def exp_nonpositive(t):
     return p * _float_from_bits(_bits_of_float(n + _EXPONENT_MAGIC) << _SHIFT_52)
 
 
+# log(x) = k ln2 + log(1 + f) with x = 2**k (1 + f), 1 + f in [sqrt(2)/2,
+# sqrt(2)); log(1 + f) = f - f²/2 + s (f²/2 + R(s²)), s = f / (2 + f), with R the
+# degree-7 minimax polynomial of fdlibm's log (its coefficients below).
+_LOG_R = (6.666666666666735130e-01, 3.999999999940941908e-01,
+          2.857142874366239149e-01, 2.222219843214978396e-01,
+          1.818357216161805012e-01, 1.531383769920937332e-01,
+          1.479819860511658591e-01)
+_MANTISSA = np.int64((1 << 52) - 1)
+_ONE_BITS = np.int64(0x3FF0000000000000)
+_SQRT2_BITS = np.int64(0x3FF6A09E667F3BCD)
+_HALF_BITS = np.int64(1 << 52)
+_MAGIC_BITS = np.int64(0x4338000000000000)  # 1.5 * 2**52, low bits clear
+
+
+@njit(**JIT)
+def log_positive(x):
+    """log(x) for a positive, normal, finite x, to a couple of ulp, without a
+    libm call so that loops over it vectorise (as ``exp_nonpositive``): the
+    exponent k and mantissa come from x's bits, k as a float from its exponent
+    field put into the low bits of 1.5 * 2**52 (no integer conversion)."""
+    bits = _bits_of_float(x)
+    mantissa_bits = (bits & _MANTISSA) | _ONE_BITS
+    high = mantissa_bits >= _SQRT2_BITS
+    m = _float_from_bits(mantissa_bits - _HALF_BITS if high else mantissa_bits)
+    k = (_float_from_bits((bits >> _SHIFT_52) | _MAGIC_BITS) - _EXPONENT_MAGIC
+         + (1.0 if high else 0.0))
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r = (z * (_LOG_R[0] + w * (_LOG_R[2] + w * (_LOG_R[4] + w * _LOG_R[6])))
+         + w * (_LOG_R[1] + w * (_LOG_R[3] + w * _LOG_R[5])))
+    half_f2 = 0.5 * f * f
+    return k * _LN2_HI - ((half_f2 - (s * (half_f2 + r) + k * _LN2_LO)) - f)
+
+
 @njit(**JIT)
 def _shifted_exp(value, top):
     """``(exp(t), max(t, NEGLIGIBLE_LOG))`` for t = value - top, with exp(t) = 0
@@ -151,21 +187,26 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log, entropy=False):
     vectorises). On return it holds the responsibilities. ``total`` is (3,
     BLOCK_ROWS) scratch (2 rows suffice without ``entropy``). With
     ``per_point_log``, ``lse[i]`` = log p(x_i); without it, ``lse`` and
-    ``total`` are as ``exponentiate_rows`` leaves them. A point whose every
-    term is -inf (impossible under the model) gets zero responsibilities and
-    log p = -inf (total 0).
+    ``total`` are as ``exponentiate_rows`` leaves them, except that with
+    ``entropy`` ``total[2, i]`` becomes sum_k r_ik t_ik (for ``block_entropy``).
+    A point whose every term is -inf (impossible under the model) gets zero
+    responsibilities and log p = -inf (total 0).
     """
     n_components = logp.shape[0]
     exponentiate_rows(logp, n_rows, lse, total, entropy)
     inverse = total[1]
     for i in range(n_rows):
         inverse[i] = 1.0 / total[0, i] if total[0, i] > 0.0 else 0.0
+    if entropy:
+        for i in range(n_rows):
+            total[2, i] *= inverse[i]
     for k in range(n_components):
         for i in range(n_rows):
             logp[k, i] *= inverse[i]
     if per_point_log:
         for i in range(n_rows):
-            lse[i] = lse[i] + np.log(total[0, i]) if total[0, i] > 0.0 else -np.inf
+            lse[i] = (lse[i] + log_positive(total[0, i]) if total[0, i] > 0.0
+                      else -np.inf)
 
 
 @njit(**JIT)
@@ -211,58 +252,84 @@ def exponentiate_rows(logp, n_rows, lse, total, entropy=False):
                 total[0, i] += e
 
 
-# Points whose sums (each in [1, K]) are multiplied before one log is taken: the
-# product stays below K**32, finite for any K < 2**31.
+# Unweighted sums over a block run in LANES interleaved partial sums (point i
+# in lane i % LANES), so that they vectorise instead of waiting on one chain of
+# dependent additions and multiplications (3x faster). A lane multiplies the
+# row sums of at most LOG_GROUP of its points (each in [1, K]) before one log is
+# taken: the product stays below K**32, finite for any K < 2**31.
+LANES = 8
 LOG_GROUP = 32
 
 
 @njit(**JIT)
 def block_log_likelihood(lse, total, n_rows, sample_weight, start):
-    """sum_i w_i log p(x_i) from ``exponentiate_rows``.
-
-    Unweighted, log p summed over a group of points is sum m_i + log prod total_i:
-    one log per LOG_GROUP points instead of one per point.
-    """
-    result = 0.0
+    """sum_i w_i log p(x_i) from ``exponentiate_rows``: log p(x_i) = m_i + log
+    total[0, i]."""
     if sample_weight.shape[0] != 0:
+        result = 0.0
         for i in range(n_rows):
             w = sample_weight[start + i]
-            if w != 0.0:
-                result += w * (lse[i] + np.log(total[0, i]))
+            # a point with total 0 has lse -inf, and log_positive(0) is finite
+            result += w * (lse[i] + log_positive(total[0, i])) if w != 0.0 else 0.0
         return result
-    for g in range(0, n_rows, LOG_GROUP):
-        product = 1.0
-        for i in range(g, min(n_rows, g + LOG_GROUP)):
-            result += lse[i]
-            product *= total[0, i]
-        result += np.log(product)
-    return result
+    return _sum_and_logs(lse, total[0], n_rows, 1.0)
 
 
 @njit(**JIT)
 def block_entropy(total, n_rows, sample_weight, start):
-    """sum_i w_i sum_k r_ik log r_ik from ``exponentiate_rows(..., entropy=True)``.
+    """sum_i w_i sum_k r_ik log r_ik from ``normalise_rows(..., entropy=True)``.
 
     With S_i = total[0, i] and r_ik = e_ik / S_i, sum_k r_ik log r_ik =
-    (sum_k e_ik t_ik) / S_i - log S_i, so no log is taken per component; and
-    unweighted, the log S_i of a group of points are one log of their product,
-    as in ``block_log_likelihood`` (a point with S_i = 0 adds nothing).
+    sum_k r_ik t_ik - log S_i = total[2, i] - log S_i, so no log is taken per
+    component; a point with S_i = 0 adds nothing (its total[2, i] is 0).
     """
-    result = 0.0
     if sample_weight.shape[0] != 0:
+        result = 0.0
         for i in range(n_rows):
             s = total[0, i]
-            if s > 0.0:
-                result += sample_weight[start + i] * (total[2, i] / s - np.log(s))
+            result += (sample_weight[start + i] * (total[2, i] - log_positive(s))
+                       if s > 0.0 else 0.0)
         return result
-    for g in range(0, n_rows, LOG_GROUP):
-        product = 1.0
-        for i in range(g, min(n_rows, g + LOG_GROUP)):
-            s = total[0, i]
-            positive = s > 0.0
-            result += total[2, i] / s if positive else 0.0
-            product *= s if positive else 1.0
-        result -= np.log(product)
+    return _sum_and_logs(total[2], total[0], n_rows, -1.0)
+
+
+@njit(**LANES_JIT)
+def _sum_and_logs(values, sums, n_rows, sign):
+    """sum_i values[i] + sign * sum_i log sums[i] over i < n_rows, in LANES
+    partial sums and products, with one log per lane in each group of LANES *
+    LOG_GROUP points (the points of a group's last partial stride have one log
+    of their own). A point's sum is in [1, K], or 0 where no component explains
+    it: that one counts as 1 (no term)."""
+    result = 0.0
+    for g in range(0, n_rows, LANES * LOG_GROUP):
+        stop = min(n_rows, g + LANES * LOG_GROUP)
+        whole = stop - (stop - g) % LANES
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = rest = 1.0
+        for i in range(g, whole, LANES):
+            a0 += values[i]
+            a1 += values[i + 1]
+            a2 += values[i + 2]
+            a3 += values[i + 3]
+            a4 += values[i + 4]
+            a5 += values[i + 5]
+            a6 += values[i + 6]
+            a7 += values[i + 7]
+            p0 *= np.maximum(sums[i], 1.0)
+            p1 *= np.maximum(sums[i + 1], 1.0)
+            p2 *= np.maximum(sums[i + 2], 1.0)
+            p3 *= np.maximum(sums[i + 3], 1.0)
+            p4 *= np.maximum(sums[i + 4], 1.0)
+            p5 *= np.maximum(sums[i + 5], 1.0)
+            p6 *= np.maximum(sums[i + 6], 1.0)
+            p7 *= np.maximum(sums[i + 7], 1.0)
+        for i in range(whole, stop):
+            a0 += values[i]
+            rest *= np.maximum(sums[i], 1.0)
+        logs = (((np.log(p0) + np.log(p1)) + (np.log(p2) + np.log(p3)))
+                + ((np.log(p4) + np.log(p5)) + (np.log(p6) + np.log(p7)))
+                + np.log(rest))
+        result += ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + sign * logs
     return result
 
 
