@@ -9,10 +9,6 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 JIT = {"nogil": True, "cache": True, "fastmath": FASTMATH, "error_model": "numpy"}
 
-# For loops that spell out their own partial sums (``common.LANES``): with
-# "reassoc", LLVM regroups them into something 2.5x slower.
-LANES_JIT = {**JIT, "fastmath": FASTMATH - {"reassoc"}}
-
 # Inlined into their callers (in Numba's IR), where some of their arguments are
 # constants: Numba drops the branches those rule out before typing the rest, so
 # a pass compiles only what its kind uses.
