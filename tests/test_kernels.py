@@ -108,6 +108,35 @@ def test_lower_products_float32(n_features):
     assert np.all(error <= 1e-6 * np.tril(scale))
 
 
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 8])
+def test_full_log_densities_against_numpy(n_features):
+    """``log_prob_full_double`` against NumPy: one sweep per component below
+    TILE features (``_log_prob_full_narrow``), the register tiles from TILE on
+    (with rows centred beforehand beyond the whole tiles); tight components
+    (widths 1e-2) 1e4 from the origin, so each squared norm must come from
+    x - mu taken first (expanded around the origin it would be 1e8 x eps off)."""
+    rng = np.random.default_rng(320 + n_features)
+    d, k = n_features, 3
+    means = 1e4 + rng.normal(size=(k, d))
+    labels = rng.integers(k, size=N_ROWS)
+    x = means[labels] + 1e-2 * rng.normal(size=(N_ROWS, d))
+    factor = np.tril(rng.normal(scale=10.0, size=(k, d, d)))
+    factor[:, np.arange(d), np.arange(d)] += 100.0
+    upper = np.triu_indices(d, 1)
+    factor[:, upper[0], upper[1]] = np.nan  # never read
+    log_norm = rng.normal(size=k)
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    out = np.full((k, BLOCK_ROWS), 3.0)
+    log_prob_full_double(d, N_ROWS, means, factor, log_norm, out, work)
+    lower = np.nan_to_num(factor)
+    y = np.einsum("kja,kna->knj", lower, x[None] - means[:, None])
+    expected = log_norm[:, None] - 0.5 * (y**2).sum(axis=2)
+    assert_allclose(out[:, :N_ROWS], expected, rtol=1e-13, atol=1e-13)
+    assert np.all(out[:, N_ROWS:] == 3.0)
+    assert np.array_equal(work[:d, :N_ROWS], x.T)
+
+
 @pytest.mark.parametrize("n_features", [3, 8, 16])
 def test_float32_log_densities_far_from_the_origin(n_features):
     """``log_prob_full_single`` (float32 data) against the float64 kernel on the
@@ -250,14 +279,15 @@ def test_transpose_block(n_features, dtype, n_rows, layout):
     assert not work[:d, n_rows:].any() and not work[d:].any()
 
 
-@pytest.mark.parametrize("n_features", [1, 3, 4, 5, 16])
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 16])
 @pytest.mark.parametrize("offset", [0.0, 0.5, 1e6])
 def test_diag_log_densities_against_numpy(n_features, offset):
     """``log_prob_diag`` with diag's layout against NumPy, for components whose
     means lie ``offset`` times SCALED_LIMIT widths from the origin: below the
     limit each distance is one multiply-add (u = g x - g mu); far beyond it the
     component takes the exact form, whose accuracy does not depend on where the
-    data lie (a scaled form would lose 1e6 x SCALED_LIMIT x eps here)."""
+    data lie (a scaled form would lose 1e6 x SCALED_LIMIT x eps here). Below
+    TILE features every component takes the exact form in one sweep."""
     rng = np.random.default_rng(700 + n_features)
     d, k = n_features, 5
     widths = np.exp(rng.uniform(-1.0, 1.0, size=(k, d)))

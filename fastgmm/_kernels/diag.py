@@ -42,10 +42,15 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
     distance is one multiply-add, u = g x - aux, where the exact form,
     t = x - mu then factor t², takes one operation more. A component with an
     |aux| beyond SCALED_LIMIT takes the exact form, and so does every
-    component with factor (K, 1, D) (the Gibbs draws' layout).
+    component with factor (K, 1, D) (the Gibbs draws' layout) and every model
+    of fewer than TILE features (``_log_prob_diag_narrow``).
     """
     scaled = factor.shape[1] == 2
     for k in range(means.shape[0]):
+        if n_features < TILE:
+            _log_prob_diag_narrow(k, n_features, n_rows, means, factor[k, 0],
+                                  log_norm, out, work)
+            continue
         row = out[k]
         for i in range(n_rows):
             row[i] = 0.0
@@ -57,6 +62,24 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
         base = log_norm[k]
         for i in range(n_rows):
             row[i] = base - 0.5 * row[i]
+
+
+@njit(**JIT)
+def _log_prob_diag_narrow(k, d, n_rows, means, precision, log_norm, out, work):
+    """out[k] of ``log_prob_diag`` for fewer than TILE features (1 to 3), in one
+    sweep over the points, exact form. Absent features read the last one's row
+    with a zero precision, so one loop serves D = 1, 2 and 3 (the sweeps per
+    feature, with the zeroing and the final scaling, made four at D = 2)."""
+    j1, j2 = min(1, d - 1), min(2, d - 1)
+    x0, x1, x2 = work[0], work[j1], work[j2]
+    c0, c1, c2 = means[k, 0], means[k, j1], means[k, j2]
+    f0 = precision[0]
+    f1 = precision[1] if d > 1 else 0.0
+    f2 = precision[2] if d > 2 else 0.0
+    base = log_norm[k]
+    for i in range(n_rows):
+        t0, t1, t2 = x0[i] - c0, x1[i] - c1, x2[i] - c2
+        out[k, i] = base - 0.5 * ((f0 * t0 * t0 + f1 * t1 * t1) + f2 * t2 * t2)
 
 
 @njit(**JIT)

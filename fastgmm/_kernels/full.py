@@ -56,10 +56,38 @@ def log_prob_full_double(n_features, n_rows, means, factor, log_norm, out, work)
     Cost: K D(D+1)/2 multiply-adds per point, vectorised over points.
     """
     d = n_features
+    if d < TILE:
+        for k in range(means.shape[0]):
+            _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work)
+        return
     zero = np.zeros(d)
     for k in range(means.shape[0]):
         _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work,
                             work, 3 * d + 1, means[k], zero, zero)
+
+
+@njit(**JIT)
+def _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work):
+    """out[k] for fewer than TILE features (1 to 3), in one sweep over the
+    points: all of x - mu and (x - mu) U_k in registers. Absent features read
+    the last one's row and enter with zero factors, so one loop serves D = 1,
+    2 and 3 (the tile path's plain rows took seven sweeps)."""
+    j1, j2 = min(1, d - 1), min(2, d - 1)
+    x0, x1, x2 = work[0], work[j1], work[j2]
+    c0, c1, c2 = means[k, 0], means[k, j1], means[k, j2]
+    f00 = factor[k, 0, 0]
+    f10 = factor[k, 1, 0] if d > 1 else 0.0
+    f11 = factor[k, 1, 1] if d > 1 else 0.0
+    f20 = factor[k, 2, 0] if d > 2 else 0.0
+    f21 = factor[k, 2, 1] if d > 2 else 0.0
+    f22 = factor[k, 2, 2] if d > 2 else 0.0
+    base = log_norm[k]
+    for i in range(n_rows):
+        t0, t1, t2 = x0[i] - c0, x1[i] - c1, x2[i] - c2
+        y0 = t0 * f00
+        y1 = t0 * f10 + t1 * f11
+        y2 = t0 * f20 + (t1 * f21 + t2 * f22)
+        out[k, i] = base - 0.5 * ((y0 * y0 + y1 * y1) + y2 * y2)
 
 
 @njit(**JIT)
