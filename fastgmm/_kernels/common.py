@@ -513,15 +513,18 @@ def add_component_stats(work, n_features, n_rows, resp, sample_weight, start, k,
     deviations are formed inside the product sweeps (``add_centred_products``:
     nothing of size D x BLOCK_ROWS is written, which costs more than the
     subtractions once the block no longer fits in L1); otherwise the points with
-    r > 0 are gathered first, so far components cost almost nothing (except
-    below TILE features, where one sweep over every point costs less than the
-    gathering)."""
+    r > 0 are gathered first, so far components cost almost nothing. Below
+    TILE features, one sweep over every point (``_add_component_stats_narrow``)."""
     d = n_features
+    if d < TILE:
+        _add_component_stats_narrow(work, d, n_rows, resp, sample_weight, start, k,
+                                    center, s0, s1, s2)
+        return
     r = work[3 * d]
     nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
     if nonzero == 0:
         return
-    if 2 * nonzero > n_rows or d < TILE:
+    if 2 * nonzero > n_rows:
         total = 0.0
         for i in range(n_rows):
             total += r[i]
@@ -542,9 +545,6 @@ def add_centred_products(work, n_features, n_rows, r, center, s1, s2):
     tiles below it then read (so they stay in L1), while the other side's
     rows are centred and weighted in the sweeps."""
     d = n_features
-    if d < TILE:
-        _add_centred_products_narrow(work, d, n_rows, r, center, s1, s2)
-        return
     whole = d - d % TILE
     centred = work[d:d + TILE]
     for b0 in range(0, whole, TILE):
@@ -570,38 +570,52 @@ def add_centred_products(work, n_features, n_rows, r, center, s1, s2):
 
 
 @njit(**JIT)
-def _add_centred_products_narrow(work, n_features, n_rows, r, center, s1, s2):
-    """``add_centred_products`` for fewer than TILE features (1 to 3), in one
-    sweep over the points. Absent features read the last one's row and their
-    sums are dropped, so one loop serves D = 1, 2 and 3 (the plain path took
-    five sweeps at D = 2)."""
+def _add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
+                                start, k, center, s0, s1, s2):
+    """``add_component_stats`` for fewer than TILE features (1 to 3), over every
+    point (one sweep costs less than finding and gathering the r > 0): the mass
+    and the first two features' sums in one sweep (a single feature reads its
+    row twice and its second's sums are dropped), the third's in a second. Six
+    accumulators per sweep: ten (all three features at once) spill when LLVM
+    unrolls the loop. Rows are indexed in place, not taken as views: at 256
+    points a call, each view's reference counting costs as much as the sums."""
     d = n_features
-    j1, j2 = min(1, d - 1), min(2, d - 1)
-    x0, x1, x2 = work[0], work[j1], work[j2]
-    c0, c1, c2 = center[0], center[j1], center[j2]
-    p0 = p1 = p2 = 0.0
-    q00 = q10 = q11 = q20 = q21 = q22 = 0.0
+    rows, own = resp, k
+    if sample_weight.shape[0] != 0:
+        rows, own = work, 3 * d
+        for i in range(n_rows):
+            work[own, i] = resp[k, i] * sample_weight[start + i]
+    j1 = min(1, d - 1)
+    c0, c1 = center[0], center[j1]
+    total = p0 = p1 = q00 = q10 = q11 = 0.0
     for i in range(n_rows):
-        w = r[i]
-        v0, v1, v2 = x0[i] - c0, x1[i] - c1, x2[i] - c2
-        u0, u1, u2 = w * v0, w * v1, w * v2
+        w = rows[own, i]
+        v0, v1 = work[0, i] - c0, work[j1, i] - c1
+        u0, u1 = w * v0, w * v1
+        total += w
         p0 += u0
         p1 += u1
-        p2 += u2
         q00 += u0 * v0
         q10 += u1 * v0
         q11 += u1 * v1
-        q20 += u2 * v0
-        q21 += u2 * v1
-        q22 += u2 * v2
-    s1[0] += p0
+    s0[k] += total
+    s1[k, 0] += p0
     s2[0, 0] += q00
     if d > 1:
-        s1[1] += p1
+        s1[k, 1] += p1
         s2[1, 0] += q10
         s2[1, 1] += q11
     if d > 2:
-        s1[2] += p2
+        c2 = center[2]
+        p2 = q20 = q21 = q22 = 0.0
+        for i in range(n_rows):
+            v2 = work[2, i] - c2
+            u2 = rows[own, i] * v2
+            p2 += u2
+            q20 += u2 * (work[0, i] - c0)
+            q21 += u2 * (work[1, i] - c1)
+            q22 += u2 * v2
+        s1[k, 2] += p2
         s2[2, 0] += q20
         s2[2, 1] += q21
         s2[2, 2] += q22

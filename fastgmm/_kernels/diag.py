@@ -48,8 +48,8 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
     scaled = factor.shape[1] == 2
     for k in range(means.shape[0]):
         if n_features < TILE:
-            _log_prob_diag_narrow(k, n_features, n_rows, means, factor[k, 0],
-                                  log_norm, out, work)
+            _log_prob_diag_narrow(k, n_features, n_rows, means, factor, log_norm,
+                                  out, work)
             continue
         row = out[k]
         for i in range(n_rows):
@@ -65,21 +65,27 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
 
 
 @njit(**JIT)
-def _log_prob_diag_narrow(k, d, n_rows, means, precision, log_norm, out, work):
+def _log_prob_diag_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     """out[k] of ``log_prob_diag`` for fewer than TILE features (1 to 3), in one
-    sweep over the points, exact form. Absent features read the last one's row
-    with a zero precision, so one loop serves D = 1, 2 and 3 (the sweeps per
-    feature, with the zeroing and the final scaling, made four at D = 2)."""
-    j1, j2 = min(1, d - 1), min(2, d - 1)
-    x0, x1, x2 = work[0], work[j1], work[j2]
-    c0, c1, c2 = means[k, 0], means[k, j1], means[k, j2]
-    f0 = precision[0]
-    f1 = precision[1] if d > 1 else 0.0
-    f2 = precision[2] if d > 2 else 0.0
+    sweep over the points, exact form with the precisions factor[k, 0] (the
+    sweeps per feature, with the zeroing and the final scaling, made four at
+    D = 2). Two loops, for D = 3 and for D <= 2: a single feature reads its
+    row twice, with a zero precision for the second. Rows are indexed in
+    place, not taken as views (``common._add_component_stats_narrow``)."""
+    j1 = min(1, d - 1)
+    c0, c1 = means[k, 0], means[k, j1]
+    f0 = factor[k, 0, 0]
+    f1 = factor[k, 0, 1] if d > 1 else 0.0
     base = log_norm[k]
+    if d == 3:
+        c2, f2 = means[k, 2], factor[k, 0, 2]
+        for i in range(n_rows):
+            t0, t1, t2 = work[0, i] - c0, work[1, i] - c1, work[2, i] - c2
+            out[k, i] = base - 0.5 * ((f0 * t0 * t0 + f1 * t1 * t1) + f2 * t2 * t2)
+        return
     for i in range(n_rows):
-        t0, t1, t2 = x0[i] - c0, x1[i] - c1, x2[i] - c2
-        out[k, i] = base - 0.5 * ((f0 * t0 * t0 + f1 * t1 * t1) + f2 * t2 * t2)
+        t0, t1 = work[0, i] - c0, work[j1, i] - c1
+        out[k, i] = base - 0.5 * (f0 * t0 * t0 + f1 * t1 * t1)
 
 
 @njit(**JIT)

@@ -69,25 +69,31 @@ def log_prob_full_double(n_features, n_rows, means, factor, log_norm, out, work)
 @njit(**JIT)
 def _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     """out[k] for fewer than TILE features (1 to 3), in one sweep over the
-    points: all of x - mu and (x - mu) U_k in registers. Absent features read
-    the last one's row and enter with zero factors, so one loop serves D = 1,
-    2 and 3 (the tile path's plain rows took seven sweeps)."""
-    j1, j2 = min(1, d - 1), min(2, d - 1)
-    x0, x1, x2 = work[0], work[j1], work[j2]
-    c0, c1, c2 = means[k, 0], means[k, j1], means[k, j2]
+    points: all of x - mu and (x - mu) U_k in registers (the tile path's plain
+    rows took seven sweeps). Two loops, for D = 3 and for D <= 2: a single
+    feature reads its row twice, with zero factors for the second. Rows are
+    indexed in place, not taken as views (``_add_component_stats_narrow``)."""
+    j1 = min(1, d - 1)
+    c0, c1 = means[k, 0], means[k, j1]
     f00 = factor[k, 0, 0]
     f10 = factor[k, 1, 0] if d > 1 else 0.0
     f11 = factor[k, 1, 1] if d > 1 else 0.0
-    f20 = factor[k, 2, 0] if d > 2 else 0.0
-    f21 = factor[k, 2, 1] if d > 2 else 0.0
-    f22 = factor[k, 2, 2] if d > 2 else 0.0
     base = log_norm[k]
+    if d == 3:
+        c2 = means[k, 2]
+        f20, f21, f22 = factor[k, 2, 0], factor[k, 2, 1], factor[k, 2, 2]
+        for i in range(n_rows):
+            t0, t1, t2 = work[0, i] - c0, work[1, i] - c1, work[2, i] - c2
+            y0 = t0 * f00
+            y1 = t0 * f10 + t1 * f11
+            y2 = t0 * f20 + (t1 * f21 + t2 * f22)
+            out[k, i] = base - 0.5 * ((y0 * y0 + y1 * y1) + y2 * y2)
+        return
     for i in range(n_rows):
-        t0, t1, t2 = x0[i] - c0, x1[i] - c1, x2[i] - c2
+        t0, t1 = work[0, i] - c0, work[j1, i] - c1
         y0 = t0 * f00
         y1 = t0 * f10 + t1 * f11
-        y2 = t0 * f20 + (t1 * f21 + t2 * f22)
-        out[k, i] = base - 0.5 * ((y0 * y0 + y1 * y1) + y2 * y2)
+        out[k, i] = base - 0.5 * (y0 * y0 + y1 * y1)
 
 
 @njit(**JIT)
