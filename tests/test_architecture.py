@@ -188,7 +188,7 @@ _OWN_FUNCTIONS = {
     "FULL": {"log_prob_full_double", "add_stats_full_double", "_log_prob_full_narrow",
              "_add_component_stats_narrow"},
     "TIED": {"log_prob_tied", "add_stats_tied"},
-    "DIAG": {"add_stats_diag", "_log_prob_diag_narrow"},
+    "DIAG": {"add_stats_diag", "_log_prob_diag_narrow", "_add_stats_diag_narrow"},
     "SPHERICAL": {"log_prob_spherical", "add_stats_spherical", "_add_sq_distances"},
 }
 

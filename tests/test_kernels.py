@@ -337,7 +337,7 @@ def _two_pass_inputs(rng, x, means, resp, weighted):
     return block, weights, r, deviations, np.einsum("kn,kdn->kd", r, deviations)
 
 
-@pytest.mark.parametrize("n_features", [1, 3, 4, 5, 16])
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 16])
 @pytest.mark.parametrize("n_components", [3, 5, 9])
 @pytest.mark.parametrize("layout", ["near", "far", "mixed"])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -351,7 +351,8 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
     nonzero (the expanded sums are kept); "far": tight components (widths
     1e-2) 1e4 apart, where the expanded sums would cancel and are summed
     again around the means; "mixed": a third of the components responsible
-    for a few points only (their points are gathered)."""
+    for a few points only (their points are gathered). Below four features
+    every component takes one centred sweep over every point instead."""
     rng = np.random.default_rng(600 + 10 * n_features + n_components)
     d, k = n_features, n_components
     if layout == "far":

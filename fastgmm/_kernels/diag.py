@@ -359,8 +359,64 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1
     grouped form needs K and D at most a block's width (else every component
     takes the centred form).
     """
+    if n_features < TILE:
+        _add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight,
+                               means, s0, s1, s2, work)
+        return
     _add_stats_grouped(False, n_features, start, n_rows, resp, sample_weight,
                        means, s0, s1, s2, work, idx, False)
+
+
+@njit(**JIT)
+def _add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
+                           s0, s1, s2, work):
+    """``add_stats_diag`` for fewer than TILE features (1 to 3): per component,
+    one sweep over every point adds its mass and its moments around its mean,
+    rows indexed in place (``common._add_component_stats_narrow``). Two loops,
+    for D = 3 and for D <= 2 (a single feature reads its row twice and its
+    second's sums are dropped)."""
+    d = n_features
+    j1 = min(1, d - 1)
+    for k in range(means.shape[0]):
+        rows, own = resp, k
+        if sample_weight.shape[0] != 0:
+            rows, own = work, 3 * d
+            for i in range(n_rows):
+                work[own, i] = resp[k, i] * sample_weight[start + i]
+        c0, c1 = means[k, 0], means[k, j1]
+        total = p0 = p1 = q0 = q1 = 0.0
+        if d == 3:
+            c2 = means[k, 2]
+            p2 = q2 = 0.0
+            for i in range(n_rows):
+                w = rows[own, i]
+                t0, t1, t2 = work[0, i] - c0, work[1, i] - c1, work[2, i] - c2
+                u0, u1, u2 = w * t0, w * t1, w * t2
+                total += w
+                p0 += u0
+                p1 += u1
+                p2 += u2
+                q0 += u0 * t0
+                q1 += u1 * t1
+                q2 += u2 * t2
+            s1[k, 2] += p2
+            s2[k, 0, 2] += q2
+        else:
+            for i in range(n_rows):
+                w = rows[own, i]
+                t0, t1 = work[0, i] - c0, work[j1, i] - c1
+                u0, u1 = w * t0, w * t1
+                total += w
+                p0 += u0
+                p1 += u1
+                q0 += u0 * t0
+                q1 += u1 * t1
+        s0[k] += total
+        s1[k, 0] += p0
+        s2[k, 0, 0] += q0
+        if d > 1:
+            s1[k, 1] += p1
+            s2[k, 0, 1] += q1
 
 
 @njit(**JIT)
