@@ -570,6 +570,18 @@ def add_centred_products(work, n_features, n_rows, r, center, s1, s2):
 
 
 @njit(**JIT)
+def narrow_weights(resp, k, sample_weight, start, n_rows, work, row):
+    """(array, row) holding component k's r = resp[k] times the row weights for
+    the kernels below TILE features, which index rows in place: resp's own
+    row when unweighted, else work[row] filled with them."""
+    if sample_weight.shape[0] == 0:
+        return resp, k
+    for i in range(n_rows):
+        work[row, i] = resp[k, i] * sample_weight[start + i]
+    return work, row
+
+
+@njit(**JIT)
 def _add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
                                 start, k, center, s0, s1, s2):
     """``add_component_stats`` for fewer than TILE features (1 to 3), over every
@@ -580,11 +592,7 @@ def _add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
     unrolls the loop. Rows are indexed in place, not taken as views: at 256
     points a call, each view's reference counting costs as much as the sums."""
     d = n_features
-    rows, own = resp, k
-    if sample_weight.shape[0] != 0:
-        rows, own = work, 3 * d
-        for i in range(n_rows):
-            work[own, i] = resp[k, i] * sample_weight[start + i]
+    rows, own = narrow_weights(resp, k, sample_weight, start, n_rows, work, 3 * d)
     j1 = min(1, d - 1)
     c0, c1 = center[0], center[j1]
     total = p0 = p1 = q00 = q10 = q11 = 0.0

@@ -17,7 +17,7 @@ four components at a time, whose sums stay in registers.
 from numba import njit
 
 from .._config import INLINE_JIT, JIT
-from .common import TILE, compact_nonzero, component_weights
+from .common import TILE, compact_nonzero, component_weights, narrow_weights
 
 # A component with a mean more than this many widths from the origin (in any
 # feature) takes the exact sweep of ``log_prob_diag``: the scaled form's
@@ -378,11 +378,8 @@ def _add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means
     d = n_features
     j1 = min(1, d - 1)
     for k in range(means.shape[0]):
-        rows, own = resp, k
-        if sample_weight.shape[0] != 0:
-            rows, own = work, 3 * d
-            for i in range(n_rows):
-                work[own, i] = resp[k, i] * sample_weight[start + i]
+        rows, own = narrow_weights(resp, k, sample_weight, start, n_rows, work,
+                                   3 * d)
         c0, c1 = means[k, 0], means[k, j1]
         total = p0 = p1 = q0 = q1 = 0.0
         if d == 3:
