@@ -255,9 +255,9 @@ def exponentiate_rows(logp, n_rows, lse, total, entropy=False):
 # Unweighted sums over a block run in LANES interleaved partial sums (point i
 # in lane i % LANES), so that they vectorise instead of waiting on one chain of
 # dependent additions and multiplications (2x faster; 8 lanes were no faster
-# and took longer to compile). A lane multiplies the
-# row sums of at most LOG_GROUP of its points (each in [1, K]) before one log is
-# taken: the product stays below K**32, finite for any K < 2**31.
+# and took longer to compile). A lane multiplies the row sums of at most
+# LOG_GROUP of its points (each in [1, K]) before one log is taken: the
+# product stays below K**32, finite for any K < 2**31.
 LANES = 4
 LOG_GROUP = 32
 

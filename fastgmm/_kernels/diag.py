@@ -45,12 +45,13 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
     component with factor (K, 1, D) (the Gibbs draws' layout) and every model
     of fewer than TILE features (``_log_prob_diag_narrow``).
     """
-    scaled = factor.shape[1] == 2
-    for k in range(means.shape[0]):
-        if n_features < TILE:
+    if n_features < TILE:
+        for k in range(means.shape[0]):
             _log_prob_diag_narrow(k, n_features, n_rows, means, factor, log_norm,
                                   out, work)
-            continue
+        return
+    scaled = factor.shape[1] == 2
+    for k in range(means.shape[0]):
         row = out[k]
         for i in range(n_rows):
             row[i] = 0.0
