@@ -1472,7 +1472,7 @@ def section_gibbs(args, report, log):
         + markdown_table(
             ["fit s", "draws per second", "ESS of the slowest mean coordinate",
              "ESS per second", "target"],
-            [[f"{tutorial['seconds']:.3f}", f"{tutorial['draws_per_second']:,.0f}",
+            [[f"{tutorial['seconds']:.4g}", f"{tutorial['draws_per_second']:,.0f}",
               f"{tutorial['ess']:,.0f}", f"{tutorial['ess_per_second']:,.0f}",
               TUTORIAL_TARGET]])
     )
