@@ -43,13 +43,14 @@ def _run(kind, X, means, factor, log_norm, aux, shift, stages):
         n = min(BLOCK_ROWS, n_rows - start)
         common.transpose_block(X, start, n, work)
         if stages >= 2:
-            em._log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                               shift, logp, work, X)
+            em._log_prob_block(kind, em.is_narrow(kind, n_features), n_features, n,
+                               means, factor, log_norm, aux, shift, logp, work, X)
         if stages >= 3:
             common.normalise_rows(logp, n, lse, row_sums, False)
         if stages >= 4:
-            em._add_stats_block(kind, n_features, start, n, logp, no_weights, means,
-                                factor, shift, s0, s1, s2, work, idx, X)
+            em._add_stats_block(kind, em.is_narrow(kind, n_features), n_features,
+                                start, n, logp, no_weights, means, factor, shift, s0,
+                                s1, s2, work, idx, X)
     return s0.sum()
 
 

@@ -173,7 +173,7 @@ from numba.core.registry import CPUDispatcher
 import fastgmm
 from fastgmm._kernels import common, diag, em, full, kmeans, random, tied
 warnings.simplefilter("ignore")
-X = np.random.RandomState(0).randn(600, 3)
+X = np.random.RandomState(0).randn(600, int(sys.argv[2]))
 fastgmm.GaussianMixture(2, covariance_type=sys.argv[1], max_iter=3).fit(X)
 dispatchers = {name: d for m in (common, diag, em, full, kmeans, random, tied)
                for name, d in vars(m).items() if isinstance(d, CPUDispatcher)}
@@ -183,24 +183,33 @@ print(sorted(name for name, d in dispatchers.items() if d.stats.cache_misses))
 print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers.values()))
 """
 
-# compiled apart (not inlined) by the passes of one kind only
+# compiled apart (not inlined) by the passes of one kind only, and for full and
+# diag by those over fewer than TILE features only ("narrow") or over more only
 _OWN_FUNCTIONS = {
-    "FULL": {"log_prob_full_double", "add_stats_full_double", "_log_prob_full_narrow",
-             "_add_component_stats_narrow"},
-    "TIED": {"log_prob_tied", "add_stats_tied"},
-    "DIAG": {"add_stats_diag", "_log_prob_diag_narrow", "_add_stats_diag_narrow"},
-    "SPHERICAL": {"log_prob_spherical", "add_stats_spherical", "_add_sq_distances"},
+    ("FULL", True): {"log_prob_full_narrow", "_log_prob_full_narrow",
+                     "add_stats_full_narrow", "add_component_stats_narrow"},
+    ("FULL", False): {"log_prob_full_double", "add_stats_full_double",
+                      "add_component_stats"},
+    ("TIED", False): {"log_prob_tied", "add_stats_tied"},
+    ("DIAG", True): {"log_prob_diag_narrow", "_log_prob_diag_narrow",
+                     "add_stats_diag_narrow"},
+    ("DIAG", False): {"log_prob_diag", "add_stats_diag"},
+    ("SPHERICAL", False): {"log_prob_spherical", "add_stats_spherical",
+                           "_add_sq_distances"},
 }
 
 
-@pytest.mark.parametrize("covariance_type, kind", [
-    ("full", "FULL"), ("tied", "TIED"), ("diag", "DIAG"), ("spherical", "SPHERICAL"),
+@pytest.mark.parametrize("covariance_type, kind, n_features", [
+    ("full", "FULL", 3), ("full", "FULL", 6), ("tied", "TIED", 3),
+    ("diag", "DIAG", 3), ("diag", "DIAG", 6), ("spherical", "SPHERICAL", 3),
 ])
 def test_a_fit_compiles_only_its_covariance_types_kernels(covariance_type, kind,
-                                                          tmp_path):
-    """The pass is specialised per kernel kind: in a fresh cache, a fit
-    compiles its own kind's kernels and not the other kinds' (nor the Gibbs
-    draws), and a second process loads everything from the on-disk cache."""
+                                                          n_features, tmp_path):
+    """The pass is specialised per kernel kind, and full and diag's per side of
+    TILE features: in a fresh cache, a fit compiles its own kind's kernels for
+    its number of features and not the other kinds' nor the other side's (nor
+    the Gibbs draws), and a second process loads everything from the on-disk
+    cache."""
     import os
     import subprocess
     import sys
@@ -208,17 +217,19 @@ def test_a_fit_compiles_only_its_covariance_types_kernels(covariance_type, kind,
     from fastgmm._kernels import kinds
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", _COMPILED_KINDS, covariance_type],
+    runs = [subprocess.run([sys.executable, "-c", _COMPILED_KINDS, covariance_type,
+                            str(n_features)],
                            capture_output=True, text=True, timeout=900, env=env)
             for _ in ("first process", "second process")]
     for run in runs:
         assert run.returncode == 0, run.stderr
     built, compiled, _ = runs[0].stdout.strip().splitlines()[-3:]
-    assert built == str([(getattr(kinds, kind), False)])
+    narrow = kind in ("FULL", "DIAG") and n_features < 4
+    assert built == str([(getattr(kinds, kind), False, narrow)])
     compiled = set(ast.literal_eval(compiled))
-    assert _OWN_FUNCTIONS[kind] <= compiled
+    assert _OWN_FUNCTIONS[kind, narrow] <= compiled
     for other, functions in _OWN_FUNCTIONS.items():
-        if other != kind:
+        if other != (kind, narrow):
             assert not functions & compiled, (other, functions & compiled)
     assert "sample_block" not in compiled
     misses = runs[1].stdout.strip().splitlines()[-1]

@@ -3,6 +3,7 @@
 tiles, remainders, none), the variational entropy and the masked statistics of
 diagonal models with missing values."""
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from numpy.testing import assert_allclose
 from fastgmm._config import BLOCK_ROWS
 from fastgmm._covariance import covariance_type
 from fastgmm._kernels.common import (
+    TILE,
     add_lower_products,
     add_triangular_norms,
     block_entropy,
@@ -26,15 +28,19 @@ from fastgmm._kernels.diag import (
     SCALED_LIMIT,
     SPHERICAL_LIMIT,
     add_stats_diag,
+    add_stats_diag_narrow,
     add_stats_spherical,
     centre_on_means,
     log_prob_diag,
+    log_prob_diag_narrow,
     log_prob_spherical,
 )
 from fastgmm._kernels.full import (
     add_stats_full_double,
+    add_stats_full_narrow,
     add_stats_full_single,
     log_prob_full_double,
+    log_prob_full_narrow,
     log_prob_full_single,
 )
 from fastgmm._kernels.kinds import DIAG
@@ -46,6 +52,12 @@ from fastgmm._kernels.missing import (
 from fastgmm._kernels.tied import add_stats_tied
 
 N_ROWS = BLOCK_ROWS - 3  # a partial block: the kernels must stop at n_rows
+
+
+def narrow_too(n_features, tiled, narrow):
+    """The kernels to test at ``n_features``: the tiled one (any D), and below
+    TILE features the narrow one as well (the passes' choice there)."""
+    return [tiled, narrow] if n_features < TILE else [tiled]
 
 
 @pytest.mark.parametrize("n_features", range(1, 14))
@@ -110,9 +122,9 @@ def test_lower_products_float32(n_features):
 
 @pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 8])
 def test_full_log_densities_against_numpy(n_features):
-    """``log_prob_full_double`` against NumPy: one sweep per component below
-    TILE features (``_log_prob_full_narrow``), the register tiles from TILE on
-    (with rows centred beforehand beyond the whole tiles); tight components
+    """``log_prob_full_double`` against NumPy: the register tiles (with rows
+    centred beforehand beyond the whole tiles), and below TILE features
+    ``log_prob_full_narrow`` too (one sweep per component); tight components
     (widths 1e-2) 1e4 from the origin, so each squared norm must come from
     x - mu taken first (expanded around the origin it would be 1e8 x eps off)."""
     rng = np.random.default_rng(320 + n_features)
@@ -125,16 +137,17 @@ def test_full_log_densities_against_numpy(n_features):
     upper = np.triu_indices(d, 1)
     factor[:, upper[0], upper[1]] = np.nan  # never read
     log_norm = rng.normal(size=k)
-    work = np.zeros((3 * d + 6, BLOCK_ROWS))
-    work[:d, :N_ROWS] = x.T
-    out = np.full((k, BLOCK_ROWS), 3.0)
-    log_prob_full_double(d, N_ROWS, means, factor, log_norm, out, work)
     lower = np.nan_to_num(factor)
     y = np.einsum("kja,kna->knj", lower, x[None] - means[:, None])
     expected = log_norm[:, None] - 0.5 * (y**2).sum(axis=2)
-    assert_allclose(out[:, :N_ROWS], expected, rtol=1e-13, atol=1e-13)
-    assert np.all(out[:, N_ROWS:] == 3.0)
-    assert np.array_equal(work[:d, :N_ROWS], x.T)
+    for kernel in narrow_too(d, log_prob_full_double, log_prob_full_narrow):
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        out = np.full((k, BLOCK_ROWS), 3.0)
+        kernel(d, N_ROWS, means, factor, log_norm, out, work)
+        assert_allclose(out[:, :N_ROWS], expected, rtol=1e-13, atol=1e-13)
+        assert np.all(out[:, N_ROWS:] == 3.0)
+        assert np.array_equal(work[:d, :N_ROWS], x.T)
 
 
 @pytest.mark.parametrize("n_features", [3, 8, 16])
@@ -211,7 +224,8 @@ def test_float32_statistics_far_from_the_origin(n_features, compact):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted):
     """``add_stats_full_double`` (products centred inside the sweeps when most
-    responsibilities are nonzero, gathered rows otherwise) and the per-component
+    responsibilities are nonzero, gathered rows otherwise; below TILE features
+    ``add_stats_full_narrow`` too, every point swept) and the per-component
     moments of ``add_stats_tied`` against a two-pass NumPy computation, on
     tight components (widths 1e-2) 1e4 from the origin and from each other:
     the moments around each mean keep float64 accuracy of their own size."""
@@ -233,25 +247,26 @@ def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted
     expected_s1 = np.einsum("kn,knd->kd", r, deviations)
     expected_s2 = np.einsum("kn,kna,knb->kab", r, deviations, deviations)
 
-    work = np.zeros((3 * d + 6, BLOCK_ROWS))
-    work[:d, :N_ROWS] = x.T
-    s0, s1, s2 = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
-    upper = np.triu_indices(d, 1)
-    s2[:, upper[0], upper[1]] = 7.0
-    add_stats_full_double(d, 5, N_ROWS, resp, weights, means, s0, s1, s2, work,
-                          np.empty(BLOCK_ROWS, dtype=np.int64))
     # accuracy relative to each component's own moments (1e-3 and 1e-4 per
     # point), not to 1e4: a product expanded around the origin would be
     # 1e8 x 1e-16 = 1e-8 off per point
     scale1 = np.einsum("kn,knd->k", r, np.abs(deviations))[:, None]
     scale2 = np.abs(expected_s2).max(axis=(1, 2))[:, None]
-    assert_allclose(s0, r.sum(axis=1), rtol=1e-12)
-    assert np.all(np.abs(s1 - expected_s1) <= 1e-12 * scale1)
-    lower = np.tril_indices(d)
-    assert np.all(np.abs((s2 - expected_s2)[:, lower[0], lower[1]])
-                  <= 1e-12 * scale2)
-    # the upper triangle is left alone
-    assert np.all(s2[:, upper[0], upper[1]] == 7.0)
+    lower, upper = np.tril_indices(d), np.triu_indices(d, 1)
+    tiled = functools.partial(add_stats_full_double,
+                              idx=np.empty(BLOCK_ROWS, dtype=np.int64))
+    for kernel in narrow_too(d, tiled, add_stats_full_narrow):
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        s0, s1, s2 = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
+        s2[:, upper[0], upper[1]] = 7.0
+        kernel(d, 5, N_ROWS, resp, weights, means, s0, s1, s2, work)
+        assert_allclose(s0, r.sum(axis=1), rtol=1e-12)
+        assert np.all(np.abs(s1 - expected_s1) <= 1e-12 * scale1)
+        assert np.all(np.abs((s2 - expected_s2)[:, lower[0], lower[1]])
+                      <= 1e-12 * scale2)
+        # the upper triangle is left alone
+        assert np.all(s2[:, upper[0], upper[1]] == 7.0)
 
     work[:d, :N_ROWS] = x.T
     t0, t1, t2 = np.zeros(k), np.zeros((k, d)), np.zeros((1, d, d))
@@ -287,7 +302,8 @@ def test_diag_log_densities_against_numpy(n_features, offset):
     limit each distance is one multiply-add (u = g x - g mu); far beyond it the
     component takes the exact form, whose accuracy does not depend on where the
     data lie (a scaled form would lose 1e6 x SCALED_LIMIT x eps here). Below
-    TILE features every component takes the exact form in one sweep."""
+    TILE features ``log_prob_diag_narrow`` too: every component in the exact
+    form, in one sweep."""
     rng = np.random.default_rng(700 + n_features)
     d, k = n_features, 5
     widths = np.exp(rng.uniform(-1.0, 1.0, size=(k, d)))
@@ -298,17 +314,19 @@ def test_diag_log_densities_against_numpy(n_features, offset):
     log_norm = rng.normal(size=k)
     factor, aux, _ = covariance_type("diag").kernel_layout(means, 1.0 / widths)
     assert factor.shape == (k, 2, d)
-    work = np.zeros((3 * d + 6, BLOCK_ROWS))
-    work[:d, :N_ROWS] = x.T
-    out = np.zeros((k, BLOCK_ROWS))
-    log_prob_diag(d, N_ROWS, means, factor, log_norm, aux, out, work)
     expected = log_norm[:, None] - 0.5 * (
         ((x[None] - means[:, None]) / widths[:, None]) ** 2).sum(axis=2)
-    # within a few eps of each standardised distance times the largest |g mu|
-    # that takes the scaled form
-    assert np.all(np.abs(out[:, :N_ROWS] - expected)
-                  <= 1e-12 * (1.0 + np.abs(expected)))
-    assert_allclose(work[:d, :N_ROWS], x.T, rtol=0, atol=0)
+    tiled = functools.partial(log_prob_diag, aux=aux)
+    for kernel in narrow_too(d, tiled, log_prob_diag_narrow):
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        out = np.zeros((k, BLOCK_ROWS))
+        kernel(d, N_ROWS, means, factor, log_norm, out=out, work=work)
+        # within a few eps of each standardised distance times the largest
+        # |g mu| that takes the scaled form
+        assert np.all(np.abs(out[:, :N_ROWS] - expected)
+                      <= 1e-12 * (1.0 + np.abs(expected)))
+        assert_allclose(work[:d, :N_ROWS], x.T, rtol=0, atol=0)
 
 
 def _far_block(rng, n_features, n_components):
@@ -352,7 +370,8 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
     1e-2) 1e4 apart, where the expanded sums would cancel and are summed
     again around the means; "mixed": a third of the components responsible
     for a few points only (their points are gathered). Below four features
-    every component takes one centred sweep over every point instead."""
+    ``add_stats_diag_narrow`` too: every component in one centred sweep over
+    every point."""
     rng = np.random.default_rng(600 + 10 * n_features + n_components)
     d, k = n_features, n_components
     if layout == "far":
@@ -368,19 +387,22 @@ def test_diag_statistics_against_two_pass(n_features, n_components, layout,
         rng, x, means, resp, weighted)
     expected_s2 = np.einsum("kn,kdn->kd", r, deviations**2)
 
-    work = np.zeros((3 * d + 6, BLOCK_ROWS))
-    work[:d, :N_ROWS] = x.T
-    s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
-    add_stats_diag(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
-                   np.empty(BLOCK_ROWS, dtype=np.int64))
     # accuracy relative to each component's own moments, not to 1e4 or to its
     # mean's distance from the shift (at most EXPANDED_LIMIT widths when kept)
     scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))
     tolerance = 1e-11 if layout == "far" else 4e-16 * EXPANDED_LIMIT * 10
-    assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
-    assert np.all(np.abs(s1 - 1.0 - expected_s1) <= tolerance * scale1 + 1e-15)
-    assert np.all(np.abs(s2[:, 0] - 1.0 - expected_s2)
-                  <= tolerance * expected_s2 + 1e-15)
+    tiled = functools.partial(add_stats_diag,
+                              idx=np.empty(BLOCK_ROWS, dtype=np.int64))
+    for kernel in narrow_too(d, tiled, add_stats_diag_narrow):
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
+        kernel(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work)
+        assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
+        assert np.all(np.abs(s1 - 1.0 - expected_s1)
+                      <= tolerance * scale1 + 1e-15)
+        assert np.all(np.abs(s2[:, 0] - 1.0 - expected_s2)
+                      <= tolerance * expected_s2 + 1e-15)
 
 
 def _spherical_block(rng, n_features, n_components, layout):

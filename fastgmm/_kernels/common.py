@@ -513,13 +513,9 @@ def add_component_stats(work, n_features, n_rows, resp, sample_weight, start, k,
     deviations are formed inside the product sweeps (``add_centred_products``:
     nothing of size D x BLOCK_ROWS is written, which costs more than the
     subtractions once the block no longer fits in L1); otherwise the points with
-    r > 0 are gathered first, so far components cost almost nothing. Below
-    TILE features, one sweep over every point (``_add_component_stats_narrow``)."""
+    r > 0 are gathered first, so far components cost almost nothing. Any D;
+    below TILE features ``add_component_stats_narrow`` is faster."""
     d = n_features
-    if d < TILE:
-        _add_component_stats_narrow(work, d, n_rows, resp, sample_weight, start, k,
-                                    center, s0, s1, s2)
-        return
     r = work[3 * d]
     nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
     if nonzero == 0:
@@ -582,8 +578,8 @@ def narrow_weights(resp, k, sample_weight, start, n_rows, work, row):
 
 
 @njit(**JIT)
-def _add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
-                                start, k, center, s0, s1, s2):
+def add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
+                               start, k, center, s0, s1, s2):
     """``add_component_stats`` for fewer than TILE features (1 to 3), over every
     point (one sweep costs less than finding and gathering the r > 0): the mass
     and the first two features' sums in one sweep (a single feature reads its

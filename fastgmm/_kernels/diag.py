@@ -42,14 +42,9 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
     distance is one multiply-add, u = g x - aux, where the exact form,
     t = x - mu then factor t², takes one operation more. A component with an
     |aux| beyond SCALED_LIMIT takes the exact form, and so does every
-    component with factor (K, 1, D) (the Gibbs draws' layout) and every model
-    of fewer than TILE features (``_log_prob_diag_narrow``).
+    component with factor (K, 1, D) (the Gibbs draws' layout). Any D; below
+    TILE features the passes take ``log_prob_diag_narrow`` instead.
     """
-    if n_features < TILE:
-        for k in range(means.shape[0]):
-            _log_prob_diag_narrow(k, n_features, n_rows, means, factor, log_norm,
-                                  out, work)
-        return
     scaled = factor.shape[1] == 2
     for k in range(means.shape[0]):
         row = out[k]
@@ -66,13 +61,23 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
 
 
 @njit(**JIT)
+def log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work):
+    """``log_prob_diag`` for fewer than TILE features (1 to 3), in the exact
+    form whatever ``factor``'s layout: a pass whose data have so few features
+    compiles this one instead of the tiles (``em.accumulate_kernel``)."""
+    for k in range(means.shape[0]):
+        _log_prob_diag_narrow(k, n_features, n_rows, means, factor, log_norm, out,
+                              work)
+
+
+@njit(**JIT)
 def _log_prob_diag_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     """out[k] of ``log_prob_diag`` for fewer than TILE features (1 to 3), in one
     sweep over the points, exact form with the precisions factor[k, 0] (the
     sweeps per feature, with the zeroing and the final scaling, made four at
     D = 2). Two loops, for D = 3 and for D <= 2: a single feature reads its
     row twice, with a zero precision for the second. Rows are indexed in
-    place, not taken as views (``common._add_component_stats_narrow``)."""
+    place, not taken as views (``common.add_component_stats_narrow``)."""
     j1 = min(1, d - 1)
     c0, c1 = means[k, 0], means[k, j1]
     f0 = factor[k, 0, 0]
@@ -358,22 +363,19 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1
     cost almost nothing.
     Work rows 3D+1..3D+3 hold the per-component counts and masses and c, so the
     grouped form needs K and D at most a block's width (else every component
-    takes the centred form).
+    takes the centred form). Any D; below TILE features the passes take
+    ``add_stats_diag_narrow`` instead.
     """
-    if n_features < TILE:
-        _add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight,
-                               means, s0, s1, s2, work)
-        return
     _add_stats_grouped(False, n_features, start, n_rows, resp, sample_weight,
                        means, s0, s1, s2, work, idx, False)
 
 
 @njit(**JIT)
-def _add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
-                           s0, s1, s2, work):
+def add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
+                          s0, s1, s2, work):
     """``add_stats_diag`` for fewer than TILE features (1 to 3): per component,
     one sweep over every point adds its mass and its moments around its mean,
-    rows indexed in place (``common._add_component_stats_narrow``). Two loops,
+    rows indexed in place (``common.add_component_stats_narrow``). Two loops,
     for D = 3 and for D <= 2 (a single feature reads its row twice and its
     second's sums are dropped)."""
     d = n_features

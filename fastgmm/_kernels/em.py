@@ -5,7 +5,10 @@ Each pass is compiled per kernel kind (``accumulate_kernel``,
 ``_predict_kernel``): the kind is a constant of the compiled closure, the
 block-level dispatchers and the chunk body are inlined into it, and Numba drops
 the other kinds' branches before typing them. So a fit compiles only its own
-covariance type's kernels; the modes stay run-time arguments, so one
+covariance type's kernels; and full and diag, whose kernels below TILE features
+are of their own (one sweep per component), compile either those or the tiles,
+as the data's number of features is below TILE or not (``narrow``, a constant
+of the closure too). The modes stay run-time arguments, so one
 compilation serves the initial statistics, EM, variational Bayes and Gibbs
 passes of a kind (and one the three prediction outputs). Each closure holds
 integers only, so its on-disk cache entry is found again by every process.
@@ -22,13 +25,16 @@ from functools import cache
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 from .._config import BLOCK_ROWS, INLINE_JIT, JIT, chunk_layout
 from .common import (
+    DIAG,
     FULL,
     LABELS,
     RESPONSIBILITIES_ENTROPY,
     TIED,
+    TILE,
     argmax_rows,
     block_entropy,
     block_log_likelihood,
@@ -43,12 +49,19 @@ from .common import (
 )
 from .diag import (
     add_stats_diag,
+    add_stats_diag_narrow,
     add_stats_spherical,
     centre_on_means,
     log_prob_diag,
+    log_prob_diag_narrow,
     log_prob_spherical,
 )
-from .full import add_stats_full, log_prob_full
+from .full import (
+    add_stats_full,
+    add_stats_full_narrow,
+    log_prob_full,
+    log_prob_full_narrow,
+)
 from .kinds import ASSIGNED, SAMPLED, SPHERICAL
 from .random import sample_block
 from .threads import run_chunks
@@ -59,38 +72,64 @@ from .tied import add_stats_tied, log_prob_tied
 NO_FILL = np.empty(0)
 
 
+@register_jitable
+def is_narrow(kind, n_features):
+    """Whether the passes of ``kind`` over data of ``n_features`` take the
+    kernels below TILE features (full and diag have some; tied and spherical
+    take their tiles, or plain sweeps, whatever D). Plain Python where the
+    passes are chosen, compiled inline where ``kind`` is a run-time value
+    (``missing``)."""
+    return (kind == FULL or kind == DIAG) and n_features < TILE
+
+
 @njit(**INLINE_JIT)
-def _log_prob_block(kind, n_features, n_rows, means, factor, log_norm, aux, shift,
-                    out, work, X):
+def _log_prob_block(kind, narrow, n_features, n_rows, means, factor, log_norm, aux,
+                    shift, out, work, X):
     """The block's log-densities (X: the data the block in work[:D] came from;
-    its dtype chooses full's precision)."""
+    its dtype chooses full's precision; ``narrow``: ``is_narrow(kind, D)``,
+    a constant where the pass is compiled for one kind, so that only the
+    kernels it names compile)."""
     if kind == FULL:
-        log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X)
+        if narrow:
+            log_prob_full_narrow(n_features, n_rows, means, factor, log_norm, out,
+                                 work)
+        else:
+            log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
     elif kind == SPHERICAL:
         centre_on_means(n_features, n_rows, means, work)
         log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work)
+    elif narrow:
+        log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work)
     else:
         log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work)
 
 
 @njit(**INLINE_JIT)
-def _add_stats_block(kind, n_features, start, n_rows, resp, sample_weight, means,
-                     factor, shift, s0, s1, s2, work, idx, X):
-    """The block's statistics (X as in ``_log_prob_block``). A SPHERICAL pass
-    with log-densities (``factor`` (K, 1, 1): one precision per component) had
-    ``_log_prob_block`` prepare the block for the spherical statistics; passes
-    with none (ASSIGNED) give ``factor`` of shape (0, 0, 0)."""
+def _add_stats_block(kind, narrow, n_features, start, n_rows, resp, sample_weight,
+                     means, factor, shift, s0, s1, s2, work, idx, X):
+    """The block's statistics (X and ``narrow`` as in ``_log_prob_block``). A
+    SPHERICAL pass with log-densities (``factor`` (K, 1, 1): one precision per
+    component) had ``_log_prob_block`` prepare the block for the spherical
+    statistics; passes with none (ASSIGNED) give ``factor`` of shape
+    (0, 0, 0)."""
     if kind == FULL:
-        add_stats_full(n_features, start, n_rows, resp, sample_weight,
-                       means, s0, s1, s2, work, idx, X)
+        if narrow:
+            add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight,
+                                  means, s0, s1, s2, work)
+        else:
+            add_stats_full(n_features, start, n_rows, resp, sample_weight,
+                           means, s0, s1, s2, work, idx, X)
     elif kind == TIED:
         add_stats_tied(n_features, start, n_rows, resp, sample_weight,
                        means, shift, s0, s1, s2, work, idx)
     elif kind == SPHERICAL:
         add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means,
                             s0, s1, s2, work, idx, factor.shape[2] == 1)
+    elif narrow:
+        add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
+                              s0, s1, s2, work)
     else:
         add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0,
                        s1, s2, work, idx)
@@ -114,7 +153,7 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     that of the parameters, summed over components. ``fill`` (D,) float64:
     X's NaN read as fill[a] in feature a (``fill_block``; None: X has no NaN).
     """
-    run_chunks(accumulate_kernel(kind, mode == SAMPLED), s0.shape[0],
+    run_chunks(accumulate_kernel(kind, mode == SAMPLED, X.shape[1]), s0.shape[0],
                mode, X, sample_weight, means, factor, log_norm, aux, shift,
                chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, NO_SEEDS,
                NO_RESP, NO_FILL if fill is None else fill)
@@ -137,7 +176,7 @@ def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
     """
     n_chunks = s0.shape[0]
     ignored = np.empty(n_chunks)
-    run_chunks(accumulate_kernel(kind, False), n_chunks,
+    run_chunks(accumulate_kernel(kind, False, X.shape[1]), n_chunks,
                ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX,
                shift, chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0),
                np.uint64(0), seeds, resp, NO_FILL if fill is None else fill)
@@ -151,11 +190,12 @@ _NO_AUX = np.empty((0, 0))
 
 
 ACCUMULATE_KERNELS = {}
-"""The passes built so far, by (kernel kind, sampling): a fit builds its own
-kind's only, and only Gibbs sweeps build the sampling ones."""
+"""The passes built so far, by (kernel kind, sampling, narrow): a fit builds
+its own kind's only, for its number of features, and only Gibbs sweeps build
+the sampling ones."""
 
 
-def accumulate_kernel(kind, sampling):
+def accumulate_kernel(kind, sampling, n_features):
     """The compiled pass of ``accumulate`` and ``accumulate_assigned`` for one
     kernel kind, over the chunks ``first`` to ``stop - 1``: ``(first, stop,
     mode, <accumulate's arguments after kind and mode up to first_row>, seeds,
@@ -163,16 +203,18 @@ def accumulate_kernel(kind, sampling):
     mode ASSIGNED only), ``fill`` as in ``accumulate`` (``NO_FILL``: none).
     Without ``sampling`` it runs every mode but SAMPLED, with it every mode: so
     a fit's initial statistics and its iterations share one compilation, and EM
-    and variational Bayes never compile the draws. ``threads.run_chunks`` runs
-    it on the threads."""
-    key = (int(kind), bool(sampling))
+    and variational Bayes never compile the draws. Full and diag passes over
+    fewer than TILE features compile their narrow kernels and not the tiles,
+    the others the tiles only (``is_narrow``). ``threads.run_chunks`` runs it
+    on the threads."""
+    key = (int(kind), bool(sampling), is_narrow(kind, n_features))
     if key not in ACCUMULATE_KERNELS:
         ACCUMULATE_KERNELS[key] = _accumulate_kernel(*key)
     return ACCUMULATE_KERNELS[key]
 
 
-def _accumulate_kernel(kind, sampling):
-    # the closure holds only an integer and a bool: a function held instead
+def _accumulate_kernel(kind, sampling, narrow):
+    # the closure holds only an integer and bools: a function held instead
     # would change its on-disk cache key in every process (Numba pickles closure
     # cells, and a dispatcher pickles with a per-process id)
 
@@ -181,20 +223,22 @@ def _accumulate_kernel(kind, sampling):
                         log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
                         entropy, key, first_row, seeds, resp, fill):
         for c in range(first, stop):
-            accumulate_chunk(kind, sampling, c, mode, X, sample_weight, means,
-                             factor, log_norm, aux, shift, chunk_rows, s0, s1, s2,
-                             loglik, entropy, key, first_row, seeds, resp, fill)
+            accumulate_chunk(kind, sampling, narrow, c, mode, X, sample_weight,
+                             means, factor, log_norm, aux, shift, chunk_rows, s0,
+                             s1, s2, loglik, entropy, key, first_row, seeds, resp,
+                             fill)
 
     return accumulate_pass
 
 
 @njit(**INLINE_JIT)
-def accumulate_chunk(kind, sampling, c, mode, X, sample_weight, means, factor,
-                     log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik, entropy,
-                     key, first_row, seeds, resp, fill):
+def accumulate_chunk(kind, sampling, narrow, c, mode, X, sample_weight, means,
+                     factor, log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
+                     entropy, key, first_row, seeds, resp, fill):
     """Chunk c of a pass of ``accumulate_kernel``; inlined into callers where
-    ``kind`` and ``sampling`` are constants, so that only that kind's kernels
-    compile, and the draws of mode SAMPLED only where ``sampling`` is True."""
+    ``kind``, ``sampling`` and ``narrow`` are constants, so that only that
+    kind's kernels compile (narrow or tiled), and the draws of mode SAMPLED only
+    where ``sampling`` is True."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
@@ -218,8 +262,8 @@ def accumulate_chunk(kind, sampling, c, mode, X, sample_weight, means, factor,
         if mode == ASSIGNED:
             _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
         else:
-            _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                            shift, logp, work, X)
+            _log_prob_block(kind, narrow, n_features, n, means, factor, log_norm,
+                            aux, shift, logp, work, X)
             if sampling and mode == SAMPLED:
                 # the draw needs no division by each row's total (with_entropy
                 # is False here, passed so that one compilation serves both)
@@ -232,8 +276,8 @@ def accumulate_chunk(kind, sampling, c, mode, X, sample_weight, means, factor,
             if sampling and mode == SAMPLED:
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
-        _add_stats_block(kind, n_features, start, n, logp, sample_weight, means,
-                         factor, shift, s0[c], s1[c], s2[c], work, idx, X)
+        _add_stats_block(kind, narrow, n_features, start, n, logp, sample_weight,
+                         means, factor, shift, s0[c], s1[c], s2[c], work, idx, X)
     loglik[c] = total
     if with_entropy:
         entropy[c] = chunk_entropy
@@ -303,13 +347,15 @@ def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, lab
     independent, so chunks run in parallel with no reduction.
     """
     n_chunks, chunk_rows = chunk_layout(X.shape[0])
-    run_chunks(_predict_kernel(int(kind)), n_chunks, chunk_rows, mode, X, means,
-               factor, log_norm, aux, shift, values, labels)
+    kernel = _predict_kernel(int(kind), is_narrow(kind, X.shape[1]))
+    run_chunks(kernel, n_chunks, chunk_rows, mode, X, means, factor, log_norm, aux,
+               shift, values, labels)
 
 
 @cache
-def _predict_kernel(kind):
-    # one compilation per kind serves the three outputs
+def _predict_kernel(kind, narrow):
+    # one compilation per kind (and narrow, as ``accumulate_kernel``) serves the
+    # three outputs
 
     @njit(**JIT)
     def predict_pass(first, stop, chunk_rows, mode, X, means, factor, log_norm, aux,
@@ -325,8 +371,8 @@ def _predict_kernel(kind):
             for start in range(c * chunk_rows, end, BLOCK_ROWS):
                 n = min(BLOCK_ROWS, end - start)
                 transpose_block(X, start, n, work)
-                _log_prob_block(kind, n_features, n, means, factor, log_norm, aux,
-                                shift, logp, work, X)
+                _log_prob_block(kind, narrow, n_features, n, means, factor,
+                                log_norm, aux, shift, logp, work, X)
                 if mode == LABELS:
                     argmax_rows(logp, n, labels, start, lse)
                     continue

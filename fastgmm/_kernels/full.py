@@ -13,6 +13,7 @@ from .._config import JIT
 from .common import (
     TILE,
     add_component_stats,
+    add_component_stats_narrow,
     add_lower_products,
     add_triangular_norms,
     gather_component,
@@ -21,8 +22,10 @@ from .common import (
 
 def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X):
     """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
-    work[:D] (transposed) of rows of X: ``log_prob_full_double``, or for float32
-    X and D a multiple of 4 ``log_prob_full_single``. Compiled code only (the
+    work[:D] (transposed) of rows of X, by tiles of features:
+    ``log_prob_full_double``, or for float32 X and D a multiple of 4
+    ``log_prob_full_single`` (below TILE features the passes take
+    ``log_prob_full_narrow`` instead). Compiled code only (the
     dtype is looked at when the caller is typed: a float64 fit compiles the
     float64 kernel only)."""
     raise TypeError("log_prob_full is called from compiled code only")
@@ -50,20 +53,27 @@ def _log_prob_full_of_dtype(n_features, n_rows, means, factor, log_norm, out, wo
 @njit(**JIT)
 def log_prob_full_double(n_features, n_rows, means, factor, log_norm, out, work):
     """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
-    work[:D] (transposed). Uses work rows 3D+1..3D+5 as scratch, and D..2D-1
-    when D is not a multiple of 4 (the rows centred beforehand).
+    work[:D] (transposed), by tiles of features (any D). Uses work rows
+    3D+1..3D+5 as scratch, and D..2D-1 when D is not a multiple of 4 (the rows
+    centred beforehand).
 
     Cost: K D(D+1)/2 multiply-adds per point, vectorised over points.
     """
     d = n_features
-    if d < TILE:
-        for k in range(means.shape[0]):
-            _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work)
-        return
     zero = np.zeros(d)
     for k in range(means.shape[0]):
         _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work,
                             work, 3 * d + 1, means[k], zero, zero)
+
+
+@njit(**JIT)
+def log_prob_full_narrow(n_features, n_rows, means, factor, log_norm, out, work):
+    """``log_prob_full_double`` for fewer than TILE features (1 to 3): a pass
+    whose data have so few features compiles this one instead of the tiles
+    (``em.accumulate_kernel``)."""
+    for k in range(means.shape[0]):
+        _log_prob_full_narrow(k, n_features, n_rows, means, factor, log_norm, out,
+                              work)
 
 
 @njit(**JIT)
@@ -72,7 +82,7 @@ def _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     points: all of x - mu and (x - mu) U_k in registers (the tile path's plain
     rows took seven sweeps). Two loops, for D = 3 and for D <= 2: a single
     feature reads its row twice, with zero factors for the second. Rows are
-    indexed in place, not taken as views (``_add_component_stats_narrow``)."""
+    indexed in place, not taken as views (``common.add_component_stats_narrow``)."""
     j1 = min(1, d - 1)
     c0, c1 = means[k, 0], means[k, j1]
     f00 = factor[k, 0, 0]
@@ -162,9 +172,10 @@ def add_stats_full(n_features, start, n_rows, resp, sample_weight, means, s0, s1
                    s2, work, idx, X):
     """Add the block's statistics around each component's mean: with
     r = resp * weight and d = x - means[k], s0[k] += r, s1[k] += r d and the lower
-    triangle of s2[k] += r d dᵀ. Only points with r > 0 are visited.
-    ``add_stats_full_double``, or for float32 X and D a multiple of 4
-    ``add_stats_full_single``. Compiled code only."""
+    triangle of s2[k] += r d dᵀ, by tiles of features: ``add_stats_full_double``,
+    or for float32 X and D a multiple of 4 ``add_stats_full_single`` (below
+    TILE features the passes take ``add_stats_full_narrow`` instead). Compiled
+    code only."""
     raise TypeError("add_stats_full is called from compiled code only")
 
 
@@ -191,10 +202,20 @@ def _add_stats_full_of_dtype(n_features, start, n_rows, resp, sample_weight, mea
 @njit(**JIT)
 def add_stats_full_double(n_features, start, n_rows, resp, sample_weight,
                           means, s0, s1, s2, work, idx):
-    """``add_stats_full`` in float64."""
+    """``add_stats_full`` in float64 (any D)."""
     for k in range(means.shape[0]):
         add_component_stats(work, n_features, n_rows, resp, sample_weight, start,
                             k, means[k], idx, s0, s1, s2[k])
+
+
+@njit(**JIT)
+def add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight, means,
+                          s0, s1, s2, work):
+    """``add_stats_full_double`` for fewer than TILE features (1 to 3), one
+    sweep over every point per component (``common.add_component_stats_narrow``)."""
+    for k in range(means.shape[0]):
+        add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
+                                   start, k, means[k], s0, s1, s2[k])
 
 
 @njit(**JIT)

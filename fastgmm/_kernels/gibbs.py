@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT
-from .em import NO_FILL, NO_RESP, NO_SEEDS, accumulate_chunk
+from .em import NO_FILL, NO_RESP, NO_SEEDS, accumulate_chunk, is_narrow
 from .kinds import DIAG, FULL, RESPONSIBILITIES, SAMPLED, SPHERICAL, TIED
 from .random import sweep_key
 
@@ -405,23 +405,25 @@ def reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2):
 
 
 CHAIN_KERNELS = {}
-"""``run_chain`` compiled per covariance-type code (built on first use)."""
+"""``run_chain`` compiled per covariance-type code and narrow flag (built on
+first use)."""
 
 
-def chain_kernel(code):
+def chain_kernel(code, n_features):
     """``run_chain`` for covariance-type code ``code``, over in-memory data of
-    one chunk (``_config.chunk_layout``): each pass runs on the calling thread,
-    so the chains of small data can run side by side, and only this type's
-    kernels compile (``em.accumulate_chunk`` with a constant kind)."""
-    code = int(code)
-    if code not in CHAIN_KERNELS:
-        CHAIN_KERNELS[code] = _chain_kernel(code)
-    return CHAIN_KERNELS[code]
+    one chunk (``_config.chunk_layout``) with ``n_features`` features: each
+    pass runs on the calling thread, so the chains of small data can run side
+    by side, and only this type's kernels compile, narrow or tiled
+    (``em.accumulate_chunk`` with a constant kind and ``em.is_narrow``)."""
+    key = (int(code), is_narrow(code, n_features))
+    if key not in CHAIN_KERNELS:
+        CHAIN_KERNELS[key] = _chain_kernel(*key)
+    return CHAIN_KERNELS[key]
 
 
 @njit(**{**EXACT_JIT, "inline": "always"})
-def _one_pass(kind, code, mode, X, sample_weight, chunk_rows, key, weights, means,
-              factors, slots, stats):
+def _one_pass(kind, code, narrow, mode, X, sample_weight, chunk_rows, key, weights,
+              means, factors, slots, stats):
     """One pass over X (one chunk) under the parameters: its statistics reduced
     into ``stats`` (s0, s1, s2, centers, tied_shift); returns the
     log-likelihood."""
@@ -431,16 +433,16 @@ def _one_pass(kind, code, mode, X, sample_weight, chunk_rows, key, weights, mean
     centers[:] = means
     pass_layout(code, weights, centers, factors, factor, log_norm, aux, tied_shift)
     # sampling: the sweeps' draws and the log-likelihood's plain pass
-    accumulate_chunk(kind, True, 0, mode, X, sample_weight, centers, factor,
+    accumulate_chunk(kind, True, narrow, 0, mode, X, sample_weight, centers, factor,
                      log_norm, aux, tied_shift, chunk_rows, s0_slots, s1_slots,
                      s2_slots, loglik_slots, entropy, key, np.uint64(0), NO_SEEDS,
                      NO_RESP, NO_FILL)
     return reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2)
 
 
-def _chain_kernel(code):
-    # the closure holds integers only (see em._accumulate_kernel); the codes
-    # are the kernel kinds
+def _chain_kernel(code, narrow):
+    # the closure holds an integer and a bool only (see em._accumulate_kernel);
+    # the codes are the kernel kinds
     kind = code
 
     @njit(**EXACT_JIT)
@@ -464,8 +466,9 @@ def _chain_kernel(code):
         first, stop = sweeps
         for sweep in range(first, stop):
             key = sweep_key(seed, chain, np.uint64(sweep))
-            loglik = _one_pass(kind, code, SAMPLED, X, sample_weight, chunk_rows,
-                               key, weights, means, factors, slots, stats)
+            loglik = _one_pass(kind, code, narrow, SAMPLED, X, sample_weight,
+                               chunk_rows, key, weights, means, factors, slots,
+                               stats)
             done = sweep - n_burn
             if done > 0 and done % thin == 0:
                 kept_loglik[done // thin - 1] = loglik
@@ -480,7 +483,7 @@ def _chain_kernel(code):
         n_kept = kept_loglik.shape[0]
         if stop == n_burn + n_kept * thin:
             kept_loglik[n_kept - 1] = _one_pass(
-                kind, code, RESPONSIBILITIES, X, sample_weight, chunk_rows,
+                kind, code, narrow, RESPONSIBILITIES, X, sample_weight, chunk_rows,
                 np.uint64(0), weights, means, factors, slots, stats)
 
     return run_chain

@@ -66,6 +66,7 @@ from .common import (
     TIED,
     TILE,
     add_component_stats,
+    add_component_stats_narrow,
     argmax_rows,
     block_entropy,
     block_log_likelihood,
@@ -78,9 +79,13 @@ from .common import (
     work_rows,
     write_predictions,
 )
-from .diag import add_diag_moments, add_stats_diag
-from .em import _add_stats_block, _log_prob_block
-from .full import _log_prob_component, add_stats_full_double
+from .diag import add_diag_moments, add_stats_diag, add_stats_diag_narrow
+from .em import _add_stats_block, _log_prob_block, is_narrow
+from .full import (
+    _log_prob_component,
+    add_stats_full_double,
+    add_stats_full_narrow,
+)
 from .kinds import SAMPLED
 from .random import inverse_cdf, normal, sample_block, uniform, weighted_copies
 from .threads import run_chunks
@@ -890,8 +895,12 @@ def _observed_add_stats(kind, X, start, n_rows, n_missing, resp, sample_weight,
     if kind == FULL:
         for k in range(means.shape[0]):
             _write_fills(k, work, n_missing, position, fills)
-            add_component_stats(work, d, n_rows, resp, sample_weight, start, k,
-                                means[k], idx, s0, s1, s2[k])
+            if d < TILE:
+                add_component_stats_narrow(work, d, n_rows, resp, sample_weight,
+                                           start, k, means[k], s0, s1, s2[k])
+            else:
+                add_component_stats(work, d, n_rows, resp, sample_weight, start, k,
+                                    means[k], idx, s0, s1, s2[k])
         _add_conditional_covariances(n_rows, resp, sample_weight, start, count,
                                      features, conditional, vectors[_T], sums, s2)
     elif kind == TIED:
@@ -1073,11 +1082,18 @@ def _sampled_block(kind, X, start, n_rows, mass, sample_weight, key, first_row,
                 work[features[i, a], i] = y[a]
     if kind == FULL:
         # float64 whatever X's type: the drawn values are not float32
-        add_stats_full_double(d, start, n_rows, mass, sample_weight, means, s0, s1,
-                              s2, work, idx)
+        if d < TILE:
+            add_stats_full_narrow(d, start, n_rows, mass, sample_weight, means, s0,
+                                  s1, s2, work)
+        else:
+            add_stats_full_double(d, start, n_rows, mass, sample_weight, means, s0,
+                                  s1, s2, work, idx)
     elif kind == TIED:
         add_stats_tied(d, start, n_rows, mass, sample_weight, means, shift, s0, s1,
                        s2, work, idx)
+    elif d < TILE:
+        add_stats_diag_narrow(d, start, n_rows, mass, sample_weight, means, s0, s1,
+                              s2, work)
     else:
         add_stats_diag(d, start, n_rows, mass, sample_weight, means, s0, s1, s2,
                        work, idx)
@@ -1132,8 +1148,9 @@ def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, 
     grown if needed (conditional with no rows stays so: nothing is kept
     there)."""
     if n_missing == 0:
-        _log_prob_block(kind, means.shape[1], n_rows, means,
-                        factor, log_norm, aux, shift, logp, work, X)
+        d = means.shape[1]
+        _log_prob_block(kind, is_narrow(kind, d), d, n_rows, means, factor,
+                        log_norm, aux, shift, logp, work, X)
         return fills, position, conditional, chol
     if kind == FULL or kind == TIED:  # diag and spherical keep nothing per entry
         fills, position, conditional, chol = _block_scratch(
@@ -1182,6 +1199,7 @@ def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor
                         columns, center, chunk_rows, s0, s1, s2, loglik, entropy,
                         key, first_row):
     n_rows, n_features = X.shape
+    narrow = is_narrow(kind, n_features)
     n_components = means.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
     sampled = mode == SAMPLED
@@ -1236,9 +1254,9 @@ def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor
                     continue
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
-                _add_stats_block(kind, n_features, start, n, logp, sample_weight,
-                                 means, factor, shift, s0[c], s1[c], s2[c], work,
-                                 idx, X)
+                _add_stats_block(kind, narrow, n_features, start, n, logp,
+                                 sample_weight, means, factor, shift, s0[c], s1[c],
+                                 s2[c], work, idx, X)
                 continue
             normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
@@ -1250,9 +1268,9 @@ def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor
                         kind, start, n, count, features, correction, log_minors,
                         logp, sample_weight)
             if n_missing == 0:
-                _add_stats_block(kind, n_features, start, n, logp, sample_weight,
-                                 means, factor, shift, s0[c], s1[c], s2[c], work,
-                                 idx, X)
+                _add_stats_block(kind, narrow, n_features, start, n, logp,
+                                 sample_weight, means, factor, shift, s0[c], s1[c],
+                                 s2[c], work, idx, X)
             else:
                 _observed_add_stats(kind, X, start, n, n_missing, logp,
                                     sample_weight, means, factor, precision, shift,
