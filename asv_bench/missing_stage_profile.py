@@ -44,6 +44,7 @@ def _run(kind, X, means, factor, log_norm, aux, shift, precision, precision_t,
          log_minors, columns, center, elapsed):
     n_rows, d = X.shape
     n_components = means.shape[0]
+    variant = em.kernel_variant(kind, d, X.itemsize)
     logp = np.empty((n_components, BLOCK_ROWS))
     lse = np.empty(BLOCK_ROWS)
     row_sums = np.empty((3, BLOCK_ROWS))
@@ -72,16 +73,15 @@ def _run(kind, X, means, factor, log_norm, aux, shift, precision, precision_t,
         t1 = _now()
         elapsed[0] += t1 - t0
         if n_missing == 0:
-            em._log_prob_block(kind, em.is_narrow(kind, d), d, n, means, factor,
-                               log_norm, aux, shift, logp, work, X)
+            em._log_prob_block(kind, variant, d, n, means, factor, log_norm, aux,
+                               shift, logp, work)
             t2 = _now()
             elapsed[3] += t2 - t1
             common.normalise_rows(logp, n, lse, row_sums, False, False)
             t3 = _now()
             elapsed[4] += t3 - t2
-            em._add_stats_block(kind, em.is_narrow(kind, d), d, start, n, logp,
-                                no_weights, means, factor, shift, s0, s1, s2, work,
-                                idx, X)
+            em._add_stats_block(kind, variant, d, start, n, logp, no_weights, means,
+                                factor, shift, s0, s1, s2, work, idx)
             elapsed[5] += _now() - t3
             continue
         fills, position, conditional, chol = M._block_scratch(

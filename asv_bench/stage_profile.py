@@ -28,6 +28,7 @@ STAGES = ("transpose", "+ log-density", "+ normalise", "+ statistics")
 def _run(kind, X, means, factor, log_norm, aux, shift, stages):
     n_rows, n_features = X.shape
     n_components = means.shape[0]
+    variant = em.kernel_variant(kind, n_features, X.itemsize)
     work = np.empty((common.work_rows(n_features), BLOCK_ROWS))
     logp = np.empty((n_components, BLOCK_ROWS))
     lse = np.empty(BLOCK_ROWS)
@@ -43,14 +44,14 @@ def _run(kind, X, means, factor, log_norm, aux, shift, stages):
         n = min(BLOCK_ROWS, n_rows - start)
         common.transpose_block(X, start, n, work)
         if stages >= 2:
-            em._log_prob_block(kind, em.is_narrow(kind, n_features), n_features, n,
-                               means, factor, log_norm, aux, shift, logp, work, X)
+            em._log_prob_block(kind, variant, n_features, n, means, factor,
+                               log_norm, aux, shift, logp, work)
         if stages >= 3:
             common.normalise_rows(logp, n, lse, row_sums, False)
         if stages >= 4:
-            em._add_stats_block(kind, em.is_narrow(kind, n_features), n_features,
-                                start, n, logp, no_weights, means, factor, shift, s0,
-                                s1, s2, work, idx, X)
+            em._add_stats_block(kind, variant, n_features, start, n, logp,
+                                no_weights, means, factor, shift, s0, s1, s2, work,
+                                idx)
     return s0.sum()
 
 

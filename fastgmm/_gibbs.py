@@ -243,7 +243,7 @@ def run_sweeps(source, state, rng, priors, seed, chain, sweeps, n_burn, thin, ke
     seed64, chain64 = np.uint64(seed), np.uint64(chain)
     n_kept = kept.log_likelihood.shape[0]
     if segment is not None:
-        kernel.chain_kernel(state.code, segment.X.shape[1])(
+        kernel.chain_kernel(state.code, segment.X)(
             rng, priors, state.fixed, segment.X, segment.weights, source.chunk_rows,
             seed64, chain64, (first, stop), n_burn, thin, state.arrays, kept.arrays,
             state.slots, state.stats)

@@ -173,7 +173,7 @@ from numba.core.registry import CPUDispatcher
 import fastgmm
 from fastgmm._kernels import common, diag, em, full, kmeans, random, tied
 warnings.simplefilter("ignore")
-X = np.random.RandomState(0).randn(600, int(sys.argv[2]))
+X = np.random.RandomState(0).randn(600, int(sys.argv[2])).astype(sys.argv[3])
 fastgmm.GaussianMixture(2, covariance_type=sys.argv[1], max_iter=3).fit(X)
 dispatchers = {name: d for m in (common, diag, em, full, kmeans, random, tied)
                for name, d in vars(m).items() if isinstance(d, CPUDispatcher)}
@@ -183,33 +183,35 @@ print(sorted(name for name, d in dispatchers.items() if d.stats.cache_misses))
 print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers.values()))
 """
 
-# compiled apart (not inlined) by the passes of one kind only, and for full and
-# diag by those over fewer than TILE features only ("narrow") or over more only
+# compiled apart (not inlined) by the passes of one kind and variant only
+# (``em.kernel_variant``): full and diag below TILE features, full on float32
 _OWN_FUNCTIONS = {
-    ("FULL", True): {"log_prob_full_narrow", "_log_prob_full_narrow",
-                     "add_stats_full_narrow", "add_component_stats_narrow"},
-    ("FULL", False): {"log_prob_full_double", "add_stats_full_double",
-                      "add_component_stats"},
-    ("TIED", False): {"log_prob_tied", "add_stats_tied"},
-    ("DIAG", True): {"log_prob_diag_narrow", "_log_prob_diag_narrow",
-                     "add_stats_diag_narrow"},
-    ("DIAG", False): {"log_prob_diag", "add_stats_diag"},
-    ("SPHERICAL", False): {"log_prob_spherical", "add_stats_spherical",
-                           "_add_sq_distances"},
+    ("FULL", "NARROW"): {"_log_prob_full_narrow", "add_component_stats_narrow"},
+    ("FULL", "TILED"): {"add_component_stats"},
+    ("FULL", "SINGLE"): {"log_prob_full_single", "add_stats_full_single"},
+    ("TIED", "TILED"): {"log_prob_tied", "add_stats_tied"},
+    ("DIAG", "NARROW"): {"_log_prob_diag_narrow", "add_stats_diag_narrow"},
+    ("DIAG", "TILED"): {"log_prob_diag", "add_stats_diag"},
+    ("SPHERICAL", "TILED"): {"log_prob_spherical", "add_stats_spherical",
+                             "_add_sq_distances"},
 }
 
 
-@pytest.mark.parametrize("covariance_type, kind, n_features", [
-    ("full", "FULL", 3), ("full", "FULL", 6), ("tied", "TIED", 3),
-    ("diag", "DIAG", 3), ("diag", "DIAG", 6), ("spherical", "SPHERICAL", 3),
+@pytest.mark.parametrize("covariance_type, kind, n_features, dtype, variant", [
+    ("full", "FULL", 3, "float64", "NARROW"),
+    ("full", "FULL", 6, "float64", "TILED"),
+    ("full", "FULL", 8, "float32", "SINGLE"),
+    ("tied", "TIED", 3, "float64", "TILED"),
+    ("diag", "DIAG", 3, "float64", "NARROW"),
+    ("diag", "DIAG", 6, "float32", "TILED"),
+    ("spherical", "SPHERICAL", 3, "float64", "TILED"),
 ])
-def test_a_fit_compiles_only_its_covariance_types_kernels(covariance_type, kind,
-                                                          n_features, tmp_path):
-    """The pass is specialised per kernel kind, and full and diag's per side of
-    TILE features: in a fresh cache, a fit compiles its own kind's kernels for
-    its number of features and not the other kinds' nor the other side's (nor
-    the Gibbs draws), and a second process loads everything from the on-disk
-    cache."""
+def test_a_fit_compiles_only_its_covariance_types_kernels(
+        covariance_type, kind, n_features, dtype, variant, tmp_path):
+    """The pass is specialised per kernel kind and variant: in a fresh cache, a
+    fit compiles its own kind's kernels for its data's shape and dtype, and
+    not the other kinds' nor its kind's other variants (nor the Gibbs draws),
+    and a second process loads everything from the on-disk cache."""
     import os
     import subprocess
     import sys
@@ -217,19 +219,20 @@ def test_a_fit_compiles_only_its_covariance_types_kernels(covariance_type, kind,
     from fastgmm._kernels import kinds
 
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    from fastgmm._kernels import em
+
     runs = [subprocess.run([sys.executable, "-c", _COMPILED_KINDS, covariance_type,
-                            str(n_features)],
+                            str(n_features), dtype],
                            capture_output=True, text=True, timeout=900, env=env)
             for _ in ("first process", "second process")]
     for run in runs:
         assert run.returncode == 0, run.stderr
     built, compiled, _ = runs[0].stdout.strip().splitlines()[-3:]
-    narrow = kind in ("FULL", "DIAG") and n_features < 4
-    assert built == str([(getattr(kinds, kind), False, narrow)])
+    assert built == str([(getattr(kinds, kind), False, getattr(em, variant))])
     compiled = set(ast.literal_eval(compiled))
-    assert _OWN_FUNCTIONS[kind, narrow] <= compiled
+    assert _OWN_FUNCTIONS[kind, variant] <= compiled
     for other, functions in _OWN_FUNCTIONS.items():
-        if other != (kind, narrow):
+        if other != (kind, variant):
             assert not functions & compiled, (other, functions & compiled)
     assert "sample_block" not in compiled
     misses = runs[1].stdout.strip().splitlines()[-1]

@@ -5,10 +5,10 @@ Each pass is compiled per kernel kind (``accumulate_kernel``,
 ``_predict_kernel``): the kind is a constant of the compiled closure, the
 block-level dispatchers and the chunk body are inlined into it, and Numba drops
 the other kinds' branches before typing them. So a fit compiles only its own
-covariance type's kernels; and full and diag, whose kernels below TILE features
-are of their own (one sweep per component), compile either those or the tiles,
-as the data's number of features is below TILE or not (``narrow``, a constant
-of the closure too). The modes stay run-time arguments, so one
+covariance type's kernels; and of those, one variant (``kernel_variant``, a
+constant of the closure too): full and diag below TILE features have kernels
+of their own (one sweep per component), and full on float32 data its float32
+products. The modes stay run-time arguments, so one
 compilation serves the initial statistics, EM, variational Bayes and Gibbs
 passes of a kind (and one the three prediction outputs). Each closure holds
 integers only, so its on-disk cache entry is found again by every process.
@@ -57,10 +57,12 @@ from .diag import (
     log_prob_spherical,
 )
 from .full import (
-    add_stats_full,
+    add_stats_full_double,
     add_stats_full_narrow,
-    log_prob_full,
+    add_stats_full_single,
+    log_prob_full_double,
     log_prob_full_narrow,
+    log_prob_full_single,
 )
 from .kinds import ASSIGNED, SAMPLED, SPHERICAL
 from .random import sample_block
@@ -72,62 +74,79 @@ from .tied import add_stats_tied, log_prob_tied
 NO_FILL = np.empty(0)
 
 
+# which of its kind's kernels a pass runs (``kernel_variant``)
+TILED, NARROW, SINGLE = 0, 1, 2
+
+
 @register_jitable
-def is_narrow(kind, n_features):
-    """Whether the passes of ``kind`` over data of ``n_features`` take the
-    kernels below TILE features (full and diag have some; tied and spherical
-    take their tiles, or plain sweeps, whatever D). Plain Python where the
-    passes are chosen, compiled inline where ``kind`` is a run-time value
-    (``missing``)."""
-    return (kind == FULL or kind == DIAG) and n_features < TILE
+def kernel_variant(kind, n_features, itemsize):
+    """The kernels that the passes of ``kind`` run over data of ``n_features``
+    and ``itemsize`` bytes a value: NARROW for full and diag below TILE
+    features (one sweep per component), SINGLE for full on float32 data of a
+    multiple of TILE features (products in float32 lanes: elsewhere the rows
+    must be centred beforehand, which costs more in float32, a conversion per
+    value, than the narrower products save), else TILED (every kind's tiles,
+    or plain sweeps, in float64). Plain Python where a pass is chosen,
+    compiled inline where ``kind`` is a run-time value (``missing``)."""
+    if (kind == FULL or kind == DIAG) and n_features < TILE:
+        return NARROW
+    if kind == FULL and itemsize == 4 and n_features % TILE == 0:
+        return SINGLE
+    return TILED
 
 
 @njit(**INLINE_JIT)
-def _log_prob_block(kind, narrow, n_features, n_rows, means, factor, log_norm, aux,
-                    shift, out, work, X):
-    """The block's log-densities (X: the data the block in work[:D] came from;
-    its dtype chooses full's precision; ``narrow``: ``is_narrow(kind, D)``,
-    a constant where the pass is compiled for one kind, so that only the
-    kernels it names compile)."""
+def _log_prob_block(kind, variant, n_features, n_rows, means, factor, log_norm,
+                    aux, shift, out, work):
+    """The block's log-densities (``variant``: ``kernel_variant``, a constant
+    where the pass is compiled for one kind, so that only the kernels it names
+    compile)."""
     if kind == FULL:
-        if narrow:
+        if variant == NARROW:
             log_prob_full_narrow(n_features, n_rows, means, factor, log_norm, out,
                                  work)
+        elif variant == SINGLE:
+            log_prob_full_single(n_features, n_rows, means, factor, log_norm, out,
+                                 work)
         else:
-            log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X)
+            log_prob_full_double(n_features, n_rows, means, factor, log_norm, out,
+                                 work)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
     elif kind == SPHERICAL:
         centre_on_means(n_features, n_rows, means, work)
         log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work)
-    elif narrow:
+    elif variant == NARROW:
         log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work)
     else:
         log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work)
 
 
 @njit(**INLINE_JIT)
-def _add_stats_block(kind, narrow, n_features, start, n_rows, resp, sample_weight,
-                     means, factor, shift, s0, s1, s2, work, idx, X):
-    """The block's statistics (X and ``narrow`` as in ``_log_prob_block``). A
+def _add_stats_block(kind, variant, n_features, start, n_rows, resp, sample_weight,
+                     means, factor, shift, s0, s1, s2, work, idx):
+    """The block's statistics (``variant`` as in ``_log_prob_block``). A
     SPHERICAL pass with log-densities (``factor`` (K, 1, 1): one precision per
     component) had ``_log_prob_block`` prepare the block for the spherical
     statistics; passes with none (ASSIGNED) give ``factor`` of shape
     (0, 0, 0)."""
     if kind == FULL:
-        if narrow:
+        if variant == NARROW:
             add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight,
                                   means, s0, s1, s2, work)
+        elif variant == SINGLE:
+            add_stats_full_single(n_features, start, n_rows, resp, sample_weight,
+                                  means, s0, s1, s2, work, idx)
         else:
-            add_stats_full(n_features, start, n_rows, resp, sample_weight,
-                           means, s0, s1, s2, work, idx, X)
+            add_stats_full_double(n_features, start, n_rows, resp, sample_weight,
+                                  means, s0, s1, s2, work, idx)
     elif kind == TIED:
         add_stats_tied(n_features, start, n_rows, resp, sample_weight,
                        means, shift, s0, s1, s2, work, idx)
     elif kind == SPHERICAL:
         add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means,
                             s0, s1, s2, work, idx, factor.shape[2] == 1)
-    elif narrow:
+    elif variant == NARROW:
         add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
                               s0, s1, s2, work)
     else:
@@ -153,7 +172,7 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     that of the parameters, summed over components. ``fill`` (D,) float64:
     X's NaN read as fill[a] in feature a (``fill_block``; None: X has no NaN).
     """
-    run_chunks(accumulate_kernel(kind, mode == SAMPLED, X.shape[1]), s0.shape[0],
+    run_chunks(accumulate_kernel(kind, mode == SAMPLED, X), s0.shape[0],
                mode, X, sample_weight, means, factor, log_norm, aux, shift,
                chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, NO_SEEDS,
                NO_RESP, NO_FILL if fill is None else fill)
@@ -176,7 +195,7 @@ def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
     """
     n_chunks = s0.shape[0]
     ignored = np.empty(n_chunks)
-    run_chunks(accumulate_kernel(kind, False, X.shape[1]), n_chunks,
+    run_chunks(accumulate_kernel(kind, False, X), n_chunks,
                ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX,
                shift, chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0),
                np.uint64(0), seeds, resp, NO_FILL if fill is None else fill)
@@ -190,12 +209,12 @@ _NO_AUX = np.empty((0, 0))
 
 
 ACCUMULATE_KERNELS = {}
-"""The passes built so far, by (kernel kind, sampling, narrow): a fit builds
-its own kind's only, for its number of features, and only Gibbs sweeps build
+"""The passes built so far, by (kernel kind, sampling, variant): a fit builds
+its own kind's only, in the variant of its data, and only Gibbs sweeps build
 the sampling ones."""
 
 
-def accumulate_kernel(kind, sampling, n_features):
+def accumulate_kernel(kind, sampling, X):
     """The compiled pass of ``accumulate`` and ``accumulate_assigned`` for one
     kernel kind, over the chunks ``first`` to ``stop - 1``: ``(first, stop,
     mode, <accumulate's arguments after kind and mode up to first_row>, seeds,
@@ -203,18 +222,17 @@ def accumulate_kernel(kind, sampling, n_features):
     mode ASSIGNED only), ``fill`` as in ``accumulate`` (``NO_FILL``: none).
     Without ``sampling`` it runs every mode but SAMPLED, with it every mode: so
     a fit's initial statistics and its iterations share one compilation, and EM
-    and variational Bayes never compile the draws. Full and diag passes over
-    fewer than TILE features compile their narrow kernels and not the tiles,
-    the others the tiles only (``is_narrow``). ``threads.run_chunks`` runs it
-    on the threads."""
-    key = (int(kind), bool(sampling), is_narrow(kind, n_features))
+    and variational Bayes never compile the draws. Each compiles one variant
+    of its kind's kernels, chosen by X's shape and dtype (``kernel_variant``).
+    ``threads.run_chunks`` runs it on the threads."""
+    key = (int(kind), bool(sampling), kernel_variant(kind, X.shape[1], X.itemsize))
     if key not in ACCUMULATE_KERNELS:
         ACCUMULATE_KERNELS[key] = _accumulate_kernel(*key)
     return ACCUMULATE_KERNELS[key]
 
 
-def _accumulate_kernel(kind, sampling, narrow):
-    # the closure holds only an integer and bools: a function held instead
+def _accumulate_kernel(kind, sampling, variant):
+    # the closure holds only integers and a bool: a function held instead
     # would change its on-disk cache key in every process (Numba pickles closure
     # cells, and a dispatcher pickles with a per-process id)
 
@@ -223,7 +241,7 @@ def _accumulate_kernel(kind, sampling, narrow):
                         log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
                         entropy, key, first_row, seeds, resp, fill):
         for c in range(first, stop):
-            accumulate_chunk(kind, sampling, narrow, c, mode, X, sample_weight,
+            accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight,
                              means, factor, log_norm, aux, shift, chunk_rows, s0,
                              s1, s2, loglik, entropy, key, first_row, seeds, resp,
                              fill)
@@ -232,13 +250,13 @@ def _accumulate_kernel(kind, sampling, narrow):
 
 
 @njit(**INLINE_JIT)
-def accumulate_chunk(kind, sampling, narrow, c, mode, X, sample_weight, means,
+def accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight, means,
                      factor, log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
                      entropy, key, first_row, seeds, resp, fill):
     """Chunk c of a pass of ``accumulate_kernel``; inlined into callers where
-    ``kind``, ``sampling`` and ``narrow`` are constants, so that only that
-    kind's kernels compile (narrow or tiled), and the draws of mode SAMPLED only
-    where ``sampling`` is True."""
+    ``kind``, ``sampling`` and ``variant`` are constants, so that only that
+    kind's kernels compile (of that variant), and the draws of mode SAMPLED
+    only where ``sampling`` is True."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
@@ -262,8 +280,8 @@ def accumulate_chunk(kind, sampling, narrow, c, mode, X, sample_weight, means,
         if mode == ASSIGNED:
             _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
         else:
-            _log_prob_block(kind, narrow, n_features, n, means, factor, log_norm,
-                            aux, shift, logp, work, X)
+            _log_prob_block(kind, variant, n_features, n, means, factor, log_norm,
+                            aux, shift, logp, work)
             if sampling and mode == SAMPLED:
                 # the draw needs no division by each row's total (with_entropy
                 # is False here, passed so that one compilation serves both)
@@ -276,8 +294,8 @@ def accumulate_chunk(kind, sampling, narrow, c, mode, X, sample_weight, means,
             if sampling and mode == SAMPLED:
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
-        _add_stats_block(kind, narrow, n_features, start, n, logp, sample_weight,
-                         means, factor, shift, s0[c], s1[c], s2[c], work, idx, X)
+        _add_stats_block(kind, variant, n_features, start, n, logp, sample_weight,
+                         means, factor, shift, s0[c], s1[c], s2[c], work, idx)
     loglik[c] = total
     if with_entropy:
         entropy[c] = chunk_entropy
@@ -347,15 +365,15 @@ def predict_rows(kind, mode, X, means, factor, log_norm, aux, shift, values, lab
     independent, so chunks run in parallel with no reduction.
     """
     n_chunks, chunk_rows = chunk_layout(X.shape[0])
-    kernel = _predict_kernel(int(kind), is_narrow(kind, X.shape[1]))
+    kernel = _predict_kernel(int(kind), kernel_variant(kind, X.shape[1], X.itemsize))
     run_chunks(kernel, n_chunks, chunk_rows, mode, X, means, factor, log_norm, aux,
                shift, values, labels)
 
 
 @cache
-def _predict_kernel(kind, narrow):
-    # one compilation per kind (and narrow, as ``accumulate_kernel``) serves the
-    # three outputs
+def _predict_kernel(kind, variant):
+    # one compilation per kind (and variant, as ``accumulate_kernel``) serves
+    # the three outputs
 
     @njit(**JIT)
     def predict_pass(first, stop, chunk_rows, mode, X, means, factor, log_norm, aux,
@@ -371,8 +389,8 @@ def _predict_kernel(kind, narrow):
             for start in range(c * chunk_rows, end, BLOCK_ROWS):
                 n = min(BLOCK_ROWS, end - start)
                 transpose_block(X, start, n, work)
-                _log_prob_block(kind, narrow, n_features, n, means, factor,
-                                log_norm, aux, shift, logp, work, X)
+                _log_prob_block(kind, variant, n_features, n, means, factor,
+                                log_norm, aux, shift, logp, work)
                 if mode == LABELS:
                     argmax_rows(logp, n, labels, start, lse)
                     continue

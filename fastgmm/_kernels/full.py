@@ -3,13 +3,21 @@
 Parameters arrive as ``factor[k, j, a] = U_k[a, j]`` (lower triangle used);
 log N(x | k) = log_norm_k - 1/2 ||(x - mu_k) U_k||². The block is held transposed
 in ``work`` (see ``common``), so every inner loop runs over the block's points.
+
+A pass runs one of three sets of kernels, chosen when it is compiled
+(``em.kernel_variant``): the float64 tiles (``log_prob_full_double``,
+``add_stats_full_double``), their float32 products for float32 data of a
+multiple of TILE features (``..._single``), or one sweep per component below
+TILE features (``..._narrow``). The loops over components are inlined into the
+pass: a compiled function between the pass and the kernels costs a compilation
+of everything below it again (Numba links and optimises each function's callees
+into its own module).
 """
 
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from numba import njit
 
-from .._config import JIT
+from .._config import INLINE_JIT, JIT
 from .common import (
     TILE,
     add_component_stats,
@@ -20,37 +28,7 @@ from .common import (
 )
 
 
-def log_prob_full(n_features, n_rows, means, factor, log_norm, out, work, X):
-    """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
-    work[:D] (transposed) of rows of X, by tiles of features:
-    ``log_prob_full_double``, or for float32 X and D a multiple of 4
-    ``log_prob_full_single`` (below TILE features the passes take
-    ``log_prob_full_narrow`` instead). Compiled code only (the
-    dtype is looked at when the caller is typed: a float64 fit compiles the
-    float64 kernel only)."""
-    raise TypeError("log_prob_full is called from compiled code only")
-
-
-@overload(log_prob_full, jit_options=JIT)
-def _log_prob_full_of_dtype(n_features, n_rows, means, factor, log_norm, out, work,
-                            X):
-    single = isinstance(X, types.Array) and X.dtype == types.float32
-    kernel = log_prob_full_single if single else log_prob_full_double
-
-    def log_prob_full_impl(n_features, n_rows, means, factor, log_norm, out, work,
-                           X):
-        if n_features % TILE == 0:
-            kernel(n_features, n_rows, means, factor, log_norm, out, work)
-        else:
-            # float64: the rows must be centred beforehand, which costs more in
-            # float32 (a conversion per value) than the narrower products save
-            log_prob_full_double(n_features, n_rows, means, factor, log_norm, out,
-                                 work)
-
-    return log_prob_full_impl
-
-
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def log_prob_full_double(n_features, n_rows, means, factor, log_norm, out, work):
     """out[k, i] = log_norm[k] - 1/2 ||(x_i - means[k]) U_k||² for the block in
     work[:D] (transposed), by tiles of features (any D). Uses work rows
@@ -66,11 +44,9 @@ def log_prob_full_double(n_features, n_rows, means, factor, log_norm, out, work)
                             work, 3 * d + 1, means[k], zero, zero)
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def log_prob_full_narrow(n_features, n_rows, means, factor, log_norm, out, work):
-    """``log_prob_full_double`` for fewer than TILE features (1 to 3): a pass
-    whose data have so few features compiles this one instead of the tiles
-    (``em.accumulate_kernel``)."""
+    """``log_prob_full_double`` for fewer than TILE features (1 to 3)."""
     for k in range(means.shape[0]):
         _log_prob_full_narrow(k, n_features, n_rows, means, factor, log_norm, out,
                               work)
@@ -168,47 +144,19 @@ def _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work, rows,
         out[k, i] = base - 0.5 * maha[i]
 
 
-def add_stats_full(n_features, start, n_rows, resp, sample_weight, means, s0, s1,
-                   s2, work, idx, X):
-    """Add the block's statistics around each component's mean: with
-    r = resp * weight and d = x - means[k], s0[k] += r, s1[k] += r d and the lower
-    triangle of s2[k] += r d dᵀ, by tiles of features: ``add_stats_full_double``,
-    or for float32 X and D a multiple of 4 ``add_stats_full_single`` (below
-    TILE features the passes take ``add_stats_full_narrow`` instead). Compiled
-    code only."""
-    raise TypeError("add_stats_full is called from compiled code only")
-
-
-@overload(add_stats_full, jit_options=JIT)
-def _add_stats_full_of_dtype(n_features, start, n_rows, resp, sample_weight, means,
-                             s0, s1, s2, work, idx, X):
-    single = isinstance(X, types.Array) and X.dtype == types.float32
-    kernel = add_stats_full_single if single else add_stats_full_double
-
-    def add_stats_full_impl(n_features, start, n_rows, resp, sample_weight, means,
-                            s0, s1, s2, work, idx, X):
-        if n_features % TILE == 0:
-            kernel(n_features, start, n_rows, resp, sample_weight, means, s0, s1,
-                   s2, work, idx)
-        else:
-            # the products beyond whole tiles gain too little to pay for the
-            # float32 copy and the move to the mean
-            add_stats_full_double(n_features, start, n_rows, resp, sample_weight,
-                                  means, s0, s1, s2, work, idx)
-
-    return add_stats_full_impl
-
-
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def add_stats_full_double(n_features, start, n_rows, resp, sample_weight,
                           means, s0, s1, s2, work, idx):
-    """``add_stats_full`` in float64 (any D)."""
+    """Add the block's statistics around each component's mean: with
+    r = resp * weight and d = x - means[k], s0[k] += r, s1[k] += r d and the
+    lower triangle of s2[k] += r d dᵀ, by tiles of features in float64 (any
+    D; ``common.add_component_stats``)."""
     for k in range(means.shape[0]):
         add_component_stats(work, n_features, n_rows, resp, sample_weight, start,
                             k, means[k], idx, s0, s1, s2[k])
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight, means,
                           s0, s1, s2, work):
     """``add_stats_full_double`` for fewer than TILE features (1 to 3), one
@@ -221,7 +169,7 @@ def add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight, means,
 @njit(**JIT)
 def add_stats_full_single(n_features, start, n_rows, resp, sample_weight,
                           means, s0, s1, s2, work, idx):
-    """``add_stats_full`` for float32 data, in float32 lanes: the block (exact
+    """``add_stats_full_double`` for float32 data, in float32 lanes: the block (exact
     in float32) is copied to float32 rows and each component's deviations are
     taken from hi = float32(mu_k), so the gathering and the products run on
     twice the points per instruction. A block's sums (at most BLOCK_ROWS

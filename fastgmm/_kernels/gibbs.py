@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT
-from .em import NO_FILL, NO_RESP, NO_SEEDS, accumulate_chunk, is_narrow
+from .em import NO_FILL, NO_RESP, NO_SEEDS, accumulate_chunk, kernel_variant
 from .kinds import DIAG, FULL, RESPONSIBILITIES, SAMPLED, SPHERICAL, TIED
 from .random import sweep_key
 
@@ -405,24 +405,24 @@ def reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2):
 
 
 CHAIN_KERNELS = {}
-"""``run_chain`` compiled per covariance-type code and narrow flag (built on
-first use)."""
+"""``run_chain`` compiled per covariance-type code and kernel variant (built
+on first use)."""
 
 
-def chain_kernel(code, n_features):
-    """``run_chain`` for covariance-type code ``code``, over in-memory data of
-    one chunk (``_config.chunk_layout``) with ``n_features`` features: each
-    pass runs on the calling thread, so the chains of small data can run side
-    by side, and only this type's kernels compile, narrow or tiled
-    (``em.accumulate_chunk`` with a constant kind and ``em.is_narrow``)."""
-    key = (int(code), is_narrow(code, n_features))
+def chain_kernel(code, X):
+    """``run_chain`` for covariance-type code ``code``, over in-memory data X of
+    one chunk (``_config.chunk_layout``): each pass runs on the calling thread,
+    so the chains of small data can run side by side, and only this type's
+    kernels compile, in X's variant (``em.accumulate_chunk`` with a constant
+    kind and ``em.kernel_variant``)."""
+    key = (int(code), kernel_variant(code, X.shape[1], X.itemsize))
     if key not in CHAIN_KERNELS:
         CHAIN_KERNELS[key] = _chain_kernel(*key)
     return CHAIN_KERNELS[key]
 
 
 @njit(**{**EXACT_JIT, "inline": "always"})
-def _one_pass(kind, code, narrow, mode, X, sample_weight, chunk_rows, key, weights,
+def _one_pass(kind, code, variant, mode, X, sample_weight, chunk_rows, key, weights,
               means, factors, slots, stats):
     """One pass over X (one chunk) under the parameters: its statistics reduced
     into ``stats`` (s0, s1, s2, centers, tied_shift); returns the
@@ -433,16 +433,16 @@ def _one_pass(kind, code, narrow, mode, X, sample_weight, chunk_rows, key, weigh
     centers[:] = means
     pass_layout(code, weights, centers, factors, factor, log_norm, aux, tied_shift)
     # sampling: the sweeps' draws and the log-likelihood's plain pass
-    accumulate_chunk(kind, True, narrow, 0, mode, X, sample_weight, centers, factor,
+    accumulate_chunk(kind, True, variant, 0, mode, X, sample_weight, centers, factor,
                      log_norm, aux, tied_shift, chunk_rows, s0_slots, s1_slots,
                      s2_slots, loglik_slots, entropy, key, np.uint64(0), NO_SEEDS,
                      NO_RESP, NO_FILL)
     return reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2)
 
 
-def _chain_kernel(code, narrow):
-    # the closure holds an integer and a bool only (see em._accumulate_kernel);
-    # the codes are the kernel kinds
+def _chain_kernel(code, variant):
+    # the closure holds integers only (see em._accumulate_kernel); the codes
+    # are the kernel kinds
     kind = code
 
     @njit(**EXACT_JIT)
@@ -466,7 +466,7 @@ def _chain_kernel(code, narrow):
         first, stop = sweeps
         for sweep in range(first, stop):
             key = sweep_key(seed, chain, np.uint64(sweep))
-            loglik = _one_pass(kind, code, narrow, SAMPLED, X, sample_weight,
+            loglik = _one_pass(kind, code, variant, SAMPLED, X, sample_weight,
                                chunk_rows, key, weights, means, factors, slots,
                                stats)
             done = sweep - n_burn
@@ -483,7 +483,7 @@ def _chain_kernel(code, narrow):
         n_kept = kept_loglik.shape[0]
         if stop == n_burn + n_kept * thin:
             kept_loglik[n_kept - 1] = _one_pass(
-                kind, code, narrow, RESPONSIBILITIES, X, sample_weight, chunk_rows,
+                kind, code, variant, RESPONSIBILITIES, X, sample_weight, chunk_rows,
                 np.uint64(0), weights, means, factors, slots, stats)
 
     return run_chain

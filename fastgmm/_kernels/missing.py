@@ -80,7 +80,7 @@ from .common import (
     write_predictions,
 )
 from .diag import add_diag_moments, add_stats_diag, add_stats_diag_narrow
-from .em import _add_stats_block, _log_prob_block, is_narrow
+from .em import _add_stats_block, _log_prob_block, kernel_variant
 from .full import (
     _log_prob_component,
     add_stats_full_double,
@@ -1149,8 +1149,8 @@ def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, 
     there)."""
     if n_missing == 0:
         d = means.shape[1]
-        _log_prob_block(kind, is_narrow(kind, d), d, n_rows, means, factor,
-                        log_norm, aux, shift, logp, work, X)
+        _log_prob_block(kind, kernel_variant(kind, d, X.itemsize), d, n_rows,
+                        means, factor, log_norm, aux, shift, logp, work)
         return fills, position, conditional, chol
     if kind == FULL or kind == TIED:  # diag and spherical keep nothing per entry
         fills, position, conditional, chol = _block_scratch(
@@ -1199,7 +1199,7 @@ def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor
                         columns, center, chunk_rows, s0, s1, s2, loglik, entropy,
                         key, first_row):
     n_rows, n_features = X.shape
-    narrow = is_narrow(kind, n_features)
+    variant = kernel_variant(kind, n_features, X.itemsize)
     n_components = means.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
     sampled = mode == SAMPLED
@@ -1254,9 +1254,9 @@ def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor
                     continue
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
-                _add_stats_block(kind, narrow, n_features, start, n, logp,
+                _add_stats_block(kind, variant, n_features, start, n, logp,
                                  sample_weight, means, factor, shift, s0[c], s1[c],
-                                 s2[c], work, idx, X)
+                                 s2[c], work, idx)
                 continue
             normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
             total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
@@ -1268,9 +1268,9 @@ def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor
                         kind, start, n, count, features, correction, log_minors,
                         logp, sample_weight)
             if n_missing == 0:
-                _add_stats_block(kind, narrow, n_features, start, n, logp,
+                _add_stats_block(kind, variant, n_features, start, n, logp,
                                  sample_weight, means, factor, shift, s0[c], s1[c],
-                                 s2[c], work, idx, X)
+                                 s2[c], work, idx)
             else:
                 _observed_add_stats(kind, X, start, n, n_missing, logp,
                                     sample_weight, means, factor, precision, shift,
