@@ -562,6 +562,11 @@ def test_block_log_likelihood_and_entropy(weighted, n_rows):
     shifted = terms[:, finite] - top[finite]
     r = np.exp(shifted) / np.exp(shifted).sum(axis=0)
     assert_allclose(logp[:, :n_rows][:, finite], r, rtol=1e-14, atol=1e-21)
+    # the point no component explains: no responsibility, its top -inf again
+    assert np.all(logp[:, 7] == 0.0) and lse[7] == -np.inf and total[0, 7] == 0.0
+    plain = terms.copy()
+    normalise_rows(plain, n_rows, np.empty(n_rows), np.empty((2, n_rows)), True)
+    assert np.array_equal(plain, logp[:, :n_rows])
     with np.errstate(divide="ignore", invalid="ignore"):
         per_point = np.where(r > 0.0, r * np.log(r), 0.0).sum(axis=0)
     w = weights[start:start + n_rows] if weighted else np.ones(n_rows)

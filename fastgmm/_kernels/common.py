@@ -172,10 +172,12 @@ def log_positive(x):
 @njit(**JIT)
 def _shifted_exp(value, top):
     """``(exp(t), max(t, NEGLIGIBLE_LOG))`` for t = value - top, with exp(t) = 0
-    when t is at most NEGLIGIBLE_LOG (or -inf, also when top is -inf)."""
-    t = value - top if top > -np.inf else -np.inf
-    e = exp_nonpositive(max(t, NEGLIGIBLE_LOG))
-    return (e if t > NEGLIGIBLE_LOG else 0.0), max(t, NEGLIGIBLE_LOG)
+    when t is at most NEGLIGIBLE_LOG (or -inf). ``top`` is the point's largest
+    term, or +inf for a point whose every term is -inf (``exponentiate_rows``),
+    so that every t is -inf there, not NaN, with no test per term."""
+    t = value - top
+    clipped = max(t, NEGLIGIBLE_LOG)
+    return (exp_nonpositive(clipped) if t > NEGLIGIBLE_LOG else 0.0), clipped
 
 
 @njit(**JIT)
@@ -236,6 +238,10 @@ def exponentiate_rows(logp, n_rows, lse, total, entropy=False):
     for k in range(1, n_components):
         for i in range(n_rows):
             lse[i] = np.maximum(lse[i], logp[k, i])
+    # a point whose every term is -inf takes +inf as its top in the loops
+    # below (``_shifted_exp``), and gets -inf back after them
+    for i in range(n_rows):
+        lse[i] = lse[i] if lse[i] > -np.inf else np.inf
     # two copies of the loop, so that the one EM runs has no branch inside
     if entropy:
         for k in range(n_components):
@@ -250,6 +256,8 @@ def exponentiate_rows(logp, n_rows, lse, total, entropy=False):
                 e, _ = _shifted_exp(logp[k, i], lse[i])
                 logp[k, i] = e
                 total[0, i] += e
+    for i in range(n_rows):
+        lse[i] = lse[i] if lse[i] < np.inf else -np.inf
 
 
 # Unweighted sums over a block run in LANES interleaved partial sums (point i
