@@ -478,6 +478,15 @@ def test_spherical_log_densities_against_numpy(n_features, layout):
     bound += 8 * eps * (1.0 + np.abs(expected))
     assert np.all(np.abs(out[:, :N_ROWS] - expected) <= bound)
     assert_allclose(work[:d, :N_ROWS], x.T, rtol=0, atol=0)
+    if d < TILE:
+        # the passes' choice below TILE features: diag's exact sweep, reading
+        # the one precision for every feature
+        narrow = np.full((k, BLOCK_ROWS), 3.0)
+        log_prob_diag_narrow(d, N_ROWS, means, precision.reshape(-1, 1, 1),
+                             log_norm, narrow, work)
+        assert np.all(np.abs(narrow[:, :N_ROWS] - expected)
+                      <= 8 * eps * (1.0 + np.abs(expected)))
+        assert np.all(narrow[:, N_ROWS:] == 3.0)
 
 
 @pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 16, 70])
@@ -498,19 +507,25 @@ def test_spherical_statistics_against_two_pass(n_features, n_components, layout,
     block, weights, r, deviations, expected_s1 = _two_pass_inputs(
         rng, x, means, resp, weighted)
     expected_s2 = np.einsum("kn,kdn->k", r, deviations**2)
-
-    work = np.zeros((3 * d + 6, BLOCK_ROWS))
-    work[:d, :N_ROWS] = x.T
-    centre_on_means(d, N_ROWS, means, work)
-    s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
-    add_stats_spherical(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
-                        np.empty(BLOCK_ROWS, dtype=np.int64), True)
     scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))
     tolerance = 1e-11 if layout == "far" else 4e-16 * EXPANDED_LIMIT * 10
-    assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
-    assert np.all(np.abs(s1 - 1.0 - expected_s1) <= tolerance * scale1 + 1e-15)
-    assert np.all(np.abs(s2[:, 0].sum(axis=1) - d - expected_s2)
-                  <= tolerance * expected_s2 + 1e-15)
+
+    spherical = functools.partial(add_stats_spherical,
+                                  idx=np.empty(BLOCK_ROWS, dtype=np.int64),
+                                  centred=True)
+    # below TILE features the passes take diag's sweep (per-feature sums)
+    for kernel in narrow_too(d, spherical, add_stats_diag_narrow):
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        if kernel is spherical:
+            centre_on_means(d, N_ROWS, means, work)
+        s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
+        kernel(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work)
+        assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
+        assert np.all(np.abs(s1 - 1.0 - expected_s1)
+                      <= tolerance * scale1 + 1e-15)
+        assert np.all(np.abs(s2[:, 0].sum(axis=1) - d - expected_s2)
+                      <= tolerance * expected_s2 + 1e-15)
 
 
 def test_log_positive_against_numpy():

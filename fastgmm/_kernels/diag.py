@@ -7,7 +7,8 @@ so that each standardised distance is one multiply-add. A spherical model
 passes ``factor`` of shape (K, 1, 1): its one precision multiplies the squared
 distance once per point, and the passes' spherical kernels (``log_prob_spherical``,
 ``add_stats_spherical``) expand that distance around the mean of
-the means, one multiply-add per feature and component.
+the means, one multiply-add per feature and component; below TILE features it
+takes diag's exact kernels (``log_prob_diag_narrow``, ``add_stats_diag_narrow``).
 The block is held transposed in ``work`` (see ``common``). The log-densities
 take the features four at a time, so a sweep over the points does four
 features' work for one load and store of the running sum; the statistics take
@@ -63,8 +64,10 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
 @njit(**JIT)
 def log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work):
     """``log_prob_diag`` for fewer than TILE features (1 to 3), in the exact
-    form whatever ``factor``'s layout: a pass whose data have so few features
-    compiles this one instead of the tiles (``em.accumulate_kernel``)."""
+    form whatever ``factor``'s layout, a spherical model's (K, 1, 1) included
+    (its one precision read for every feature): a diag or spherical pass whose
+    data have so few features compiles this one instead of the tiles
+    (``em.accumulate_kernel``)."""
     for k in range(means.shape[0]):
         _log_prob_diag_narrow(k, n_features, n_rows, means, factor, log_norm, out,
                               work)
@@ -79,12 +82,13 @@ def _log_prob_diag_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     row twice, with a zero precision for the second. Rows are indexed in
     place, not taken as views (``common.add_component_stats_narrow``)."""
     j1 = min(1, d - 1)
+    last = factor.shape[2] - 1  # 0: a spherical model's one precision
     c0, c1 = means[k, 0], means[k, j1]
     f0 = factor[k, 0, 0]
-    f1 = factor[k, 0, 1] if d > 1 else 0.0
+    f1 = factor[k, 0, min(1, last)] if d > 1 else 0.0
     base = log_norm[k]
     if d == 3:
-        c2, f2 = means[k, 2], factor[k, 0, 2]
+        c2, f2 = means[k, 2], factor[k, 0, min(2, last)]
         for i in range(n_rows):
             t0, t1, t2 = work[0, i] - c0, work[1, i] - c1, work[2, i] - c2
             out[k, i] = base - 0.5 * ((f0 * t0 * t0 + f1 * t1 * t1) + f2 * t2 * t2)
@@ -373,7 +377,8 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1
 @njit(**JIT)
 def add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
                           s0, s1, s2, work):
-    """``add_stats_diag`` for fewer than TILE features (1 to 3): per component,
+    """``add_stats_diag`` for fewer than TILE features (1 to 3), also a
+    spherical model's (which sums s2[k, 0] over the features): per component,
     one sweep over every point adds its mass and its moments around its mean,
     rows indexed in place (``common.add_component_stats_narrow``). Two loops,
     for D = 3 and for D <= 2 (a single feature reads its row twice and its

@@ -6,12 +6,13 @@ Each pass is compiled per kernel kind (``accumulate_kernel``,
 block-level dispatchers and the chunk body are inlined into it, and Numba drops
 the other kinds' branches before typing them. So a fit compiles only its own
 covariance type's kernels; and of those, one variant (``kernel_variant``, a
-constant of the closure too): full and diag below TILE features have kernels
-of their own (one sweep per component), and full on float32 data its float32
-products. The modes stay run-time arguments, so one
-compilation serves the initial statistics, EM, variational Bayes and Gibbs
-passes of a kind (and one the three prediction outputs). Each closure holds
-integers only, so its on-disk cache entry is found again by every process.
+constant of the closure too): full, diag and spherical below TILE features
+have kernels of their own (one sweep per component; spherical runs diag's),
+and full on float32 data its float32 products. The modes stay run-time
+arguments, so one compilation serves the initial statistics, EM, variational
+Bayes and Gibbs passes of a kind (and one the three prediction outputs). Each
+closure holds integers only, so its on-disk cache entry is found again by
+every process.
 
 Rows are split into chunks (``_config.chunk_layout``) that depend only on the
 number of rows; each chunk is processed by one thread into its own slot of the
@@ -29,7 +30,6 @@ from numba.extending import register_jitable
 
 from .._config import BLOCK_ROWS, INLINE_JIT, JIT, chunk_layout
 from .common import (
-    DIAG,
     FULL,
     LABELS,
     RESPONSIBILITIES_ENTROPY,
@@ -81,14 +81,15 @@ TILED, NARROW, SINGLE = 0, 1, 2
 @register_jitable
 def kernel_variant(kind, n_features, itemsize):
     """The kernels that the passes of ``kind`` run over data of ``n_features``
-    and ``itemsize`` bytes a value: NARROW for full and diag below TILE
-    features (one sweep per component), SINGLE for full on float32 data of a
+    and ``itemsize`` bytes a value: NARROW for full, diag and spherical below
+    TILE features (one sweep per component; spherical takes diag's, reading its
+    one precision for every feature), SINGLE for full on float32 data of a
     multiple of TILE features (products in float32 lanes: elsewhere the rows
     must be centred beforehand, which costs more in float32, a conversion per
     value, than the narrower products save), else TILED (every kind's tiles,
     or plain sweeps, in float64). Plain Python where a pass is chosen,
     compiled inline where ``kind`` is a run-time value (``missing``)."""
-    if (kind == FULL or kind == DIAG) and n_features < TILE:
+    if kind != TIED and n_features < TILE:
         return NARROW
     if kind == FULL and itemsize == 4 and n_features % TILE == 0:
         return SINGLE
@@ -113,11 +114,11 @@ def _log_prob_block(kind, variant, n_features, n_rows, means, factor, log_norm,
                                  work)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
+    elif variant == NARROW:  # diag or spherical
+        log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work)
     elif kind == SPHERICAL:
         centre_on_means(n_features, n_rows, means, work)
         log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work)
-    elif variant == NARROW:
-        log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work)
     else:
         log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work)
 
@@ -143,12 +144,12 @@ def _add_stats_block(kind, variant, n_features, start, n_rows, resp, sample_weig
     elif kind == TIED:
         add_stats_tied(n_features, start, n_rows, resp, sample_weight,
                        means, shift, s0, s1, s2, work, idx)
+    elif variant == NARROW:  # diag or spherical: per-feature second moments
+        add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
+                              s0, s1, s2, work)
     elif kind == SPHERICAL:
         add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means,
                             s0, s1, s2, work, idx, factor.shape[2] == 1)
-    elif variant == NARROW:
-        add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
-                              s0, s1, s2, work)
     else:
         add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0,
                        s1, s2, work, idx)
