@@ -499,8 +499,9 @@ def test_spherical_statistics_against_two_pass(n_features, n_components, layout,
     computation: s0, s1 per feature and the second moment summed over the
     features (all a spherical model reads). The groups of four add sum r y
     per feature and sum r ||y||² once; "far" components, whose expanded sums
-    would cancel, are summed again around their means. At D = 70 a group's
-    first moments do not fit a work row, and the per-feature sums are taken."""
+    would cancel, are summed again around their means. Below TILE features
+    the passes take diag's ``add_stats_diag_narrow`` instead (per-feature
+    sums), tested in its place."""
     rng = np.random.default_rng(900 + 10 * n_features + n_components)
     d, k = n_features, n_components
     x, means, _, resp = _spherical_block(rng, d, k, layout)
@@ -510,22 +511,20 @@ def test_spherical_statistics_against_two_pass(n_features, n_components, layout,
     scale1 = np.einsum("kn,kdn->kd", r, np.abs(deviations))
     tolerance = 1e-11 if layout == "far" else 4e-16 * EXPANDED_LIMIT * 10
 
-    spherical = functools.partial(add_stats_spherical,
-                                  idx=np.empty(BLOCK_ROWS, dtype=np.int64),
-                                  centred=True)
-    # below TILE features the passes take diag's sweep (per-feature sums)
-    for kernel in narrow_too(d, spherical, add_stats_diag_narrow):
-        work = np.zeros((3 * d + 6, BLOCK_ROWS))
-        work[:d, :N_ROWS] = x.T
-        if kernel is spherical:
-            centre_on_means(d, N_ROWS, means, work)
-        s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
-        kernel(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work)
-        assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
-        assert np.all(np.abs(s1 - 1.0 - expected_s1)
-                      <= tolerance * scale1 + 1e-15)
-        assert np.all(np.abs(s2[:, 0].sum(axis=1) - d - expected_s2)
-                      <= tolerance * expected_s2 + 1e-15)
+    work = np.zeros((3 * d + 6, BLOCK_ROWS))
+    work[:d, :N_ROWS] = x.T
+    s0, s1, s2 = np.ones(k), np.ones((k, d)), np.ones((k, 1, d))
+    if d < TILE:
+        add_stats_diag_narrow(d, 5, N_ROWS, block, weights, means, s0, s1, s2,
+                              work)
+    else:
+        centre_on_means(d, N_ROWS, means, work)
+        add_stats_spherical(d, 5, N_ROWS, block, weights, means, s0, s1, s2, work,
+                            np.empty(BLOCK_ROWS, dtype=np.int64))
+    assert_allclose(s0, 1.0 + r.sum(axis=1), rtol=1e-13)
+    assert np.all(np.abs(s1 - 1.0 - expected_s1) <= tolerance * scale1 + 1e-15)
+    assert np.all(np.abs(s2[:, 0].sum(axis=1) - d - expected_s2)
+                  <= tolerance * expected_s2 + 1e-15)
 
 
 def test_log_positive_against_numpy():

@@ -371,7 +371,7 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1
     ``add_stats_diag_narrow`` instead.
     """
     _add_stats_grouped(False, n_features, start, n_rows, resp, sample_weight,
-                       means, s0, s1, s2, work, idx, False)
+                       means, s0, s1, s2, work, idx)
 
 
 @njit(**JIT)
@@ -426,27 +426,25 @@ def add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
 
 @njit(**JIT)
 def add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means, s0,
-                        s1, s2, work, idx, centred):
-    """``add_stats_diag`` for a spherical model. With ``centred`` (the block
-    prepared by ``centre_on_means``), a component may instead add its whole
-    second moment sum_a s2 to s2[k, 0, 0]: a spherical model reads only the
-    sum over features (``_add_spherical_group``). A function apart, so that a
-    diag pass does not compile the spherical sums."""
+                        s1, s2, work, idx):
+    """``add_stats_diag`` for a spherical model, TILE features or more (below,
+    the passes take ``add_stats_diag_narrow``), on a block that
+    ``centre_on_means`` prepared: a component may add its whole second moment
+    sum_a s2 to s2[k, 0, 0], as a spherical model reads only the sum over
+    features (``_add_spherical_group``). A function apart, so that a diag pass
+    does not compile the spherical sums, nor a spherical pass diag's."""
     _add_stats_grouped(True, n_features, start, n_rows, resp, sample_weight,
-                       means, s0, s1, s2, work, idx, centred)
+                       means, s0, s1, s2, work, idx)
 
 
 @njit(**INLINE_JIT)
 def _add_stats_grouped(spherical, n_features, start, n_rows, resp, sample_weight,
-                       means, s0, s1, s2, work, idx, centred):
+                       means, s0, s1, s2, work, idx):
     """The body of ``add_stats_diag`` (``spherical`` False) and
     ``add_stats_spherical`` (True), inlined where ``spherical`` is a constant."""
     d = n_features
     n_components = means.shape[0]
     width = work.shape[1]
-    # without room for a group's first moments in a row, the per-feature sums
-    # (around the same c, which ``centre_on_means`` left in row 3D+3)
-    whole_sums = spherical and centred and GROUP * d <= width
     if n_components > width or d > width:
         for k in range(n_components):
             add_component_stats_diag(k, n_features, start, n_rows, resp,
@@ -456,7 +454,7 @@ def _add_stats_grouped(spherical, n_features, start, n_rows, resp, sample_weight
     totals = work[3 * d + 2]
     center = work[3 * d + 3]
     _component_masses(n_rows, start, resp, sample_weight, counts, totals)
-    if not whole_sums:
+    if not spherical:  # a spherical block has c already (``centre_on_means``)
         mean_of_means(means, center)
     # the group's components in idx[:GROUP]; a sparse component's compaction
     # writes at most n_rows / 2 indices, into idx[GROUP:]
@@ -473,26 +471,25 @@ def _add_stats_grouped(spherical, n_features, start, n_rows, resp, sample_weight
         filled += 1
         if filled == GROUP:
             # int(): a literal count would compile the group functions again
-            _add_group(spherical, whole_sums, d, start, n_rows, members,
-                       int(filled), resp, sample_weight, means, s0, s1, s2, work)
+            _add_group(spherical, d, start, n_rows, members, int(filled), resp,
+                       sample_weight, means, s0, s1, s2, work)
             filled = 0
     if filled > 0:
         # the last dense components, the group padded with its first (whose
         # extra sums are dropped): a sweep of four costs little more than one
         for j in range(filled, GROUP):
             members[j] = members[0]
-        _add_group(spherical, whole_sums, d, start, n_rows, members, int(filled),
-                   resp, sample_weight, means, s0, s1, s2, work)
+        _add_group(spherical, d, start, n_rows, members, int(filled), resp,
+                   sample_weight, means, s0, s1, s2, work)
 
 
 @njit(**INLINE_JIT)
-def _add_group(spherical, whole_sums, n_features, start, n_rows, members,
-               n_members, resp, sample_weight, means, s0, s1, s2, work):
+def _add_group(spherical, n_features, start, n_rows, members, n_members, resp,
+               sample_weight, means, s0, s1, s2, work):
     """The statistics of the group's first n_members components:
-    ``_add_spherical_group`` with ``whole_sums``, else ``_add_expanded_group``
-    (inlined: where ``spherical`` is the constant False, only the latter
-    compiles)."""
-    if spherical and whole_sums:
+    ``_add_spherical_group`` or ``_add_expanded_group`` (inlined where
+    ``spherical`` is a constant, so that each pass compiles one of them)."""
+    if spherical:
         _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
                              sample_weight, means, s0, s1, s2, work)
     else:
@@ -589,14 +586,14 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
     p = sum r y of the four components (y in work rows 2D..3D-1), and one sweep
     adds q = sum r ||y||² (||y||² in row 3D+4), so the second moment costs one
     multiply-add per point and component instead of one per feature. The p of
-    member j are kept in work row 3D+5, at jD..jD+D-1 (GROUP D at most a
-    block's width), until ``_moved_spherical`` takes them to the mean."""
+    member j are kept in work row D + j (of the scratch rows D..2D-1: TILE
+    features or more) until ``_moved_spherical`` takes them to the mean."""
     d = n_features
     k0, k1, k2, k3 = members[0], members[1], members[2], members[3]
     r0, r1, r2, r3 = resp[k0], resp[k1], resp[k2], resp[k3]
     totals = work[3 * d + 2]
     norms = work[3 * d + 4]
-    firsts = work[3 * d + 5]
+    firsts = work[d:d + GROUP]
     weighted = sample_weight.shape[0] > 0
     q0 = q1 = q2 = q3 = 0.0
     for i in range(n_rows):
@@ -616,11 +613,9 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
     moments = (q0, q1, q2, q3)
     for j in range(n_members):
         k = members[j]
-        q = moments[j]
         s0[k] += totals[k]
-        first = firsts[j * d:(j + 1) * d]
-        if not _moved_spherical(k, first, q, totals[k], means, work[3 * d + 3], s1,
-                                s2):
+        if not _moved_spherical(k, firsts[j], moments[j], totals[k], means,
+                                work[3 * d + 3], s1, s2):
             component_weights(resp, k, sample_weight, start, n_rows, r)
             add_diag_moments(work, int(0), r, d, n_rows, means[k], s1[k], s2[k, 0])
 
@@ -628,7 +623,7 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
 @njit(**JIT)
 def _add_group_firsts(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weight,
                       work, firsts):
-    """firsts[jD + b] = sum_i r_j[i] w_i y_bi (w_i = 1 unweighted) for the four
+    """firsts[j, b] = sum_i r_j[i] w_i y_bi (w_i = 1 unweighted) for the four
     components' weights r0..r3 and the features b = a..a+3, y in work rows
     2D..3D-1: sixteen multiply-adds per eight loads."""
     d = n_features
@@ -656,13 +651,11 @@ def _add_group_firsts(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weigh
         p31 += r3[i] * v1
         p32 += r3[i] * v2
         p33 += r3[i] * v3
-    firsts[a], firsts[a + 1], firsts[a + 2], firsts[a + 3] = p00, p01, p02, p03
-    j = d + a
-    firsts[j], firsts[j + 1], firsts[j + 2], firsts[j + 3] = p10, p11, p12, p13
-    j = 2 * d + a
-    firsts[j], firsts[j + 1], firsts[j + 2], firsts[j + 3] = p20, p21, p22, p23
-    j = 3 * d + a
-    firsts[j], firsts[j + 1], firsts[j + 2], firsts[j + 3] = p30, p31, p32, p33
+    f0, f1, f2, f3 = firsts[0], firsts[1], firsts[2], firsts[3]
+    f0[a], f0[a + 1], f0[a + 2], f0[a + 3] = p00, p01, p02, p03
+    f1[a], f1[a + 1], f1[a + 2], f1[a + 3] = p10, p11, p12, p13
+    f2[a], f2[a + 1], f2[a + 2], f2[a + 3] = p20, p21, p22, p23
+    f3[a], f3[a + 1], f3[a + 2], f3[a + 3] = p30, p31, p32, p33
 
 
 @njit(**JIT)
@@ -680,10 +673,10 @@ def _add_group_first(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weight
         p1 += r1[i] * v
         p2 += r2[i] * v
         p3 += r3[i] * v
-    firsts[a] = p0
-    firsts[d + a] = p1
-    firsts[2 * d + a] = p2
-    firsts[3 * d + a] = p3
+    firsts[0, a] = p0
+    firsts[1, a] = p1
+    firsts[2, a] = p2
+    firsts[3, a] = p3
 
 
 @njit(**JIT)

@@ -127,10 +127,10 @@ def _log_prob_block(kind, variant, n_features, n_rows, means, factor, log_norm,
 def _add_stats_block(kind, variant, n_features, start, n_rows, resp, sample_weight,
                      means, factor, shift, s0, s1, s2, work, idx):
     """The block's statistics (``variant`` as in ``_log_prob_block``). A
-    SPHERICAL pass with log-densities (``factor`` (K, 1, 1): one precision per
-    component) had ``_log_prob_block`` prepare the block for the spherical
-    statistics; passes with none (ASSIGNED) give ``factor`` of shape
-    (0, 0, 0)."""
+    SPHERICAL pass of the tiled variant with log-densities (``factor``
+    (K, 1, 1): one precision per component) had ``_log_prob_block`` prepare the
+    block for the spherical statistics (``centre_on_means``); passes with none
+    (ASSIGNED) give ``factor`` of shape (0, 0, 0) and prepare it here."""
     if kind == FULL:
         if variant == NARROW:
             add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight,
@@ -148,8 +148,10 @@ def _add_stats_block(kind, variant, n_features, start, n_rows, resp, sample_weig
         add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
                               s0, s1, s2, work)
     elif kind == SPHERICAL:
+        if factor.shape[2] != 1:  # no log-densities prepared the block
+            centre_on_means(n_features, n_rows, means, work)
         add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means,
-                            s0, s1, s2, work, idx, factor.shape[2] == 1)
+                            s0, s1, s2, work, idx)
     else:
         add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0,
                        s1, s2, work, idx)
