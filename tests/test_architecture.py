@@ -184,12 +184,13 @@ print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers.values()))
 """
 
 # compiled apart (not inlined) by the passes of one kind and variant only
-# (``em.kernel_variant``): full, diag and spherical below TILE features (diag's
-# and spherical's the same), full on float32
+# (``em.kernel_variant``): every kind below TILE features (spherical's the same
+# as diag's; tied's log-densities full's), full on float32
 _OWN_FUNCTIONS = {
     ("FULL", "NARROW"): {"_log_prob_full_narrow", "add_component_stats_narrow"},
     ("FULL", "TILED"): {"add_component_stats"},
     ("FULL", "SINGLE"): {"log_prob_full_single", "add_stats_full_single"},
+    ("TIED", "NARROW"): {"_log_prob_full_narrow", "add_stats_tied_narrow"},
     ("TIED", "TILED"): {"log_prob_tied", "add_stats_tied"},
     ("DIAG", "NARROW"): {"_log_prob_diag_narrow", "add_stats_diag_narrow"},
     ("DIAG", "TILED"): {"log_prob_diag", "add_stats_diag"},
@@ -203,7 +204,8 @@ _OWN_FUNCTIONS = {
     ("full", "FULL", 3, "float64", "NARROW"),
     ("full", "FULL", 6, "float64", "TILED"),
     ("full", "FULL", 8, "float32", "SINGLE"),
-    ("tied", "TIED", 3, "float64", "TILED"),
+    ("tied", "TIED", 3, "float64", "NARROW"),
+    ("tied", "TIED", 5, "float64", "TILED"),
     ("diag", "DIAG", 3, "float64", "NARROW"),
     ("diag", "DIAG", 6, "float32", "TILED"),
     ("spherical", "SPHERICAL", 3, "float64", "NARROW"),

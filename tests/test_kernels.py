@@ -49,7 +49,7 @@ from fastgmm._kernels.missing import (
     _add_stats_observed_diag,
     _scan_block,
 )
-from fastgmm._kernels.tied import add_stats_tied
+from fastgmm._kernels.tied import add_stats_tied, add_stats_tied_narrow, log_prob_tied
 
 N_ROWS = BLOCK_ROWS - 3  # a partial block: the kernels must stop at n_rows
 
@@ -150,6 +150,36 @@ def test_full_log_densities_against_numpy(n_features):
         assert np.array_equal(work[:d, :N_ROWS], x.T)
 
 
+@pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 8])
+def test_tied_log_densities_against_numpy(n_features):
+    """``log_prob_tied`` (each point transformed once around the shift, the
+    layout of ``_covariance.Tied.kernel_layout``) against NumPy, and below
+    TILE features ``log_prob_full_narrow`` with the one factor (the passes'
+    choice there), on components a few widths apart 1e4 from the origin."""
+    rng = np.random.default_rng(340 + n_features)
+    d, k = n_features, 4
+    means = 1e4 + 0.05 * rng.normal(size=(k, d))
+    x = means[rng.integers(k, size=N_ROWS)] + 1e-2 * rng.normal(size=(N_ROWS, d))
+    upper_factor = np.triu(rng.normal(scale=10.0, size=(d, d)))
+    upper_factor[np.arange(d), np.arange(d)] = 100.0 + rng.random(d)
+    factor, aux, shift = covariance_type("tied").kernel_layout(means, upper_factor)
+    assert factor.shape == (1, d, d)
+    log_norm = rng.normal(size=k)
+    y = (x[None] - means[:, None]) @ upper_factor
+    expected = log_norm[:, None] - 0.5 * (y**2).sum(axis=2)
+    for narrow in [False, True] if d < TILE else [False]:
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        out = np.full((k, BLOCK_ROWS), 3.0)
+        if narrow:
+            log_prob_full_narrow(d, N_ROWS, means, factor, log_norm, out, work)
+        else:
+            log_prob_tied(d, N_ROWS, aux, factor, log_norm, shift, out, work)
+        assert_allclose(out[:, :N_ROWS], expected, rtol=1e-12, atol=1e-11)
+        assert np.all(out[:, N_ROWS:] == 3.0)
+        assert np.array_equal(work[:d, :N_ROWS], x.T)
+
+
 @pytest.mark.parametrize("n_features", [3, 8, 16])
 def test_float32_log_densities_far_from_the_origin(n_features):
     """``log_prob_full_single`` (float32 data) against the float64 kernel on the
@@ -225,8 +255,9 @@ def test_float32_statistics_far_from_the_origin(n_features, compact):
 def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted):
     """``add_stats_full_double`` (products centred inside the sweeps when most
     responsibilities are nonzero, gathered rows otherwise; below TILE features
-    ``add_stats_full_narrow`` too, every point swept) and the per-component
-    moments of ``add_stats_tied`` against a two-pass NumPy computation, on
+    ``add_stats_full_narrow`` too, every point swept) and ``add_stats_tied``
+    (and ``add_stats_tied_narrow``: per-component moments, and the scatter
+    around a shift) against a two-pass NumPy computation, on
     tight components (widths 1e-2) 1e4 from the origin and from each other:
     the moments around each mean keep float64 accuracy of their own size."""
     rng = np.random.default_rng(500 + n_features)
@@ -268,12 +299,23 @@ def test_full_and_tied_statistics_against_two_pass(n_features, compact, weighted
         # the upper triangle is left alone
         assert np.all(s2[:, upper[0], upper[1]] == 7.0)
 
-    work[:d, :N_ROWS] = x.T
-    t0, t1, t2 = np.zeros(k), np.zeros((k, d)), np.zeros((1, d, d))
-    add_stats_tied(d, 5, N_ROWS, resp, weights, means, means[0], t0, t1, t2, work,
-                   np.empty(BLOCK_ROWS, dtype=np.int64))
-    assert_allclose(t0, r.sum(axis=1), rtol=1e-12)
-    assert np.all(np.abs(t1 - expected_s1) <= 1e-12 * scale1)
+    # tied: the per-component moments and the shared scatter around a shift
+    # (means[0]: the points of the other components lie 1e4 and 2e4 from it)
+    shift = means[0]
+    w = weights[5:] if weighted else np.ones(N_ROWS)
+    expected_scatter = np.einsum("n,na,nb->ab", w, x - shift, x - shift)
+    tied = functools.partial(add_stats_tied,
+                             idx=np.empty(BLOCK_ROWS, dtype=np.int64))
+    for kernel in narrow_too(d, tied, add_stats_tied_narrow):
+        work = np.zeros((3 * d + 6, BLOCK_ROWS))
+        work[:d, :N_ROWS] = x.T
+        t0, t1, t2 = np.zeros(k), np.zeros((k, d)), np.zeros((1, d, d))
+        t2[0, upper[0], upper[1]] = 7.0
+        kernel(d, 5, N_ROWS, resp, weights, means, shift, t0, t1, t2, work)
+        assert_allclose(t0, r.sum(axis=1), rtol=1e-12)
+        assert np.all(np.abs(t1 - expected_s1) <= 1e-12 * scale1)
+        assert_allclose(t2[0][lower], expected_scatter[lower], rtol=1e-12)
+        assert np.all(t2[0, upper[0], upper[1]] == 7.0)
 
 
 @pytest.mark.parametrize("n_features", [1, 2, 3, 4, 5, 7, 8, 16, 33])

@@ -6,13 +6,13 @@ Each pass is compiled per kernel kind (``accumulate_kernel``,
 block-level dispatchers and the chunk body are inlined into it, and Numba drops
 the other kinds' branches before typing them. So a fit compiles only its own
 covariance type's kernels; and of those, one variant (``kernel_variant``, a
-constant of the closure too): full, diag and spherical below TILE features
-have kernels of their own (one sweep per component; spherical runs diag's),
-and full on float32 data its float32 products. The modes stay run-time
-arguments, so one compilation serves the initial statistics, EM, variational
-Bayes and Gibbs passes of a kind (and one the three prediction outputs). Each
-closure holds integers only, so its on-disk cache entry is found again by
-every process.
+constant of the closure too): every kind below TILE features has kernels of
+its own (one sweep per component; spherical runs diag's, tied full's
+log-densities), and full on float32 data its float32 products. The modes stay
+run-time arguments, so one compilation serves the initial statistics, EM,
+variational Bayes and Gibbs passes of a kind (and one the three prediction
+outputs). Each closure holds integers only, so its on-disk cache entry is
+found again by every process.
 
 Rows are split into chunks (``_config.chunk_layout``) that depend only on the
 number of rows; each chunk is processed by one thread into its own slot of the
@@ -67,7 +67,7 @@ from .full import (
 from .kinds import ASSIGNED, SAMPLED, SPHERICAL
 from .random import sample_block
 from .threads import run_chunks
-from .tied import add_stats_tied, log_prob_tied
+from .tied import add_stats_tied, add_stats_tied_narrow, log_prob_tied
 
 # the ``fill`` of rows without NaN in the compiled passes, which test it once
 # per block (``accumulate_kernel``)
@@ -81,15 +81,16 @@ TILED, NARROW, SINGLE = 0, 1, 2
 @register_jitable
 def kernel_variant(kind, n_features, itemsize):
     """The kernels that the passes of ``kind`` run over data of ``n_features``
-    and ``itemsize`` bytes a value: NARROW for full, diag and spherical below
-    TILE features (one sweep per component; spherical takes diag's, reading its
-    one precision for every feature), SINGLE for full on float32 data of a
-    multiple of TILE features (products in float32 lanes: elsewhere the rows
-    must be centred beforehand, which costs more in float32, a conversion per
-    value, than the narrower products save), else TILED (every kind's tiles,
-    or plain sweeps, in float64). Plain Python where a pass is chosen,
-    compiled inline where ``kind`` is a run-time value (``missing``)."""
-    if kind != TIED and n_features < TILE:
+    and ``itemsize`` bytes a value: NARROW below TILE features (one sweep per
+    component; spherical takes diag's, reading its one precision for every
+    feature, and tied full's log-densities with its one factor), SINGLE for
+    full on float32 data of a multiple of TILE features (products in float32
+    lanes: elsewhere the rows must be centred beforehand, which costs more in
+    float32, a conversion per value, than the narrower products save), else
+    TILED (every kind's tiles, or plain sweeps, in float64). Plain Python where
+    a pass is chosen, compiled inline where ``kind`` is a run-time value
+    (``missing``)."""
+    if n_features < TILE:
         return NARROW
     if kind == FULL and itemsize == 4 and n_features % TILE == 0:
         return SINGLE
@@ -102,11 +103,15 @@ def _log_prob_block(kind, variant, n_features, n_rows, means, factor, log_norm,
     """The block's log-densities (``variant``: ``kernel_variant``, a constant
     where the pass is compiled for one kind, so that only the kernels it names
     compile)."""
-    if kind == FULL:
-        if variant == NARROW:
+    if variant == NARROW:
+        if kind == FULL or kind == TIED:  # tied: its one factor for every k
             log_prob_full_narrow(n_features, n_rows, means, factor, log_norm, out,
                                  work)
-        elif variant == SINGLE:
+        else:  # diag, spherical
+            log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out,
+                                 work)
+    elif kind == FULL:
+        if variant == SINGLE:
             log_prob_full_single(n_features, n_rows, means, factor, log_norm, out,
                                  work)
         else:
@@ -114,8 +119,6 @@ def _log_prob_block(kind, variant, n_features, n_rows, means, factor, log_norm,
                                  work)
     elif kind == TIED:
         log_prob_tied(n_features, n_rows, aux, factor, log_norm, shift, out, work)
-    elif variant == NARROW:  # diag or spherical
-        log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work)
     elif kind == SPHERICAL:
         centre_on_means(n_features, n_rows, means, work)
         log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work)
@@ -131,11 +134,18 @@ def _add_stats_block(kind, variant, n_features, start, n_rows, resp, sample_weig
     (K, 1, 1): one precision per component) had ``_log_prob_block`` prepare the
     block for the spherical statistics (``centre_on_means``); passes with none
     (ASSIGNED) give ``factor`` of shape (0, 0, 0) and prepare it here."""
-    if kind == FULL:
-        if variant == NARROW:
+    if variant == NARROW:
+        if kind == FULL:
             add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight,
                                   means, s0, s1, s2, work)
-        elif variant == SINGLE:
+        elif kind == TIED:
+            add_stats_tied_narrow(n_features, start, n_rows, resp, sample_weight,
+                                  means, shift, s0, s1, s2, work)
+        else:  # diag, spherical: per-feature second moments
+            add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight,
+                                  means, s0, s1, s2, work)
+    elif kind == FULL:
+        if variant == SINGLE:
             add_stats_full_single(n_features, start, n_rows, resp, sample_weight,
                                   means, s0, s1, s2, work, idx)
         else:
@@ -144,9 +154,6 @@ def _add_stats_block(kind, variant, n_features, start, n_rows, resp, sample_weig
     elif kind == TIED:
         add_stats_tied(n_features, start, n_rows, resp, sample_weight,
                        means, shift, s0, s1, s2, work, idx)
-    elif variant == NARROW:  # diag or spherical: per-feature second moments
-        add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
-                              s0, s1, s2, work)
     elif kind == SPHERICAL:
         if factor.shape[2] != 1:  # no log-densities prepared the block
             centre_on_means(n_features, n_rows, means, work)

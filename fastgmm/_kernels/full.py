@@ -46,7 +46,9 @@ def log_prob_full_double(n_features, n_rows, means, factor, log_norm, out, work)
 
 @njit(**INLINE_JIT)
 def log_prob_full_narrow(n_features, n_rows, means, factor, log_norm, out, work):
-    """``log_prob_full_double`` for fewer than TILE features (1 to 3)."""
+    """``log_prob_full_double`` for fewer than TILE features (1 to 3); also a
+    tied model's, whose ``factor`` (1, D, D) holds the one factor of every
+    component: ||(x - mu_k) U||² is its log-density's ||(x - c) U - m_k||²."""
     for k in range(means.shape[0]):
         _log_prob_full_narrow(k, n_features, n_rows, means, factor, log_norm, out,
                               work)
@@ -58,16 +60,18 @@ def _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     points: all of x - mu and (x - mu) U_k in registers (the tile path's plain
     rows took seven sweeps). Two loops, for D = 3 and for D <= 2: a single
     feature reads its row twice, with zero factors for the second. Rows are
-    indexed in place, not taken as views (``common.add_component_stats_narrow``)."""
+    indexed in place, not taken as views (``common.add_component_stats_narrow``).
+    A ``factor`` of one component (tied) serves every k."""
     j1 = min(1, d - 1)
+    u = min(k, factor.shape[0] - 1)
     c0, c1 = means[k, 0], means[k, j1]
-    f00 = factor[k, 0, 0]
-    f10 = factor[k, 1, 0] if d > 1 else 0.0
-    f11 = factor[k, 1, 1] if d > 1 else 0.0
+    f00 = factor[u, 0, 0]
+    f10 = factor[u, 1, 0] if d > 1 else 0.0
+    f11 = factor[u, 1, 1] if d > 1 else 0.0
     base = log_norm[k]
     if d == 3:
         c2 = means[k, 2]
-        f20, f21, f22 = factor[k, 2, 0], factor[k, 2, 1], factor[k, 2, 2]
+        f20, f21, f22 = factor[u, 2, 0], factor[u, 2, 1], factor[u, 2, 2]
         for i in range(n_rows):
             t0, t1, t2 = work[0, i] - c0, work[1, i] - c1, work[2, i] - c2
             y0 = t0 * f00

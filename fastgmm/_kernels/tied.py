@@ -5,6 +5,8 @@ means m_k = (mu_k - c) U, so the triangular product is paid once per point rathe
 than once per component. ``c`` (the shift, near the data) keeps the subtraction
 accurate for data far from the origin. The shared scatter is accumulated once
 per point around the same shift. The block is held transposed in ``work``.
+Below TILE features the passes take full's one-sweep log-densities with the
+one factor (``full.log_prob_full_narrow``) and ``add_stats_tied_narrow``.
 """
 
 from numba import njit
@@ -13,6 +15,7 @@ from .._config import JIT
 from .common import (
     add_component_moments,
     add_lower_products,
+    narrow_weights,
     row_weight,
     triangular_row,
 )
@@ -63,3 +66,53 @@ def add_stats_tied(n_features, start, n_rows, resp, sample_weight,
             work[d + a, i] = t
             work[2 * d + a, i] = row_weight(sample_weight, start + i) * t
     add_lower_products(work, 2 * d, d, d, n_rows, s2[0])
+
+
+@njit(**JIT)
+def add_stats_tied_narrow(n_features, start, n_rows, resp, sample_weight, means,
+                          shift, s0, s1, s2, work):
+    """``add_stats_tied`` for fewer than TILE features (1 to 3): per component
+    one sweep adds its mass and its first moment around its mean, then one
+    sweep the lower triangle of the shared scatter around c = shift, every sum
+    in registers and rows indexed in place (``common.add_component_stats_narrow``).
+    Below three features the last feature's row is read again and its extra
+    sums are dropped."""
+    d = n_features
+    j1, j2 = min(1, d - 1), min(2, d - 1)
+    for k in range(means.shape[0]):
+        rows, own = narrow_weights(resp, k, sample_weight, start, n_rows, work,
+                                   3 * d)
+        c0, c1, c2 = means[k, 0], means[k, j1], means[k, j2]
+        total = p0 = p1 = p2 = 0.0
+        for i in range(n_rows):
+            w = rows[own, i]
+            total += w
+            p0 += w * (work[0, i] - c0)
+            p1 += w * (work[j1, i] - c1)
+            p2 += w * (work[j2, i] - c2)
+        s0[k] += total
+        s1[k, 0] += p0
+        if d > 1:
+            s1[k, 1] += p1
+        if d > 2:
+            s1[k, 2] += p2
+    c0, c1, c2 = shift[0], shift[j1], shift[j2]
+    q00 = q10 = q11 = q20 = q21 = q22 = 0.0
+    for i in range(n_rows):
+        w = row_weight(sample_weight, start + i)
+        t0, t1, t2 = work[0, i] - c0, work[j1, i] - c1, work[j2, i] - c2
+        u0, u1, u2 = w * t0, w * t1, w * t2
+        q00 += u0 * t0
+        q10 += u1 * t0
+        q11 += u1 * t1
+        q20 += u2 * t0
+        q21 += u2 * t1
+        q22 += u2 * t2
+    s2[0, 0, 0] += q00
+    if d > 1:
+        s2[0, 1, 0] += q10
+        s2[0, 1, 1] += q11
+    if d > 2:
+        s2[0, 2, 0] += q20
+        s2[0, 2, 1] += q21
+        s2[0, 2, 2] += q22
