@@ -13,7 +13,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-from .._config import JIT
+from .._config import INLINE_JIT, JIT
 from .kinds import (  # noqa: F401  (re-exported for the drivers)
     DIAG,
     FULL,
@@ -347,7 +347,7 @@ def write_predictions(mode, logp, lse, n_rows, start, values):
                 values[start + i, k] = logp[k, i]
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def argmax_rows(logp, n_rows, labels, start, top):
     """``labels[start + i]`` = the first k maximising ``logp[k, i]``; ``top`` is
     scratch for the running maximum."""
@@ -573,7 +573,7 @@ def add_centred_products(work, n_features, n_rows, r, center, s1, s2):
             s2[a, b] += acc
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def narrow_weights(resp, k, sample_weight, start, n_rows, work, row):
     """(array, row) holding component k's r = resp[k] times the row weights for
     the kernels below TILE features, which index rows in place: resp's own

@@ -61,7 +61,7 @@ def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
             row[i] = base - 0.5 * row[i]
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work):
     """``log_prob_diag`` for fewer than TILE features (1 to 3), in the exact
     form whatever ``factor``'s layout, a spherical model's (K, 1, 1) included

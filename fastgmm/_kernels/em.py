@@ -333,7 +333,7 @@ def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest
             block_resp[idx[i], i] = 1.0
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _negative_sq_distances(n_features, n_rows, means, out, work):
     """out[k, i] = -||x_i - means[k]||² for the block's rows in work[:D]: the
     largest is the nearest mean. A plain sweep, not the log-density kernels:
