@@ -338,7 +338,10 @@ def pass_layout(code, weights, means, factors, factor, log_norm, aux, shift):
     (other types: aux = means, shift = 0)."""
     n_components, n_features = means.shape
     constant = 0.5 * n_features * _LOG_2PI
-    aux[:] = means
+    # element by element, as ``run_chain`` copies its draws
+    for k in range(n_components):
+        for a in range(n_features):
+            aux[k, a] = means[k, a]
     shift[:] = 0.0
     for k in range(factors.shape[0]):
         log_det = 0.0
@@ -430,7 +433,9 @@ def _one_pass(kind, code, variant, mode, X, sample_weight, chunk_rows, key, weig
     factor, log_norm, aux, s0_slots, s1_slots, s2_slots, loglik_slots, entropy = \
         slots
     s0, s1, s2, centers, tied_shift = stats
-    centers[:] = means
+    for k in range(means.shape[0]):  # element by element (see ``run_chain``)
+        for a in range(means.shape[1]):
+            centers[k, a] = means[k, a]
     pass_layout(code, weights, centers, factors, factor, log_norm, aux, tied_shift)
     # sampling: the sweeps' draws and the log-likelihood's plain pass
     accumulate_chunk(kind, True, variant, 0, mode, X, sample_weight, centers, factor,
@@ -472,14 +477,24 @@ def _chain_kernel(code, variant):
             done = sweep - n_burn
             if done > 0 and done % thin == 0:
                 kept_loglik[done // thin - 1] = loglik
-            draw_parameters(rng, code, priors, fixed, s0, s1, s2, centers,
+            # int(): the literal code would compile the draws a second time
+            # (the first draw, from Python, compiles them for an integer)
+            draw_parameters(rng, int(code), priors, fixed, s0, s1, s2, centers,
                             tied_shift, weights, means, covariances, factors)
             done += 1
             if done > 0 and done % thin == 0:
+                # element by element: an array assigned to a slice compiles
+                # the message of a shape mismatch (string formatting, about a
+                # second)
                 t = done // thin - 1
-                kept_weights[t] = weights
-                kept_means[t] = means
-                kept_covariances[t] = covariances
+                for k in range(weights.shape[0]):
+                    kept_weights[t, k] = weights[k]
+                    for a in range(means.shape[1]):
+                        kept_means[t, k, a] = means[k, a]
+                for k in range(covariances.shape[0]):
+                    for a in range(covariances.shape[1]):
+                        for b in range(covariances.shape[2]):
+                            kept_covariances[t, k, a, b] = covariances[k, a, b]
         n_kept = kept_loglik.shape[0]
         if stop == n_burn + n_kept * thin:
             kept_loglik[n_kept - 1] = _one_pass(
