@@ -610,8 +610,8 @@ def test_block_log_likelihood_and_entropy(weighted, n_rows):
     lse = np.empty(n_rows + 7)
     total = np.empty((3, n_rows + 7))
     normalise_rows(logp, n_rows, lse, total, False, True)
-    entropy = block_entropy(total, n_rows, weights, start)
     log_likelihood = block_log_likelihood(lse, total, n_rows, weights, start)
+    entropy = block_entropy(lse, total, log_likelihood, n_rows, weights, start)
 
     top = terms.max(axis=0)
     finite = np.isfinite(top)
@@ -633,6 +633,10 @@ def test_block_log_likelihood_and_entropy(weighted, n_rows):
     log_likelihood = block_log_likelihood(lse, total, n_rows, weights, start)
     expected = np.sum(w[finite] * (top[finite] + np.log(np.exp(shifted).sum(axis=0))))
     assert_allclose(log_likelihood, expected, rtol=1e-14)
+    # a finite log-likelihood: unweighted, the entropy takes the sum of the
+    # logs from it (the point's total[2] is 0 and its log S 0: the same sum)
+    assert_allclose(block_entropy(lse, total, log_likelihood, n_rows, weights,
+                                  start), entropy, rtol=1e-12)
 
 
 @pytest.mark.parametrize("n_components", [3, 1000])
@@ -644,10 +648,12 @@ def test_block_log_likelihood_of_equal_terms(n_components):
     lse = np.empty(n_rows)
     total = np.empty((3, n_rows))
     normalise_rows(logp, n_rows, lse, total, False, True)
-    assert_allclose(block_log_likelihood(lse, total, n_rows, np.empty(0), 0),
-                    n_rows * (np.log(n_components) - 3.0), rtol=1e-14)
-    assert_allclose(block_entropy(total, n_rows, np.empty(0), 0),
-                    -n_rows * np.log(n_components), rtol=1e-14)
+    log_likelihood = block_log_likelihood(lse, total, n_rows, np.empty(0), 0)
+    assert_allclose(log_likelihood, n_rows * (np.log(n_components) - 3.0),
+                    rtol=1e-14)
+    assert_allclose(block_entropy(lse, total, log_likelihood, n_rows, np.empty(0),
+                                  0),
+                    -n_rows * np.log(n_components), rtol=1e-13)
 
 
 @pytest.mark.parametrize("n_features", [3, 4, 9])

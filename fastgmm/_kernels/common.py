@@ -285,12 +285,16 @@ def block_log_likelihood(lse, total, n_rows, sample_weight, start):
 
 
 @njit(**JIT)
-def block_entropy(total, n_rows, sample_weight, start):
-    """sum_i w_i sum_k r_ik log r_ik from ``normalise_rows(..., entropy=True)``.
+def block_entropy(lse, total, log_likelihood, n_rows, sample_weight, start):
+    """sum_i w_i sum_k r_ik log r_ik from ``normalise_rows(..., entropy=True)``,
+    given the block's ``log_likelihood`` (``block_log_likelihood``).
 
     With S_i = total[0, i] and r_ik = e_ik / S_i, sum_k r_ik log r_ik =
     sum_k r_ik t_ik - log S_i = total[2, i] - log S_i, so no log is taken per
-    component; a point with S_i = 0 adds nothing (its total[2, i] is 0).
+    component; and unweighted, sum_i log S_i is the log-likelihood less
+    sum_i lse[i], so no log is taken at all. A point with S_i = 0 adds nothing
+    (its total[2, i] is 0); where one makes the log-likelihood -inf, and with
+    weights, the logs are taken.
     """
     if sample_weight.shape[0] != 0:
         result = 0.0
@@ -299,7 +303,12 @@ def block_entropy(total, n_rows, sample_weight, start):
             result += (sample_weight[start + i] * (total[2, i] - log_positive(s))
                        if s > 0.0 else 0.0)
         return result
-    return _sum_and_logs(total[2], total[0], n_rows, -1.0)
+    if not log_likelihood > -np.inf:
+        return _sum_and_logs(total[2], total[0], n_rows, -1.0)
+    result = 0.0
+    for i in range(n_rows):
+        result += total[2, i] + lse[i]
+    return result - log_likelihood
 
 
 @njit(**JIT)

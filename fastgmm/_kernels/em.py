@@ -298,9 +298,12 @@ def accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight, means,
                 exponentiate_rows(logp, n, lse, row_sums, with_entropy)
             else:
                 normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
-            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+            block_loglik = block_log_likelihood(lse, row_sums, n, sample_weight,
+                                                start)
+            total += block_loglik
             if with_entropy:
-                chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+                chunk_entropy += block_entropy(lse, row_sums, block_loglik, n,
+                                               sample_weight, start)
             if sampling and mode == SAMPLED:
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)

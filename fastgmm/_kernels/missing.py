@@ -1259,9 +1259,12 @@ def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor
                                  s2[c], work, idx)
                 continue
             normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
-            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+            block_loglik = block_log_likelihood(lse, row_sums, n, sample_weight,
+                                                start)
+            total += block_loglik
             if with_entropy:
-                chunk_entropy += block_entropy(row_sums, n, sample_weight, start)
+                chunk_entropy += block_entropy(lse, row_sums, block_loglik, n,
+                                               sample_weight, start)
                 if n_missing > 0:
                     # variational Bayes: the missing values' posterior entropy
                     chunk_entropy -= _conditional_entropy(
