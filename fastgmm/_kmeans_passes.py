@@ -27,10 +27,10 @@ def _closest(source, seg, chosen):
     ):
         done, closest = cached
     else:
-        done = chosen[:1]
-        closest = np.empty(seg.stop - seg.start)
-        kernels.sq_dist_to_point(seg.X, source.fill, np.ascontiguousarray(done),
-                                  closest)
+        # the first center's distances are its update of +inf (one kernel
+        # fewer to compile)
+        done = chosen[:0]
+        closest = np.full(seg.stop - seg.start, np.inf)
     for j in range(done.shape[0], chosen.shape[0]):
         kernels.update_closest(seg.X, source.fill,
                                np.ascontiguousarray(chosen[j : j + 1]),

@@ -23,18 +23,6 @@ def _sq_dist(X, fill, row, centers, k):
     return total
 
 
-def sq_dist_to_point(X, fill, point, out):
-    """out[i] = ||X[i] - point||² (point is (1, D))."""
-    n_chunks, chunk_rows = chunk_layout(X.shape[0])
-    run_chunks(_sq_dist_to_point, n_chunks, chunk_rows, X, fill, point, out)
-
-
-@njit(**JIT)
-def _sq_dist_to_point(first, stop, chunk_rows, X, fill, point, out):
-    for i in range(first * chunk_rows, min(X.shape[0], stop * chunk_rows)):
-        out[i] = _sq_dist(X, fill, i, point, int(0))
-
-
 def candidate_potentials(X, fill, sample_weight, closest, candidates, chunk_rows,
                          out):
     """out[c, t] = sum over chunk c of w * min(closest[i], ||X[i] - candidates[t]||²).
