@@ -9,6 +9,15 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 JIT = {"nogil": True, "cache": True, "fastmath": FASTMATH, "error_model": "numpy"}
 
+# For functions whose arithmetic must keep its order after LLVM inlines them into
+# fastmath callers: the flags live on each instruction, so without "reassoc"
+# here a caller's sums treat this function's results as opaque terms
+# (``common.log_positive``'s exponent trick subtracts 1.5 * 2**52; a caller that
+# adds four such logs had the four subtractions merged into one of 6 * 2**52,
+# whose rounding moved the exponents by whole units: logs off by multiples of
+# ln 2).
+ORDERED_JIT = {**JIT, "fastmath": FASTMATH - {"reassoc"}}
+
 # Inlined into their callers (in Numba's IR), where some of their arguments are
 # constants: Numba drops the branches those rule out before typing the rest, so
 # a pass compiles only what its kind uses.

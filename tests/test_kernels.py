@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numba import njit
 from numpy.testing import assert_allclose
 
-from fastgmm._config import BLOCK_ROWS
+from fastgmm._config import BLOCK_ROWS, JIT
 from fastgmm._covariance import covariance_type
 from fastgmm._kernels.common import (
     TILE,
@@ -589,12 +590,31 @@ def test_log_positive_against_numpy():
     assert np.all(result[-4:] == np.log(x[-4:]))
 
 
+@njit(**{**JIT, "cache": False})
+def _four_logs(x):
+    """Four ``log_positive`` summed in straight-line code, compiled with the
+    kernels' fastmath flags: LLVM inlines the four and vectorises them."""
+    return ((log_positive(x[0]) + log_positive(x[1]))
+            + (log_positive(x[2]) + log_positive(x[3])))
+
+
+def test_log_positive_summed_in_a_fastmath_caller():
+    """Logs added together in a caller compiled with reassociation stay
+    exact: with "reassoc" on ``log_positive``'s own instructions, LLVM merged
+    the four subtractions of 1.5 * 2**52 into one, and most of these sums came
+    out off by multiples of ln 2."""
+    rng = np.random.default_rng(4)
+    x = np.exp(rng.uniform(0.0, 40.0, size=(500, 4)))
+    result = np.array([_four_logs(row) for row in x])
+    assert_allclose(result, np.log(x).sum(axis=1), rtol=4e-16, atol=0.0)
+
+
 @pytest.mark.parametrize("n_rows", [N_ROWS, 3 * BLOCK_ROWS + 13])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_block_log_likelihood_and_entropy(weighted, n_rows):
     """Σ w log p(x) and Σ w Σ_k r log r from ``normalise_rows(entropy=True)``
-    against NumPy: over a partial block (lanes of LANES points and a
-    remainder) and over several groups of LANES * LOG_GROUP points, with a
+    against NumPy: over a partial block and over several blocks' worth of
+    points, with a
     point no component can explain (every term -inf: it adds nothing to the
     entropy and makes the log-likelihood -inf, checked apart) and terms far
     below a point's maximum (their r is 0)."""
@@ -641,8 +661,8 @@ def test_block_log_likelihood_and_entropy(weighted, n_rows):
 
 @pytest.mark.parametrize("n_components", [3, 1000])
 def test_block_log_likelihood_of_equal_terms(n_components):
-    """A point whose K terms are all equal has log p = term + log K; a lane's
-    product of row sums reaches K**LOG_GROUP and stays finite."""
+    """A point whose K terms are all equal has log p = term + log K (a row
+    sum of K), for a few components and for many."""
     n_rows = 2 * BLOCK_ROWS
     logp = np.full((n_components, n_rows), -3.0)
     lse = np.empty(n_rows)
