@@ -15,11 +15,13 @@ from numpy.testing import assert_allclose
 from fastgmm._config import BLOCK_ROWS, JIT
 from fastgmm._covariance import covariance_type
 from fastgmm._kernels.common import (
+    NEGLIGIBLE_LOG,
     TILE,
     add_lower_products,
     add_triangular_norms,
     block_entropy,
     block_log_likelihood,
+    exp_nonpositive,
     log_positive,
     normalise_rows,
     transpose_block,
@@ -588,6 +590,32 @@ def test_log_positive_against_numpy():
     ulp = np.spacing(np.abs(expected))
     assert np.all(np.abs(result - expected) <= 2 * ulp)
     assert np.all(result[-4:] == np.log(x[-4:]))
+
+
+@njit(**{**JIT, "cache": False})
+def _exps(t, out):
+    """``exp_nonpositive`` over an array, in a loop compiled as the kernels'
+    (vectorised, with their fastmath flags)."""
+    for i in range(t.shape[0]):
+        out[i] = exp_nonpositive(t[i])
+
+
+def test_exp_nonpositive_against_numpy():
+    """``exp_nonpositive`` as the kernels run it: within 2 ulp of np.exp down
+    to -5, and within 20 ulp (about 1.3 ulp per unit of |t|) down to
+    NEGLIGIBLE_LOG, where its docstring says why; exactly 1 at 0."""
+    rng = np.random.default_rng(6)
+    t = np.concatenate([rng.uniform(-5.0, 0.0, 100_000),
+                        rng.uniform(NEGLIGIBLE_LOG, -5.0, 100_000),
+                        [0.0, -0.0, NEGLIGIBLE_LOG, -np.log(2.0) / 2]])
+    result = np.empty_like(t)
+    _exps(t, result)
+    expected = np.exp(t)
+    ulps = np.abs(result - expected) / np.spacing(expected)
+    near = t >= -5.0
+    assert ulps[near].max() <= 2.0
+    assert ulps[~near].max() <= 20.0
+    assert result[-4] == 1.0 and result[-3] == 1.0
 
 
 @njit(**{**JIT, "cache": False})
