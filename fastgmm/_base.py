@@ -401,8 +401,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self._mean_feature_variance(source)
             source = source.initial_source()
         if self.init_params == "kmeans":
-            centers = kmeans(source, k, random_state,
-                             mean_feature_variance=self._mean_feature_variance(source))
+            centers = kmeans(source, k, random_state, mean_feature_variance=(
+                lambda: self._mean_feature_variance(source)))
             return source.nearest_stats(centers, ctype)
         if self.init_params == "random":
             return source.random_stats(k, ctype, random_state, RANDOM_INIT_ROWS)

@@ -64,11 +64,11 @@ def kmeans(source, n_clusters, random_state, max_iter=300, tol=1e-4,
     """Lloyd's k-means from a k-means++ seeding; returns the centers (K, D).
 
     Stops when the centers move less than ``tol`` times the mean feature variance
-    (scikit-learn's criterion; when no label changes the centers do not move at
-    all, so this also covers scikit-learn's other criterion). Empty clusters are
-    moved to the (positive-weight) rows farthest from their centers. The rows'
-    final labels are those of the nearest returned center
-    (``source.nearest_stats``).
+    of the rows it iterates on (scikit-learn's criterion; when no label changes
+    the centers do not move at all, so this also covers scikit-learn's other
+    criterion). Empty clusters are moved to the (positive-weight) rows farthest
+    from their centers. The rows' final labels are those of the nearest
+    returned center (``source.nearest_stats``).
 
     With more than max(LLOYD_MIN_SAMPLE, LLOYD_ROWS_PER_CLUSTER * K) rows, the
     seeding and the iterations see a uniform random sample of about that many
@@ -76,12 +76,22 @@ def kmeans(source, n_clusters, random_state, max_iter=300, tol=1e-4,
     kind (in memory, memory-mapped, Dask) gives the same centers. scikit-learn
     iterates over all rows; on 1M x 16 points with 16 clusters (2 cores) the
     sample took k-means from 2.1-2.5 s (76 Lloyd steps over all rows) to 0.14 s.
+    The tolerance then scales with the sample's variance, taken in NumPy
+    (``_sample_feature_variance``), instead of a pass over all rows (12 ms of a
+    0.52 s default fit at 1M x 16 x 16 diag, 2 threads).
+
+    ``mean_feature_variance``: a function of no arguments giving the mean
+    feature variance of ``source`` (called only when the rows are not
+    sampled), or None for a scale of 1.
     """
-    source = lloyd_sample(source, n_clusters, random_state)
+    sample = lloyd_sample(source, n_clusters, random_state)
+    if sample is not source:
+        scale = _sample_feature_variance(sample)
+    else:
+        scale = 1.0 if mean_feature_variance is None else mean_feature_variance()
+    source = sample
     centers, _ = kmeans_plusplus(source, n_clusters, random_state)
-    threshold = tol * (
-        1.0 if mean_feature_variance is None else float(mean_feature_variance)
-    )
+    threshold = tol * float(scale)
     for _ in range(max_iter):
         sums, counts = source.kmeans_sums(centers)
         filled = counts > 0
@@ -97,6 +107,16 @@ def kmeans(source, n_clusters, random_state, max_iter=300, tol=1e-4,
             break
     source.cache.clear()
     return centers
+
+
+def _sample_feature_variance(sample):
+    """Mean over features of the (weighted) variance of an in-memory sample's
+    rows (``lloyd_sample``: float64, finite, some weight positive), around
+    their (weighted) mean and divided by their total weight."""
+    X = sample.X
+    weights = sample.sample_weight
+    mean = np.average(X, axis=0, weights=weights)
+    return float(np.average((X - mean) ** 2, axis=0, weights=weights).mean())
 
 
 def lloyd_sample(source, n_clusters, random_state):

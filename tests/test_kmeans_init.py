@@ -79,3 +79,32 @@ def test_sampled_initialisation_is_reproducible(seed):
     b = GaussianMixture(3, max_iter=2, random_state=seed, n_jobs=2).fit(X)
     assert_array_equal(a.means_, b.means_)
     assert a.lower_bounds_ == b.lower_bounds_
+
+
+def test_the_sampled_tolerance_scales_with_the_samples_variance(monkeypatch):
+    """On sampled rows, Lloyd's tolerance is tol times the sample's weighted mean
+    feature variance (NumPy, against a direct formula here), and no pass over
+    all rows computes the data's: a default fit of large data never asks the
+    source for it. Small data still scale by the data's own variance."""
+    X = _blobs(20_000)
+    weights = np.random.RandomState(2).uniform(0.5, 2.0, size=X.shape[0])
+    sample = lloyd_sample(ArraySource(X, weights), 3, np.random.RandomState(0))
+    w = sample.sample_weight / sample.sample_weight.sum()
+    mean = w @ sample.X
+    expected = np.mean(w @ (sample.X - mean) ** 2)
+    assert_allclose(kmeans_module._sample_feature_variance(sample), expected,
+                    rtol=1e-12)
+
+    def no_full_pass(self, ctype):
+        raise AssertionError("a pass over all rows for the variance")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ArraySource, "mean_feature_variance", no_full_pass)
+        GaussianMixture(3, max_iter=2, random_state=0).fit(X, sample_weight=weights)
+        small = _blobs(1000)
+        with pytest.raises(AssertionError, match="a pass over all rows"):
+            GaussianMixture(3, max_iter=2, random_state=0).fit(small)
+    asked = []
+    kmeans(ArraySource(small), 3, np.random.RandomState(0),
+           mean_feature_variance=lambda: asked.append(1) or 1.0)
+    assert asked == [1]
