@@ -8,7 +8,7 @@ whenever they finish one: a core that runs slower for a while (a shared machine)
 leaves the others the rest of the pass instead of making them wait for it. At 1M
 x 16 x 16 on 2 threads, one range per thread ended up to 7 ms apart in a pass of
 45-49 ms.
-Numba's ``parallel=True`` would do the same split, but compiling a pass with it
+Numba's ``parallel=True`` would split the chunks too, but compiling a pass with it
 took about half as long again as the serial pass (its loop body is compiled a
 second time, as a gufunc, and every function under it with it), on every first
 fit in a fresh environment.
