@@ -108,3 +108,41 @@ def test_the_sampled_tolerance_scales_with_the_samples_variance(monkeypatch):
     kmeans(ArraySource(small), 3, np.random.RandomState(0),
            mean_feature_variance=lambda: asked.append(1) or 1.0)
     assert asked == [1]
+
+
+def _grid_rows(n_rows, n_features, seed):
+    # small integers: squared distances to centers on the grid are exact, so
+    # rows equally far from two centers are exact ties
+    return np.random.RandomState(seed).randint(-3, 4, size=(n_rows, n_features)) * 1.0
+
+
+def test_bounded_lloyd_steps_equal_steps_computing_every_distance():
+    """A resident source keeps each row's label and Hamerly bounds between Lloyd
+    steps and computes distances only for rows near a boundary; a streamed one
+    computes them all. Along a path of centers with small moves, a jump (an
+    empty cluster re-seeded) and exact ties (the first nearest wins), both give
+    the same sums and counts bitwise, and a step after a small move skips most
+    rows."""
+    X = _grid_rows(3000, 4, seed=0)
+    resident = ArraySource(X)
+    streamed = ArraySource(X, streamed=True)
+    assert resident.resident and not streamed.resident
+    rng = np.random.RandomState(1)
+    centers = X[[0, 7, 19, 40, 41]].copy()
+    for step in range(14):
+        if step == 9:  # the rows' distances to a moved center are recomputed only
+            # where the bounds cannot exclude it: mark which ones were
+            resident.cache[("lloyd bounds", 0)][4][:] = np.nan
+        ours = resident.kmeans_sums(centers)
+        theirs = streamed.kmeans_sums(centers)
+        for a, b in zip(ours, theirs, strict=True):
+            assert_array_equal(a, b)
+        if step == 9:
+            recomputed = np.isfinite(resident.cache[("lloyd bounds", 0)][4])
+            assert recomputed.mean() < 0.5
+        if step in (3, 11):  # back onto the grid: exact ties again
+            centers = np.round(centers)
+        elif step == 6:  # a jump, as when an empty cluster is re-seeded
+            centers[2] = X[2500]
+        else:
+            centers = centers + rng.uniform(-1e-3, 1e-3, size=centers.shape)

@@ -7,6 +7,7 @@ feature (rows with missing values, seen mean-filled by the initialisation), or
 None when X has none (compiled apart, without the test).
 """
 
+import numpy as np
 from numba import njit
 
 from .._config import JIT, chunk_layout
@@ -62,43 +63,78 @@ def _update_closest(first, stop, chunk_rows, X, fill, point, closest):
             closest[i] = d
 
 
-def lloyd_step(X, fill, sample_weight, centers, chunk_rows, labels, closest, sums,
-               counts, changed):
+def lloyd_step(X, fill, sample_weight, centers, bounds, chunk_rows, labels, upper,
+               lower, closest, sums, counts, changed):
     """Assign every row to its nearest center and accumulate the new centers' sums.
 
-    Writes labels (N,), closest (N,) squared distance to the assigned center,
-    sums (C, K, D), counts (C, K) (weighted) and changed (C,) the number of rows
-    whose label changed, per chunk.
+    Hamerly's bounds skip the rows whose center cannot have changed: each row
+    keeps its label (labels (N,) int64, -1: none yet), an upper bound on its
+    distance to that center (upper) and a lower bound on its distance to any
+    other (lower). ``bounds`` = (drift, others, half_gaps, slack):
+    drift (K,) how far each center moved since the rows' bounds were taken,
+    others (K,) the farthest any other center moved, half_gaps (K,) half the
+    distance from each center to its nearest other, slack the relative margin
+    by which every bound is loosened (rounding). A row whose upper bound stays
+    below max(half gap, lower bound) keeps its center; any other row gets its
+    distances computed, so the labels are those of computing them all (the
+    first nearest on ties), whatever the bounds held.
+
+    Writes labels, upper, lower, closest (N,) the squared distance to the
+    assigned center of each row whose distances were computed (others: left
+    alone), sums (C, K, D), counts (C, K) (weighted) and changed (C,) the
+    number of rows whose label changed, per chunk.
     """
-    run_chunks(_lloyd_step, sums.shape[0], X, fill, sample_weight, centers,
-               chunk_rows, labels, closest, sums, counts, changed)
+    drift, others, half_gaps, slack = bounds
+    run_chunks(_lloyd_step, sums.shape[0], X, fill, sample_weight, centers, drift,
+               others, half_gaps, slack, chunk_rows, labels, upper, lower, closest,
+               sums, counts, changed)
 
 
 @njit(**JIT)
-def _lloyd_step(first, stop, X, fill, sample_weight, centers, chunk_rows, labels,
-                closest, sums, counts, changed):
+def _lloyd_step(first, stop, X, fill, sample_weight, centers, drift, others,
+                half_gaps, slack, chunk_rows, labels, upper, lower, closest, sums,
+                counts, changed):
     n_rows, n_features = X.shape
     n_clusters = centers.shape[0]
+    loose, tight = 1.0 + slack, 1.0 - slack
     for c in range(first, stop):
         sums[c] = 0.0
         counts[c] = 0.0
         moved = 0
         end = min(n_rows, (c + 1) * chunk_rows)
         for i in range(c * chunk_rows, end):
-            best = 0
-            best_d = _sq_dist(X, fill, i, centers, int(0))
-            for k in range(1, n_clusters):
-                d = _sq_dist(X, fill, i, centers, k)
-                if d < best_d:
-                    best_d = d
-                    best = k
-            if labels[i] != best:
-                moved += 1
-            labels[i] = best
-            closest[i] = best_d
+            best = labels[i]
+            keep = False
+            if best >= 0:
+                far = (upper[i] + drift[best]) * loose
+                near = (lower[i] - others[best]) * tight
+                bound = max(half_gaps[best], near)
+                if far >= bound:  # tighten the upper bound, then try again
+                    far = np.sqrt(_sq_dist(X, fill, i, centers, best)) * loose
+                keep = far < bound
+                upper[i] = far
+                lower[i] = near
+            if not keep:
+                nearest = 0
+                best_d = _sq_dist(X, fill, i, centers, int(0))
+                second_d = np.inf
+                for k in range(1, n_clusters):
+                    d = _sq_dist(X, fill, i, centers, k)
+                    # the old nearest when d replaces it, else the smaller
+                    second_d = min(second_d, max(d, best_d))
+                    if d < best_d:
+                        best_d = d
+                        nearest = k
+                if nearest != best:
+                    moved += 1
+                best = nearest
+                labels[i] = best
+                closest[i] = best_d
+                upper[i] = np.sqrt(best_d) * loose
+                lower[i] = np.sqrt(second_d) * tight
             w = row_weight(sample_weight, i)
             counts[c, best] += w
+            total = sums[c, best]
             for a in range(n_features):
-                sums[c, best, a] += w * filled_value(X, fill, i, a)
+                total[a] += w * filled_value(X, fill, i, a)
         changed[c] = moved
-
