@@ -8,8 +8,10 @@ from sklearn.cluster import KMeans
 
 import fastgmm._kmeans as kmeans_module
 from fastgmm import GaussianMixture
+from fastgmm._covariance import covariance_type as covariance_type_of
 from fastgmm._kmeans import kmeans, lloyd_sample
 from fastgmm._sources import ArraySource
+from fastgmm._stats import m_step
 
 CENTERS = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 2.0], [-4.0, 5.0, -4.0]])
 
@@ -146,3 +148,36 @@ def test_bounded_lloyd_steps_equal_steps_computing_every_distance():
             centers[2] = X[2500]
         else:
             centers = centers + rng.uniform(-1e-3, 1e-3, size=centers.shape)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("n_features", [3, 6])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_final_assignment_statistics_match_a_numpy_reference(covariance_type,
+                                                             n_features, weighted):
+    """Every row labelled by its nearest center (k-means' final assignment; diag
+    and spherical add each row to its center's sums, the others take one-hot
+    responsibilities), then the update: each cluster's weighted mean and
+    covariance, against NumPy over the rows of each label."""
+    rng = np.random.RandomState(2)
+    X = rng.randn(6000, n_features) * 2.0 + 10.0
+    weights = rng.uniform(0.0, 2.0, size=X.shape[0]) if weighted else None
+    centers = X[[1, 50, 700, 3000]]
+    ctype = covariance_type_of(covariance_type)
+    fitted = m_step(ArraySource(X, weights).nearest_stats(centers, ctype), 0.0)
+    w = np.ones(X.shape[0]) if weights is None else weights
+    labels = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
+    masses = np.array([w[labels == k].sum() for k in range(4)])
+    means = np.array([w[labels == k] @ X[labels == k] for k in range(4)])
+    means /= masses[:, None]
+    scatter = np.array([(w[labels == k, None] * (X[labels == k] - means[k])).T
+                        @ (X[labels == k] - means[k]) for k in range(4)])
+    expected = {
+        "full": scatter / masses[:, None, None],
+        "tied": scatter.sum(axis=0) / masses.sum(),
+        "diag": np.diagonal(scatter, axis1=1, axis2=2) / masses[:, None],
+        "spherical": np.diagonal(scatter, axis1=1, axis2=2).mean(axis=1) / masses,
+    }[covariance_type]
+    assert_allclose(fitted.weights, masses / masses.sum(), rtol=1e-12)
+    assert_allclose(fitted.means, means, rtol=1e-12)
+    assert_allclose(fitted.covariances, expected, rtol=1e-10)

@@ -18,7 +18,14 @@ four components at a time, whose sums stay in registers.
 from numba import njit
 
 from .._config import INLINE_JIT, JIT
-from .common import TILE, compact_nonzero, component_weights, narrow_weights
+from .common import (
+    TILE,
+    compact_nonzero,
+    component_weights,
+    filled_value,
+    narrow_weights,
+    row_weight,
+)
 
 # A component with a mean more than this many widths from the origin (in any
 # feature) takes the exact sweep of ``log_prob_diag``: the scaled form's
@@ -159,6 +166,14 @@ def _add_weighted_sq_distances(n_features, n_rows, center, weight, work, row):
 @njit(**JIT)
 def _add_sq_distances(n_features, n_rows, center, work, row):
     """row[i] += sum_a (work[a, i] - center[a])²."""
+    sweep_sq_distances(n_features, n_rows, center, work, row, 1.0)
+
+
+@njit(**INLINE_JIT)
+def sweep_sq_distances(n_features, n_rows, center, work, row, sign):
+    """row[i] += sign * sum_a (work[a, i] - center[a])², four features per
+    sweep over the block's rows (inlined: ``_add_sq_distances``, and the
+    nearest means of k-means' final assignment, ``em``)."""
     whole = n_features - n_features % TILE
     for a in range(0, whole, TILE):
         c0, c1, c2, c3 = center[a], center[a + 1], center[a + 2], center[a + 3]
@@ -168,13 +183,13 @@ def _add_sq_distances(n_features, n_rows, center, work, row):
             t1 = x1[i] - c1
             t2 = x2[i] - c2
             t3 = x3[i] - c3
-            row[i] += t0 * t0 + t1 * t1 + t2 * t2 + t3 * t3
+            row[i] += sign * (t0 * t0 + t1 * t1 + t2 * t2 + t3 * t3)
     for a in range(whole, n_features):
         c = center[a]
         x = work[a]
         for i in range(n_rows):
             t = x[i] - c
-            row[i] += t * t
+            row[i] += sign * (t * t)
 
 
 @njit(**JIT)
@@ -755,6 +770,40 @@ def add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
         total += r[j]
     s0[k] += total
     add_diag_moments(work, src, r, d, m, means[k], s1[k], s2[k, 0])
+
+
+@njit(**JIT)
+def add_labelled_stats_diag(n_features, X, fill, start, n_rows, labels,
+                            sample_weight, means, s0, s1, s2):
+    """``add_stats_diag`` (and ``add_stats_spherical``, which may take the same
+    per-feature sums) when each row start + i of X belongs to one component,
+    labels[i] (k-means' final assignment): each row adds its weight w, w d and
+    w d² (d = x - means[k], read along the row, X's NaN as ``fill``: empty for
+    none) to its component's sums. Work of the rows' size, where one-hot
+    responsibilities had every component scan every row."""
+    if fill.shape[0] > 0:
+        for i in range(n_rows):
+            _add_labelled_row(n_features, X, fill, start + i, labels[i],
+                              sample_weight, means, s0, s1, s2)
+    else:
+        for i in range(n_rows):
+            _add_labelled_row(n_features, X, None, start + i, labels[i],
+                              sample_weight, means, s0, s1, s2)
+
+
+@njit(**INLINE_JIT)
+def _add_labelled_row(n_features, X, fill, row, k, sample_weight, means, s0, s1,
+                      s2):
+    w = row_weight(sample_weight, row)
+    s0[k] += w
+    first = s1[k]
+    second = s2[k, 0]
+    center = means[k]
+    for a in range(n_features):
+        t = filled_value(X, fill, row, a) - center[a]
+        u = w * t
+        first[a] += u
+        second[a] += u * t
 
 
 @njit(**JIT)

@@ -48,6 +48,7 @@ from .common import (
     write_predictions,
 )
 from .diag import (
+    add_labelled_stats_diag,
     add_stats_diag,
     add_stats_diag_narrow,
     add_stats_spherical,
@@ -55,6 +56,7 @@ from .diag import (
     log_prob_diag,
     log_prob_diag_narrow,
     log_prob_spherical,
+    sweep_sq_distances,
 )
 from .full import (
     add_stats_full_double,
@@ -64,7 +66,7 @@ from .full import (
     log_prob_full_narrow,
     log_prob_full_single,
 )
-from .kinds import ASSIGNED, SAMPLED, SPHERICAL
+from .kinds import ASSIGNED, DIAG, SAMPLED, SPHERICAL
 from .random import sample_block
 from .threads import run_chunks
 from .tied import add_stats_tied, add_stats_tied_narrow, log_prob_tied
@@ -288,7 +290,11 @@ def accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight, means,
         if fill.shape[0] > 0:
             fill_block(work, n, fill)
         if mode == ASSIGNED:
-            _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse)
+            if _assigned_block(n, start, seeds, resp, means, logp, work, idx, lse,
+                               _by_label(kind, variant)):
+                _add_labelled_stats(kind, variant, n_features, X, fill, start, n,
+                                    idx, sample_weight, means, s0[c], s1[c], s2[c])
+                continue
         else:
             _log_prob_block(kind, variant, n_features, n, means, factor, log_norm,
                             aux, shift, logp, work)
@@ -314,10 +320,39 @@ def accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight, means,
         entropy[c] = chunk_entropy
 
 
+@register_jitable
+def _by_label(kind, variant):
+    """Whether the passes of ``kind`` and ``variant`` add the statistics of
+    k-means' final assignment row by row, to each row's component
+    (``diag.add_labelled_stats_diag``: diag and spherical of TILE features or
+    more), rather than as one-hot responsibilities through the kind's kernels,
+    where every component scans every row."""
+    return variant == TILED and (kind == DIAG or kind == SPHERICAL)
+
+
+@njit(**INLINE_JIT)
+def _add_labelled_stats(kind, variant, n_features, X, fill, start, n, labels,
+                        sample_weight, means, s0, s1, s2):
+    """``diag.add_labelled_stats_diag`` where ``_by_label``; inlined where
+    ``kind`` and ``variant`` are constants, so that only those passes compile
+    it."""
+    if variant == TILED:
+        if kind == DIAG:
+            add_labelled_stats_diag(n_features, X, fill, start, n, labels,
+                                    sample_weight, means, s0, s1, s2)
+        elif kind == SPHERICAL:
+            add_labelled_stats_diag(n_features, X, fill, start, n, labels,
+                                    sample_weight, means, s0, s1, s2)
+
+
 @njit(**JIT)
-def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest):
+def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest,
+                    by_label):
     """block_resp (K, BLOCK_ROWS) for rows start..start+n of an ASSIGNED pass
-    (``accumulate_assigned``); the block's rows are in work[:D]."""
+    (``accumulate_assigned``); the block's rows are in work[:D]. With
+    ``by_label``, rows assigned to their nearest mean get only their labels, in
+    idx[:n], and it returns True (the caller adds their statistics); else
+    False."""
     n_components, n_features = means.shape
     if resp.shape[0] > 0:
         for i in range(n):
@@ -331,25 +366,24 @@ def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest
     else:
         _negative_sq_distances(n_features, n, means, block_resp, work)
         argmax_rows(block_resp, n, idx, int(0), nearest)
+        if by_label:
+            return True
         block_resp[:] = 0.0
         for i in range(n):
             block_resp[idx[i], i] = 1.0
+    return False
 
 
 @njit(**INLINE_JIT)
 def _negative_sq_distances(n_features, n_rows, means, out, work):
     """out[k, i] = -||x_i - means[k]||² for the block's rows in work[:D]: the
-    largest is the nearest mean. A plain sweep, not the log-density kernels:
-    it runs once per initialisation, and compiles in a fraction of their time."""
+    largest is the nearest mean. Plain sweeps (``diag.sweep_sq_distances``),
+    not the log-density kernels: it runs once per initialisation, and compiles
+    in a fraction of their time."""
     for k in range(means.shape[0]):
         row = out[k]
         row[:n_rows] = 0.0
-        for a in range(n_features):
-            m = means[k, a]
-            x = work[a]
-            for i in range(n_rows):
-                t = x[i] - m
-                row[i] -= t * t
+        sweep_sq_distances(n_features, n_rows, means[k], work, row, -1.0)
 
 
 def weighted_sums(X, sample_weight, fill, chunk_rows, out):
