@@ -166,14 +166,6 @@ def _add_weighted_sq_distances(n_features, n_rows, center, weight, work, row):
 @njit(**JIT)
 def _add_sq_distances(n_features, n_rows, center, work, row):
     """row[i] += sum_a (work[a, i] - center[a])²."""
-    sweep_sq_distances(n_features, n_rows, center, work, row, 1.0)
-
-
-@njit(**INLINE_JIT)
-def sweep_sq_distances(n_features, n_rows, center, work, row, sign):
-    """row[i] += sign * sum_a (work[a, i] - center[a])², four features per
-    sweep over the block's rows (inlined: ``_add_sq_distances``, and the
-    nearest means of k-means' final assignment, ``em``)."""
     whole = n_features - n_features % TILE
     for a in range(0, whole, TILE):
         c0, c1, c2, c3 = center[a], center[a + 1], center[a + 2], center[a + 3]
@@ -183,13 +175,13 @@ def sweep_sq_distances(n_features, n_rows, center, work, row, sign):
             t1 = x1[i] - c1
             t2 = x2[i] - c2
             t3 = x3[i] - c3
-            row[i] += sign * (t0 * t0 + t1 * t1 + t2 * t2 + t3 * t3)
+            row[i] += t0 * t0 + t1 * t1 + t2 * t2 + t3 * t3
     for a in range(whole, n_features):
         c = center[a]
         x = work[a]
         for i in range(n_rows):
             t = x[i] - c
-            row[i] += sign * (t * t)
+            row[i] += t * t
 
 
 @njit(**JIT)
