@@ -178,6 +178,13 @@ class CovarianceType:
         scatter = stats.s2 - 2.0 * stats.s1 * delta + stats.s0[:, None] * delta**2
         return scatter / nk[:, None] + reg_covar
 
+    def quadratic_sum(self, stats, precisions_cholesky):
+        """sum_k sum_n w r_nk (x_n - c_k)ᵀ P_k (x_n - c_k) from statistics taken
+        around the centers c_k, with P_k the precisions of the factors
+        ``precisions_cholesky`` (the responsibility-weighted quadratic forms of a
+        pass's log-densities, ``_stats.pass_entropy``)."""
+        return float(np.sum(precisions_cholesky**2 * stats.s2))
+
 
 class Full(CovarianceType):
     name = "full"
@@ -260,6 +267,11 @@ class Full(CovarianceType):
         n_features = means.shape[1]
         covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
         return covariances
+
+    def quadratic_sum(self, stats, precisions_cholesky):
+        # P_k = U_k U_kᵀ: sum_k tr(U_kᵀ s2_k U_k)
+        return float(np.einsum("kaj,kab,kbj->", precisions_cholesky, stats.s2,
+                               precisions_cholesky))
 
 
 class Tied(CovarianceType):
@@ -345,6 +357,14 @@ class Tied(CovarianceType):
         covariances.flat[:: means.shape[1] + 1] += reg_covar
         return covariances
 
+    def quadratic_sum(self, stats, precisions_cholesky):
+        # the scatter around each point's own center, sum_k sum_n w r (x - c_k)
+        # (x - c_k)ᵀ, from the one taken around the shift (as the M-step's)
+        scatter = self.covariances_from_stats(
+            stats, stats.centers, np.zeros_like(stats.s1), np.ones(1), 0.0)
+        return float(np.einsum("aj,ab,bj->", precisions_cholesky, scatter,
+                               precisions_cholesky))
+
 
 class Diag(CovarianceType):
     name = "diag"
@@ -407,6 +427,9 @@ class Spherical(Diag):
     def covariances_from_stats(self, stats, means, delta, nk, reg_covar):
         return super().covariances_from_stats(stats, means, delta, nk,
                                               reg_covar).mean(axis=1)
+
+    def quadratic_sum(self, stats, precisions_cholesky):
+        return float(np.sum(precisions_cholesky**2 * stats.s2.sum(axis=1)))
 
 
 COVARIANCE_TYPES = {t.name: t for t in (Full(), Tied(), Diag(), Spherical())}

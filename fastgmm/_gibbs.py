@@ -108,7 +108,7 @@ class ChainState:
         self.slots = (
             np.empty(shape), np.empty(k), np.empty((k, d)),  # factor, log_norm, aux
             np.empty((n_chunks, k)), np.empty((n_chunks, k, d)),
-            np.empty(slot_shape), np.empty(n_chunks), np.zeros(n_chunks),
+            np.empty(slot_shape), np.empty(n_chunks),
         )
         self.stats = (np.empty(k), np.empty((k, d)), np.empty(slot_shape[1:]),
                       np.empty((k, d)), np.empty(d))
@@ -171,8 +171,7 @@ def streamed_pass(source, state, key=None):
     log-likelihood only) when ``key`` is None. The statistics stay in the
     state's scratch; returns the log-likelihood. The same compiled pieces as
     ``_kernels.gibbs.chain_kernel``'s pass, so the same statistics."""
-    factor, log_norm, aux, s0_slots, s1_slots, s2_slots, loglik, entropy = \
-        state.slots
+    factor, log_norm, aux, s0_slots, s1_slots, s2_slots, loglik = state.slots
     s0, s1, s2, centers, tied_shift = state.stats
     centers[:] = state.means
     kernel.pass_layout(state.code, state.weights, centers, state.factors, factor,
@@ -184,7 +183,7 @@ def streamed_pass(source, state, key=None):
         c = slice(seg.chunk_start, seg.chunk_stop)
         em.accumulate(kind, mode, seg.X, seg.weights, centers, factor, log_norm,
                       aux, tied_shift, source.chunk_rows, s0_slots[c], s1_slots[c],
-                      s2_slots[c], loglik[c], entropy[c], key, np.uint64(seg.start))
+                      s2_slots[c], loglik[c], key, np.uint64(seg.start))
     return kernel.reduce_slots(state.code, s0_slots, s1_slots, s2_slots, loglik, s0,
                                s1, s2)
 

@@ -18,12 +18,11 @@ from ._kernels.kinds import (
     LABELS,
     PROBA,
     RESPONSIBILITIES,
-    RESPONSIBILITIES_ENTROPY,
     SAMPLED,
     SPHERICAL,
 )
 from ._params import kernel_params
-from ._stats import SufficientStats, m_step
+from ._stats import SufficientStats, m_step, pass_entropy
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
 
@@ -53,7 +52,9 @@ def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
 
     ``log_weights`` (K,): the per-component term added to the Gaussian
     log-densities (default: log of ``params.weights``, EM's). With ``entropy``,
-    the statistics also carry sum_n w_n sum_k r_nk log r_nk (variational Bayes).
+    the statistics also carry sum_n w_n sum_k r_nk log r_nk (variational Bayes),
+    taken from the statistics after the pass (``_stats.pass_entropy``), so the
+    kernels do the same work as for EM.
     With ``draw_key`` (a sweep's key, ``_kernels.random.sweep_key``), they are
     those of one component sampled per row instead (a Gibbs sweep); the source's
     first row has the global index ``first_row``, which keys its draws.
@@ -62,21 +63,20 @@ def stats_pass(source, params, log_weights=None, entropy=False, draw_key=None,
     kp = kernel_params(params, log_weights)
     s0, s1, s2 = _slots(source.n_chunks, kp.means.shape[0], source.n_features, ctype)
     loglik = np.empty(source.n_chunks)
-    chunk_entropy = np.zeros(source.n_chunks)
-    mode = RESPONSIBILITIES_ENTROPY if entropy else RESPONSIBILITIES
-    if draw_key is not None:
-        mode = SAMPLED
+    mode = RESPONSIBILITIES if draw_key is None else SAMPLED
     key = np.uint64(0 if draw_key is None else draw_key)
     for seg in source.segments():
         c = slice(seg.chunk_start, seg.chunk_stop)
         em.accumulate(kp.kind, mode, seg.X, seg.weights, kp.means, kp.factor,
                       kp.log_norm, kp.aux, kp.shift, source.chunk_rows, s0[c], s1[c],
-                      s2[c], loglik[c], chunk_entropy[c], key,
+                      s2[c], loglik[c], key,
                       np.uint64(first_row + seg.start), source.fill)
-    return SufficientStats.from_chunks(
+    stats = SufficientStats.from_chunks(
         ctype, s0, s1, s2, kp.means, kp.shift, loglik, source.total_weight,
-        chunk_entropy,
     )
+    if entropy:
+        stats.entropy = pass_entropy(stats, kp.log_norm, params.precisions_cholesky)
+    return stats
 
 
 def _one_component_fit(source, ctype):

@@ -144,6 +144,25 @@ class SufficientStats:
                    0.0 if entropy is None else float(np.sum(entropy)))
 
 
+def pass_entropy(stats, log_norm, precisions_cholesky):
+    """sum_n w_n sum_k r_nk log r_nk of the pass that took ``stats`` (around the
+    means of its log-densities), from the statistics alone.
+
+    With t_nk = log_norm_k - 1/2 (x_n - c_k)ᵀ P_k (x_n - c_k) the pass's terms
+    (``_params.kernel_params``: log-densities plus per-component constants),
+    log r_nk = t_nk - log p(x_n) and sum_k r_nk = 1, so the sum is
+    sum_k log_norm_k s0_k - 1/2 (the weighted quadratic forms,
+    ``quadratic_sum``) - loglik: the variational lower bound's entropy term
+    without any work per point. A component with no mass adds nothing (its
+    log_norm may be -inf).
+    """
+    ctype = stats.covariance_type
+    held = stats.s0 > 0.0
+    constants = float(np.dot(log_norm[held], stats.s0[held]))
+    quadratic = ctype.quadratic_sum(stats, precisions_cholesky)
+    return constants - 0.5 * quadratic - stats.loglik
+
+
 def m_step(stats, reg_covar, normalise_weights=True):
     """New parameters from statistics: weighted means and covariances, with
     ``reg_covar`` added to the diagonal.

@@ -818,7 +818,7 @@ def test_one_feature_full_runs_the_diag_kernel(weighted):
         loglik = np.empty(n_chunks)
         em.accumulate(kind, RESPONSIBILITIES, X, w, kp.means, factor, kp.log_norm,
                       kp.aux, kp.shift, chunk_rows, s0, s1, s2, loglik,
-                      np.zeros(n_chunks), np.uint64(0), np.uint64(0))
+                      np.uint64(0), np.uint64(0))
         proba = np.empty((len(X), 4))
         em.predict_rows(kind, PROBA, X, kp.means, factor, kp.log_norm, kp.aux,
                         kp.shift, proba, np.empty(0, dtype=np.int64))

@@ -23,7 +23,9 @@ from sklearn.mixture import BayesianGaussianMixture
 
 from fastgmm._covariance import LOG_2PI
 from fastgmm._covariance import covariance_type as covariance_type_named
+from fastgmm._params import Params
 from fastgmm._passes import resp_stats
+from fastgmm._sources import ArraySource
 from fastgmm._stats import SufficientStats
 from fastgmm._variational import (
     Priors,
@@ -452,3 +454,44 @@ def test_variational_params_is_a_dataclass_of_sklearn_parameters(problem):
     np.testing.assert_allclose(vp.weights().sum(), 1.0)
     np.testing.assert_allclose(vp.precisions("spherical"), vp.covariances ** -1.0,
                                rtol=1e-13)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("n_features", [1, 3, 6])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pass_entropy_is_the_sum_of_r_log_r(covariance_type, n_features, weighted):
+    """A variational pass takes sum_n w sum_k r log r from its statistics
+    (``_stats.pass_entropy``: no work per point): against NumPy's
+    responsibilities under the same log-densities and per-component constants,
+    one of them -inf (a component given no weight), on data far from the origin,
+    in every kernel variant (one feature, below four, tiled)."""
+    rng = np.random.default_rng(7)
+    n_components = 4
+    X = rng.normal(size=(5000, n_features)) * 2.0 + 40.0
+    weights = rng.uniform(0.0, 2.0, size=X.shape[0]) if weighted else None
+    means = X[rng.choice(X.shape[0], n_components, replace=False)]
+    spread = rng.normal(size=(n_components, n_features, n_features))
+    full = spread @ spread.transpose(0, 2, 1) / n_features + np.eye(n_features)
+    covariances = {
+        "full": full,
+        "tied": full[0],
+        "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
+        "spherical": np.diagonal(full, axis1=1, axis2=2).mean(axis=1),
+    }[covariance_type]
+    ctype = covariance_type_named(covariance_type)
+    factors, failed = ctype.cholesky_from_covariances(covariances)
+    assert not np.any(failed)
+    params = Params(ctype, np.full(n_components, 0.25), means, covariances, factors)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log([0.1, 0.2, 0.7, 0.0])
+    stats = ArraySource(X, weights).stats_pass(params, log_weights, entropy=True)
+
+    terms = naive_log_gaussian(X, means, covariances, covariance_type) + log_weights
+    top = terms.max(axis=1, keepdims=True)
+    log_p = top + np.log(np.exp(terms - top).sum(axis=1, keepdims=True))
+    resp = np.exp(terms - log_p)
+    with np.errstate(invalid="ignore"):  # 0 * -inf where a weight is 0
+        per_row = np.where(resp > 0, resp * (terms - log_p), 0.0).sum(axis=1)
+    w = np.ones(X.shape[0]) if weights is None else weights
+    np.testing.assert_allclose(stats.loglik, w @ log_p[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(stats.entropy, w @ per_row, rtol=1e-9)

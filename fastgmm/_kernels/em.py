@@ -32,11 +32,9 @@ from .._config import BLOCK_ROWS, INLINE_JIT, JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
-    RESPONSIBILITIES_ENTROPY,
     TIED,
     TILE,
     argmax_rows,
-    block_entropy,
     block_log_likelihood,
     exponentiate_rows,
     fill_block,
@@ -166,27 +164,26 @@ def _add_stats_block(kind, variant, n_features, start, n_rows, resp, sample_weig
 
 
 def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift,
-               chunk_rows, s0, s1, s2, loglik, entropy, key, first_row,
-               fill=None):
+               chunk_rows, s0, s1, s2, loglik, key, first_row, fill=None):
     """E-step and statistics in one pass: per chunk c, add into slot c.
 
     X (N, D) float32/float64 C-contiguous; sample_weight (N,) or (0,) for ones;
     means (K, D); factor and aux as the kernel of ``kind`` reads them; shift (D,);
     outputs s0 (C, K), s1 (C, K, D), s2 (C, K2, D2, D), loglik (C,) are overwritten
     with each chunk's sums (loglik = sum of weight * log p(x), where p is the sum
-    over k of exp(log-density + log_norm)). ``mode`` (``kinds``): with
-    RESPONSIBILITIES_ENTROPY, entropy (C,) gets each chunk's
-    sum of weight * sum_k r_k log r_k; otherwise it is left alone. With SAMPLED,
-    each row's responsibilities become its sampled assignment before the
-    statistics are added (``random.sample_block``, from the uint64 sweep ``key``;
-    X's first row has the global index ``first_row``, uint64); loglik is still
+    over k of exp(log-density + log_norm)). ``mode`` (``kinds``): RESPONSIBILITIES
+    (variational Bayes' entropy comes from the statistics afterwards,
+    ``_stats.pass_entropy``) or SAMPLED: each row's responsibilities become its
+    sampled assignment before the statistics are added (``random.sample_block``,
+    from the uint64 sweep ``key``; X's first row has the global index
+    ``first_row``, uint64); loglik is still
     that of the parameters, summed over components. ``fill`` (D,) float64:
     X's NaN read as fill[a] in feature a (``fill_block``; None: X has no NaN).
     """
     run_chunks(accumulate_kernel(kind, mode == SAMPLED, X), s0.shape[0],
                mode, X, sample_weight, means, factor, log_norm, aux, shift,
-               chunk_rows, s0, s1, s2, loglik, entropy, key, first_row, NO_SEEDS,
-               NO_RESP, NO_FILL if fill is None else fill)
+               chunk_rows, s0, s1, s2, loglik, key, first_row, NO_SEEDS, NO_RESP,
+               NO_FILL if fill is None else fill)
 
 
 NO_SEEDS = np.empty(0, dtype=np.int64)
@@ -208,8 +205,8 @@ def accumulate_assigned(kind, X, sample_weight, seeds, resp, means, shift,
     ignored = np.empty(n_chunks)
     run_chunks(accumulate_kernel(kind, False, X), n_chunks,
                ASSIGNED, X, sample_weight, means, _NO_FACTOR, _NO_NORM, _NO_AUX,
-               shift, chunk_rows, s0, s1, s2, ignored, ignored, np.uint64(0),
-               np.uint64(0), seeds, resp, NO_FILL if fill is None else fill)
+               shift, chunk_rows, s0, s1, s2, ignored, np.uint64(0), np.uint64(0),
+               seeds, resp, NO_FILL if fill is None else fill)
 
 
 # unused by ASSIGNED passes, typed as the EM passes' arguments so that both
@@ -250,11 +247,11 @@ def _accumulate_kernel(kind, sampling, variant):
     @njit(**JIT)
     def accumulate_pass(first, stop, mode, X, sample_weight, means, factor,
                         log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
-                        entropy, key, first_row, seeds, resp, fill):
+                        key, first_row, seeds, resp, fill):
         for c in range(first, stop):
             accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight,
                              means, factor, log_norm, aux, shift, chunk_rows, s0,
-                             s1, s2, loglik, entropy, key, first_row, seeds, resp,
+                             s1, s2, loglik, key, first_row, seeds, resp,
                              fill)
 
     return accumulate_pass
@@ -263,25 +260,23 @@ def _accumulate_kernel(kind, sampling, variant):
 @njit(**INLINE_JIT)
 def accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight, means,
                      factor, log_norm, aux, shift, chunk_rows, s0, s1, s2, loglik,
-                     entropy, key, first_row, seeds, resp, fill):
+                     key, first_row, seeds, resp, fill):
     """Chunk c of a pass of ``accumulate_kernel``; inlined into callers where
     ``kind``, ``sampling`` and ``variant`` are constants, so that only that
     kind's kernels compile (of that variant), and the draws of mode SAMPLED
     only where ``sampling`` is True."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
-    with_entropy = mode == RESPONSIBILITIES_ENTROPY
     s0[c] = 0.0
     s1[c] = 0.0
     s2[c] = 0.0
     logp = np.empty((n_components, BLOCK_ROWS))
     lse = np.empty(BLOCK_ROWS)
-    row_sums = np.empty((3, BLOCK_ROWS))
+    row_sums = np.empty((3, BLOCK_ROWS))  # 3: the draws' scratch (sample_block)
     work = np.empty((work_rows(n_features), BLOCK_ROWS))
     idx = np.empty(BLOCK_ROWS, dtype=np.int64)
     counts = np.empty(n_components)
     total = 0.0
-    chunk_entropy = 0.0
     stop = min(n_rows, (c + 1) * chunk_rows)
     for start in range(c * chunk_rows, stop, BLOCK_ROWS):
         n = min(BLOCK_ROWS, stop - start)
@@ -298,25 +293,17 @@ def accumulate_chunk(kind, sampling, variant, c, mode, X, sample_weight, means,
             _log_prob_block(kind, variant, n_features, n, means, factor, log_norm,
                             aux, shift, logp, work)
             if sampling and mode == SAMPLED:
-                # the draw needs no division by each row's total (with_entropy
-                # is False here, passed so that one compilation serves both)
-                exponentiate_rows(logp, n, lse, row_sums, with_entropy)
+                # the draw needs no division by each row's total
+                exponentiate_rows(logp, n, lse, row_sums, bool(False))
             else:
-                normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
-            block_loglik = block_log_likelihood(lse, row_sums, n, sample_weight,
-                                                start)
-            total += block_loglik
-            if with_entropy:
-                chunk_entropy += block_entropy(lse, row_sums, block_loglik, n,
-                                               sample_weight, start)
+                normalise_rows(logp, n, lse, row_sums, bool(False), bool(False))
+            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
             if sampling and mode == SAMPLED:
                 sample_block(logp, n, key, first_row, sample_weight, start,
                              row_sums, lse, counts)
         _add_stats_block(kind, variant, n_features, start, n, logp, sample_weight,
                          means, factor, shift, s0[c], s1[c], s2[c], work, idx)
     loglik[c] = total
-    if with_entropy:
-        entropy[c] = chunk_entropy
 
 
 @register_jitable

@@ -430,8 +430,7 @@ def _one_pass(kind, code, variant, mode, X, sample_weight, chunk_rows, key, weig
     """One pass over X (one chunk) under the parameters: its statistics reduced
     into ``stats`` (s0, s1, s2, centers, tied_shift); returns the
     log-likelihood."""
-    factor, log_norm, aux, s0_slots, s1_slots, s2_slots, loglik_slots, entropy = \
-        slots
+    factor, log_norm, aux, s0_slots, s1_slots, s2_slots, loglik_slots = slots
     s0, s1, s2, centers, tied_shift = stats
     for k in range(means.shape[0]):  # element by element (see ``run_chain``)
         for a in range(means.shape[1]):
@@ -440,7 +439,7 @@ def _one_pass(kind, code, variant, mode, X, sample_weight, chunk_rows, key, weig
     # sampling: the sweeps' draws and the log-likelihood's plain pass
     accumulate_chunk(kind, True, variant, 0, mode, X, sample_weight, centers, factor,
                      log_norm, aux, tied_shift, chunk_rows, s0_slots, s1_slots,
-                     s2_slots, loglik_slots, entropy, key, np.uint64(0), NO_SEEDS,
+                     s2_slots, loglik_slots, key, np.uint64(0), NO_SEEDS,
                      NO_RESP, NO_FILL)
     return reduce_slots(code, s0_slots, s1_slots, s2_slots, loglik_slots, s0, s1, s2)
 
