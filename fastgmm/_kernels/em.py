@@ -176,9 +176,9 @@ def accumulate(kind, mode, X, sample_weight, means, factor, log_norm, aux, shift
     ``_stats.pass_entropy``) or SAMPLED: each row's responsibilities become its
     sampled assignment before the statistics are added (``random.sample_block``,
     from the uint64 sweep ``key``; X's first row has the global index
-    ``first_row``, uint64); loglik is still
-    that of the parameters, summed over components. ``fill`` (D,) float64:
-    X's NaN read as fill[a] in feature a (``fill_block``; None: X has no NaN).
+    ``first_row``, uint64), and loglik is still that of the parameters, summed
+    over components. ``fill`` (D,) float64: X's NaN read as fill[a] in feature
+    a (``fill_block``; None: X has no NaN).
     """
     run_chunks(accumulate_kernel(kind, mode == SAMPLED, X), s0.shape[0],
                mode, X, sample_weight, means, factor, log_norm, aux, shift,
