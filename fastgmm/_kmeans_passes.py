@@ -113,55 +113,33 @@ def potentials(source, chosen, candidates):
     return potentials.sum(axis=0)
 
 
-def _lloyd_segment(source, seg, centers, sums, counts):
-    """One Lloyd step over ``seg``, into its chunks' slots of sums and counts;
-    returns the squared distance of each row to its nearest center.
+def _lloyd_segment(source, seg, centers, sums, counts, state=None):
+    """One Lloyd step over ``seg``, into its chunks' slots of sums and counts.
 
-    Every row's distances are computed. Resident sources keep each row's label
-    and Hamerly bounds for the next step (``_lloyd_bounded``) instead."""
-    n_rows = seg.stop - seg.start
-    labels = np.full(n_rows, -1, dtype=np.int64)
-    upper, lower, closest = np.empty((3, n_rows))
-    _lloyd_kernel(source, seg, centers, _fresh_bounds(centers.shape[0]), labels,
-                  upper, lower, closest, sums, counts)
-    return closest
-
-
-def _fresh_bounds(n_clusters):
-    zeros = np.zeros(n_clusters)
-    return zeros, zeros, zeros, 0.0
-
-
-def _lloyd_kernel(source, seg, centers, bounds, labels, upper, lower, closest, sums,
-                  counts):
+    ``state`` is what the segment's previous step returned: (its centers, and
+    per row the label, Hamerly's upper and lower bounds and the squared
+    distance to the nearest center). Taking it on, only the rows near a
+    boundary between centers get their distances computed (on the 32k-row
+    sample of 1M x 16 x 16 with 16 centers: 10-20% of the rows after 20 of
+    k-means' 75 steps, 5% at the end); None (or other centers' shape):
+    every row's. The sums are those of every row under its label either way,
+    bitwise. Returns the new state; its distances are every row's only when
+    ``state`` was None."""
+    if state is None or state[0].shape != centers.shape:
+        n_rows = seg.stop - seg.start
+        labels = np.full(n_rows, -1, dtype=np.int64)
+        upper, lower, closest = np.empty((3, n_rows))
+        zeros = np.zeros(centers.shape[0])
+        bounds = zeros, zeros, zeros, 0.0
+    else:
+        previous, labels, upper, lower, closest = state
+        bounds = _hamerly_bounds(previous, centers)
     c = slice(seg.chunk_start, seg.chunk_stop)
     changed = np.empty(seg.chunk_stop - seg.chunk_start, dtype=np.int64)
     kernels.lloyd_step(seg.X, source.fill, seg.weights, centers, bounds,
                        source.chunk_rows, labels, upper, lower, closest, sums[c],
                        counts[c], changed)
-
-
-def _lloyd_bounded(source, seg, centers, sums, counts):
-    """``_lloyd_segment`` on a resident source, keeping each row's label and
-    bounds between steps: from the second step on, only the rows near a
-    boundary between centers get their distances computed (on the 32k-row
-    sample of 1M x 16 x 16 with 16 centers: 10-20% of the rows after 20 of
-    k-means' 75 steps, 5% at the end).
-    The sums are those of every row under its label, so they equal those of
-    ``_lloyd_segment`` bitwise."""
-    key = ("lloyd bounds", seg.index)
-    state = source.cache.get(key)
-    if state is None or state[0].shape != centers.shape:
-        n_rows = seg.stop - seg.start
-        labels = np.full(n_rows, -1, dtype=np.int64)
-        upper, lower, closest = np.empty((3, n_rows))
-        bounds = _fresh_bounds(centers.shape[0])
-    else:
-        previous, labels, upper, lower, closest = state
-        bounds = _hamerly_bounds(previous, centers)
-    _lloyd_kernel(source, seg, centers, bounds, labels, upper, lower, closest, sums,
-                  counts)
-    source.cache[key] = (centers.copy(), labels, upper, lower, closest)
+    return centers.copy(), labels, upper, lower, closest
 
 
 # relative margin by which the bounds are loosened: far above the rounding of a
@@ -192,10 +170,15 @@ def lloyd_sums(source, centers):
     n_clusters, n_features = centers.shape
     sums = np.empty((source.n_chunks, n_clusters, n_features))
     counts = np.empty((source.n_chunks, n_clusters))
-    step = _lloyd_bounded if source.resident else _lloyd_segment
-    # per row: a label, two bounds and the distance (8 bytes each)
+    # per row: a label, two bounds and the distance (8 bytes each), kept
+    # between steps only when X is resident (streamed and Dask sources compute
+    # every distance each step)
     for seg in source.segments(scratch_bytes_per_row=32):
-        step(source, seg, centers, sums, counts)
+        key = ("lloyd bounds", seg.index)
+        state = _lloyd_segment(source, seg, centers, sums, counts,
+                               source.cache.get(key))
+        if source.resident:
+            source.cache[key] = state
     return sums.sum(axis=0), counts.sum(axis=0)
 
 
@@ -217,7 +200,7 @@ def farthest_candidates(source, centers, n_wanted):
             source, seg, centers,
             np.empty((source.n_chunks, n_clusters, n_features)),
             np.empty((source.n_chunks, n_clusters)),
-        )
+        )[4]
         candidates = np.flatnonzero(seg.weights > 0) if seg.weights.size else None
         segment_values = closest if candidates is None else closest[candidates]
         order = np.argsort(segment_values, kind="stable")[::-1][:n_wanted]
