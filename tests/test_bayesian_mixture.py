@@ -210,6 +210,36 @@ def test_random_init_draws_sklearns_responsibilities():
                           "covariances_")
 
 
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+def test_initial_covariances_of_each_type_are_the_full_ones_reduced(prior_type):
+    """scikit-learn's test_compare_covar_type, through fit(max_iter=0) instead of
+    its private _initialize_parameters (which tests/test_sklearn_suite.py lists
+    as a deviation): from the same initial responsibilities, W_k⁻¹ (covariances_
+    times degrees_of_freedom_) of 'tied' is the mean of the 'full' ones, 'diag'
+    their diagonals and 'spherical' the mean of those."""
+    X = _mixture(seed=25) * 7.0
+    scatter = {}
+    for covariance_type in COVARIANCE_TYPES:
+        est = BayesianGaussianMixture(
+            n_components=2 * N_COMPONENTS, covariance_type=covariance_type,
+            weight_concentration_prior_type=prior_type, init_params="random",
+            random_state=0, max_iter=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X)
+        dof = est.degrees_of_freedom_
+        scatter[covariance_type] = est.covariances_ * (
+            dof if covariance_type in ("tied", "spherical")
+            else dof.reshape((-1,) + (1,) * (est.covariances_.ndim - 1))
+        )
+    full = scatter["full"]
+    assert_allclose(scatter["tied"], full.mean(axis=0), rtol=1e-12)
+    diagonals = np.array([np.diag(c) for c in full])
+    assert_allclose(scatter["diag"], diagonals, rtol=1e-12)
+    assert_allclose(scatter["spherical"], diagonals.mean(axis=1), rtol=1e-12)
+
+
 # --------------------------------------------------------------------------
 # 2. Against the Bishop reference, 20 iterations of its own loop
 # --------------------------------------------------------------------------
