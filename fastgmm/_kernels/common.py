@@ -431,39 +431,6 @@ def compact_nonzero(r, n_rows, idx):
 
 
 @njit(**JIT)
-def gather_component(work, n_features, n_rows, resp, sample_weight, start, k,
-                     center, idx, s0, s1):
-    """Lay out the block's points that component k is responsible for, and add
-    their mass and first moment: s0[k] += sum r, s1[k] += sum r (x - center).
-
-    ``resp`` is (K, BLOCK_ROWS), column i for the block's point i. For the m points
-    j taken: work[D + a, j] = x_a - center_a, work[2D + a, j] = r_j (x_a -
-    center_a) and work[3D, j] = r_j, with r the responsibility times the sample
-    weight; returns m. ``work`` is float64, or float32 for products in float32
-    (``full.add_stats_full_single``). When most points have r > 0 every point
-    is taken in order (zeros included: cheaper than compacting); otherwise only
-    those with r > 0, so far components cost nothing in the statistics.
-    """
-    d = n_features
-    r = work[3 * d]
-    nonzero = component_weights(resp, k, sample_weight, start, n_rows, r)
-    if nonzero == 0:
-        return 0
-    if 2 * nonzero > n_rows:
-        for a in range(d):
-            c = center[a]
-            for i in range(n_rows):
-                t = work[a, i] - c
-                work[d + a, i] = t
-                work[2 * d + a, i] = r[i] * t
-        _add_first_moments(work, d, n_rows, k, s0, s1)
-        return n_rows
-    m = _gather_nonzero(work, d, n_rows, r, center, idx)
-    _add_first_moments(work, d, m, k, s0, s1)
-    return m
-
-
-@njit(**JIT)
 def add_component_moments(work, n_features, n_rows, resp, sample_weight, start, k,
                           center, s0, s1):
     """s0[k] += sum r and s1[k] += sum r (x - center) for the block in work[:D],
@@ -487,11 +454,13 @@ def add_component_moments(work, n_features, n_rows, resp, sample_weight, start, 
 
 
 @njit(**JIT)
-def _gather_nonzero(work, n_features, n_rows, r, center, idx):
-    """The sparse layout of ``gather_component`` for the r in work[3D]: the
-    points with r > 0 moved to the front (r compacted in place), their
-    deviations to work rows D.., the weighted deviations to rows 2D..; returns
-    their number."""
+def gather_nonzero(work, n_features, n_rows, r, center, idx):
+    """Lay out the block's points that a component is responsible for, r (its
+    responsibility times the sample weight) in work[3D]: the points with r > 0
+    moved to the front (r compacted in place), their deviations x - center to
+    work rows D.., the weighted deviations to rows 2D..; returns their number
+    m. So far components cost nothing in the statistics. ``work`` is float64,
+    or float32 for products in float32 (``full.add_stats_full_single``)."""
     d = n_features
     m = compact_nonzero(r, n_rows, idx)
     for a in range(d):
@@ -527,8 +496,8 @@ def add_component_stats(work, n_features, n_rows, resp, sample_weight, start, k,
         s0[k] += total
         add_centred_products(work, d, n_rows, r, center, s1[k], s2)
         return
-    m = _gather_nonzero(work, d, n_rows, r, center, idx)
-    _add_first_moments(work, d, m, k, s0, s1)
+    m = gather_nonzero(work, d, n_rows, r, center, idx)
+    add_first_moments(work, d, m, k, s0, s1)
     add_lower_products(work, 2 * d, d, d, m, s2)
 
 
@@ -632,8 +601,8 @@ def _add_centred_diagonal_tile(work, r, a0, n_rows, center, s1, s2, centred):
     x0, x1, x2, x3 = work[a0], work[a0 + 1], work[a0 + 2], work[a0 + 3]
     c0, c1, c2, c3 = center[a0], center[a0 + 1], center[a0 + 2], center[a0 + 3]
     t0, t1, t2, t3 = centred[0], centred[1], centred[2], centred[3]
-    p0 = p1 = p2 = p3 = 0.0
-    q00 = q10 = q11 = q20 = q21 = q22 = q30 = q31 = q32 = q33 = 0.0
+    p0 = p1 = p2 = p3 = zero_like(work)
+    q00 = q10 = q11 = q20 = q21 = q22 = q30 = q31 = q32 = q33 = zero_like(work)
     for i in range(n_rows):
         w = r[i]
         v0, v1, v2, v3 = x0[i] - c0, x1[i] - c1, x2[i] - c2, x3[i] - c3
@@ -679,7 +648,7 @@ def _add_centred_half_tile(work, r, a0, b0, n_rows, center, s2, centred):
     x0, x1 = work[a0], work[a0 + 1]
     c0, c1 = center[a0], center[a0 + 1]
     y0, y1, y2, y3 = centred[0], centred[1], centred[2], centred[3]
-    q00 = q01 = q02 = q03 = q10 = q11 = q12 = q13 = 0.0
+    q00 = q01 = q02 = q03 = q10 = q11 = q12 = q13 = zero_like(work)
     for i in range(n_rows):
         w = r[i]
         u0 = w * (x0[i] - c0)
@@ -704,7 +673,7 @@ def _add_centred_half_tile(work, r, a0, b0, n_rows, center, s2, centred):
 
 
 @njit(**JIT)
-def _add_first_moments(work, d, m, k, s0, s1):
+def add_first_moments(work, d, m, k, s0, s1):
     """s0[k] += sum of the m gathered r; s1[k, a] += sum of the m gathered r d_a."""
     total = 0.0
     for j in range(m):
