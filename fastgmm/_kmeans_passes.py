@@ -135,10 +135,9 @@ def _lloyd_segment(source, seg, centers, sums, counts, state=None):
         previous, labels, upper, lower, closest = state
         bounds = _hamerly_bounds(previous, centers)
     c = slice(seg.chunk_start, seg.chunk_stop)
-    changed = np.empty(seg.chunk_stop - seg.chunk_start, dtype=np.int64)
     kernels.lloyd_step(seg.X, source.fill, seg.weights, centers, bounds,
                        source.chunk_rows, labels, upper, lower, closest, sums[c],
-                       counts[c], changed)
+                       counts[c])
     return centers.copy(), labels, upper, lower, closest
 
 

@@ -64,7 +64,7 @@ def _update_closest(first, stop, chunk_rows, X, fill, point, closest):
 
 
 def lloyd_step(X, fill, sample_weight, centers, bounds, chunk_rows, labels, upper,
-               lower, closest, sums, counts, changed):
+               lower, closest, sums, counts):
     """Assign every row to its nearest center and accumulate the new centers' sums.
 
     Hamerly's bounds skip the rows whose center cannot have changed: each row
@@ -81,26 +81,24 @@ def lloyd_step(X, fill, sample_weight, centers, bounds, chunk_rows, labels, uppe
 
     Writes labels, upper, lower, closest (N,) the squared distance to the
     assigned center of each row whose distances were computed (others: left
-    alone), sums (C, K, D), counts (C, K) (weighted) and changed (C,) the
-    number of rows whose label changed, per chunk.
+    alone), sums (C, K, D) and counts (C, K) (weighted), per chunk.
     """
     drift, others, half_gaps, slack = bounds
     run_chunks(_lloyd_step, sums.shape[0], X, fill, sample_weight, centers, drift,
                others, half_gaps, slack, chunk_rows, labels, upper, lower, closest,
-               sums, counts, changed)
+               sums, counts)
 
 
 @njit(**JIT)
 def _lloyd_step(first, stop, X, fill, sample_weight, centers, drift, others,
                 half_gaps, slack, chunk_rows, labels, upper, lower, closest, sums,
-                counts, changed):
+                counts):
     n_rows, n_features = X.shape
     n_clusters = centers.shape[0]
     loose, tight = 1.0 + slack, 1.0 - slack
     for c in range(first, stop):
         sums[c] = 0.0
         counts[c] = 0.0
-        moved = 0
         end = min(n_rows, (c + 1) * chunk_rows)
         for i in range(c * chunk_rows, end):
             best = labels[i]
@@ -125,8 +123,6 @@ def _lloyd_step(first, stop, X, fill, sample_weight, centers, drift, others,
                     if d < best_d:
                         best_d = d
                         nearest = k
-                if nearest != best:
-                    moved += 1
                 best = nearest
                 labels[i] = best
                 closest[i] = best_d
@@ -137,4 +133,3 @@ def _lloyd_step(first, stop, X, fill, sample_weight, centers, drift, others,
             total = sums[c, best]
             for a in range(n_features):
                 total[a] += w * filled_value(X, fill, i, a)
-        changed[c] = moved
