@@ -314,14 +314,47 @@ def block_entropy(lse, total, log_likelihood, n_rows, sample_weight, start):
 def _sum_and_logs(values, sums, n_rows, sign):
     """sum_i values[i] + sign * log sums[i] over i < n_rows, where a point's
     sum is in [1, K], or 0 where no component explains it (no log: it adds
-    values[i] alone). One vectorised sweep with a log per point: over 1M x 2 x 3
-    diag, one thread, the log-likelihood took 1.0 ms per pass this way, where
-    four lanes' products of 32 sums, with a libm log of each, took 2.5 ms."""
+    values[i] alone).
+
+    The logs are taken of products: eight lanes each multiply the sums of
+    every eighth point (a zero counts as 1), and each run of LOG_RUN points
+    ends in the eight lanes' logs, so a block of 256 points takes 8 logs
+    instead of 256. A lane's product of LOG_RUN / 8 = 32 sums stays below
+    K**32, finite for K below 4e9; its rounding (32 ulp at most) moves its log
+    by 7e-15. Over 1M x 2 x 3, one thread, the log-likelihood of a pass took
+    1.0 ms with a log per point, where four scalar lanes with a libm log of
+    each product took 2.5 ms."""
     result = 0.0
     for i in range(n_rows):
-        s = sums[i]
-        result += values[i] + sign * (log_positive(s) if s > 0.0 else 0.0)
-    return result
+        result += values[i]
+    logs = 0.0
+    for run in range(0, n_rows - n_rows % 8, LOG_RUN):
+        stop = min(run + LOG_RUN, n_rows - n_rows % 8)
+        p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 1.0
+        for i in range(run, stop, 8):
+            p0 *= _one_if_zero(sums[i])
+            p1 *= _one_if_zero(sums[i + 1])
+            p2 *= _one_if_zero(sums[i + 2])
+            p3 *= _one_if_zero(sums[i + 3])
+            p4 *= _one_if_zero(sums[i + 4])
+            p5 *= _one_if_zero(sums[i + 5])
+            p6 *= _one_if_zero(sums[i + 6])
+            p7 *= _one_if_zero(sums[i + 7])
+        logs += ((log_positive(p0) + log_positive(p1)) + (log_positive(p2)
+                 + log_positive(p3))) + ((log_positive(p4) + log_positive(p5))
+                 + (log_positive(p6) + log_positive(p7)))
+    for i in range(n_rows - n_rows % 8, n_rows):
+        logs += log_positive(_one_if_zero(sums[i]))
+    return result + sign * logs
+
+
+# points per run of ``_sum_and_logs``' products (eight lanes of 32 sums each)
+LOG_RUN = 256
+
+
+@njit(**INLINE_JIT)
+def _one_if_zero(s):
+    return s if s > 0.0 else 1.0
 
 
 @njit(**JIT)
