@@ -321,9 +321,9 @@ def _sum_and_logs(values, sums, n_rows, sign):
     ends in the eight lanes' logs, so a block of 256 points takes 8 logs
     instead of 256. A lane's product of LOG_RUN / 8 = 32 sums stays below
     K**32, finite for K below 4e9; its rounding (32 ulp at most) moves its log
-    by 7e-15. Over 1M x 2 x 3, one thread, the log-likelihood of a pass took
-    1.0 ms with a log per point, where four scalar lanes with a libm log of
-    each product took 2.5 ms."""
+    by 7e-15. Per 1M points, one thread, this took 0.54 ms where a vectorised
+    log per point took 0.81 (and four scalar lanes' products with a libm log
+    of each, 2.5 times the per-point logs)."""
     result = 0.0
     for i in range(n_rows):
         result += values[i]
