@@ -407,9 +407,11 @@ def _two_pass_inputs(rng, x, means, resp, weighted):
 def test_diag_statistics_against_two_pass(n_features, n_components, layout,
                                           weighted):
     """``add_stats_diag`` against a two-pass NumPy computation. Dense
-    components take groups of four in expanded form (around the mean of the
-    means): K = 3 one group padded with a repeat, K = 5 and 9 whole groups and
-    a padded group of one.
+    components take groups of eight in expanded form (around the mean of the
+    means), four where four or fewer are left: K = 3 a group of four padded
+    with a repeat, K = 5 a group of eight padded with three, K = 9 a whole
+    group of eight and a group of four padded with three (spherical models'
+    groups are of four: ``test_spherical_statistics_against_two_pass``).
     "near": overlapping components near the origin, every responsibility
     nonzero (the expanded sums are kept); "far": tight components (widths
     1e-2) 1e4 apart, where the expanded sums would cancel and are summed

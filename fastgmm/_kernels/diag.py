@@ -345,15 +345,20 @@ def _mean_products(n_features, n_rows, members, means, center, out, work):
             o3[i] += m3 * v
 
 
-# Components whose first and second moments one sweep over the block adds
-# (``_add_expanded_group``).
+# Components whose first moments one sweep over the block adds in a spherical
+# model (``_add_spherical_group``), and the most whose moments diag's sweep adds
+# in a narrower sweep (``_group_sums``).
 GROUP = 4
+
+# Components whose first and second moments one sweep over the block adds in a
+# diag model (``_add_expanded_group``, ``_group_sums``).
+WIDE_GROUP = 8
 
 # A block's expanded sums of one component and feature are kept when the
 # weighted spread of its points there is at least 1/EXPANDED_LIMIT of their
 # squared mean around the shift; otherwise moving them to the component's mean
 # would lose more than about EXPANDED_LIMIT * eps of the spread, and they are
-# summed again around the mean (``_add_group_feature``).
+# summed again around the mean (``_add_expanded_group``).
 EXPANDED_LIMIT = 1024.0
 
 
@@ -363,12 +368,13 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1
     """Add the block's per-feature statistics: s0[k] += r, s1[k] += r d,
     s2[k, 0] += r d², with r = resp * weight and d = x - means[k].
 
-    Components with r > 0 on most of the block's points are taken GROUP at a
-    time in expanded form: around c, the mean of the means, one sweep per
-    feature adds sum r y and sum r y² (y = x - c) of four components, two
+    Components with r > 0 on most of the block's points are taken WIDE_GROUP
+    at a time in expanded form: around c, the mean of the means, one sweep per
+    feature adds sum r y and sum r y² (y = x - c) of eight components, two
     multiply-adds per point and component where the centred form takes four
     operations; each block's sums are then moved to the component's mean (the
-    last one to three dense components make a group padded with repeats). The
+    last dense components make a group padded with repeats, swept four at a
+    time where they are four or fewer). The
     other components take ``add_component_stats_diag``: the centred sums, over
     the points with r > 0 copied together when they are few, so far components
     cost almost nothing.
@@ -463,28 +469,30 @@ def _add_stats_grouped(spherical, n_features, start, n_rows, resp, sample_weight
     _component_masses(n_rows, start, resp, sample_weight, counts, totals)
     if not spherical:  # a spherical block has c already (``centre_on_means``)
         mean_of_means(means, center)
-    # the group's components in idx[:GROUP]; a sparse component's compaction
-    # writes at most n_rows / 2 indices, into idx[GROUP:]
-    members = idx[:GROUP]
+    # the group's components in idx[:size]; a sparse component's compaction
+    # writes at most n_rows / 2 indices, into idx[size:]
+    size = GROUP if spherical else WIDE_GROUP
+    members = idx[:size]
     filled = 0
     for k in range(n_components):
         if 2.0 * counts[k] <= n_rows:
             if counts[k] > 0.0:
                 add_component_stats_diag(k, n_features, start, n_rows, resp,
                                          sample_weight, means, s0, s1, s2, work,
-                                         idx[GROUP:])
+                                         idx[size:])
             continue
         members[filled] = k
         filled += 1
-        if filled == GROUP:
+        if filled == size:
             # int(): a literal count would compile the group functions again
             _add_group(spherical, d, start, n_rows, members, int(filled), resp,
                        sample_weight, means, s0, s1, s2, work)
             filled = 0
     if filled > 0:
         # the last dense components, the group padded with its first (whose
-        # extra sums are dropped): a sweep of four costs little more than one
-        for j in range(filled, GROUP):
+        # extra sums are dropped): a sweep of four costs little more than one,
+        # and diag's of five to seven is one of eight
+        for j in range(filled, size):
             members[j] = members[0]
         _add_group(spherical, d, start, n_rows, members, int(filled), resp,
                    sample_weight, means, s0, s1, s2, work)
@@ -528,62 +536,76 @@ def _component_masses(n_rows, start, resp, sample_weight, counts, totals):
 @njit(**JIT)
 def _add_expanded_group(n_features, start, n_rows, members, n_members, resp,
                         sample_weight, means, s0, s1, s2, work):
-    """The statistics of the first n_members of the GROUP components
+    """The statistics of the first n_members of the WIDE_GROUP components
     ``members`` (the others repeat one of them): per feature, one sweep adds
-    p = sum r y and q = sum r y², y = x - c, of all four, which ``_moved``
-    takes to their means."""
+    p = sum r y and q = sum r y², y = x - c, of all eight, or of the first four
+    where n_members is at most GROUP (``_group_sums``), and ``_moved`` takes
+    them to their means. A component whose sums would cancel
+    there has its sums in that feature taken again around its mean
+    (``add_diag_moments`` on r = resp[k] * weight in work row 3D)."""
     d = n_features
-    k0, k1, k2, k3 = members[0], members[1], members[2], members[3]
-    r0, r1, r2, r3 = resp[k0], resp[k1], resp[k2], resp[k3]
     totals = work[3 * d + 2]
     center = work[3 * d + 3]
+    r = work[3 * d]
     for j in range(n_members):
         s0[members[j]] += totals[members[j]]
-    weighted = sample_weight.shape[0] > 0
     for a in range(d):
         c = center[a]
-        x = work[a]
-        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0.0
-        # two copies of the sweep, so that the unweighted one loads no weight
-        if weighted:
-            for i in range(n_rows):
-                t = x[i] - c
-                u = sample_weight[start + i] * t
-                v = u * t
-                p0 += r0[i] * u
-                p1 += r1[i] * u
-                p2 += r2[i] * u
-                p3 += r3[i] * u
-                q0 += r0[i] * v
-                q1 += r1[i] * v
-                q2 += r2[i] * v
-                q3 += r3[i] * v
-        else:
-            for i in range(n_rows):
-                u = x[i] - c
-                v = u * u
-                p0 += r0[i] * u
-                p1 += r1[i] * u
-                p2 += r2[i] * u
-                p3 += r3[i] * u
-                q0 += r0[i] * v
-                q1 += r1[i] * v
-                q2 += r2[i] * v
-                q3 += r3[i] * v
-        f0, g0, kept0 = _moved(p0, q0, totals[k0], means[k0, a] - c)
-        f1, g1, kept1 = _moved(p1, q1, totals[k1], means[k1, a] - c)
-        f2, g2, kept2 = _moved(p2, q2, totals[k2], means[k2, a] - c)
-        f3, g3, kept3 = _moved(p3, q3, totals[k3], means[k3, a] - c)
-        firsts = (f0, f1, f2, f3)
-        seconds = (g0, g1, g2, g3)
-        if kept0 and kept1 and kept2 and kept3:
-            for j in range(n_members):
-                s1[members[j], a] += firsts[j]
-                s2[members[j], 0, a] += seconds[j]
-        else:
-            _add_group_feature(a, start, n_rows, members, n_members, resp,
-                               sample_weight, means, s1, s2, work, firsts, seconds,
-                               (kept0, kept1, kept2, kept3))
+        firsts, seconds = _group_sums(n_rows, work[a], c, start, sample_weight,
+                                      resp, members, n_members > GROUP)
+        for j in range(n_members):
+            k = members[j]
+            first, second, kept = _moved(firsts[j], seconds[j], totals[k],
+                                         means[k, a] - c)
+            if kept:
+                s1[k, a] += first
+                s2[k, 0, a] += second
+            else:
+                component_weights(resp, k, sample_weight, start, n_rows, r)
+                add_diag_moments(work, a, r, int(1), n_rows, means[k, a:a + 1],
+                                 s1[k, a:a + 1], s2[k, 0, a:a + 1])
+
+
+@njit(**JIT)
+def _group_sums(n_rows, x, c, start, sample_weight, resp, members, wide):
+    """(p, q) of the eight components ``members`` over the block's values x of
+    one feature: p[j] = sum_i r_ji w_i y_i, q[j] = sum_i r_ji w_i y_i²,
+    y = x - c, r_j = resp[members[j]] (w_i = 1 unweighted), or of the first
+    four where ``wide`` is False (the last four sums then zero). LLVM compiles
+    the loop once for each case of ``wide`` and of the weights. Eight
+    components take sixteen multiply-adds per nine loads, where four take
+    eight per five: one thread, 1M x 16 x 16 diag, the statistics of a pass
+    35 -> 23-28 ms; at K = 3 or 4, the four took 9 ms where a padded eight
+    took 14."""
+    r0, r1, r2, r3 = resp[members[0]], resp[members[1]], resp[members[2]], \
+        resp[members[3]]
+    r4, r5, r6, r7 = resp[members[4]], resp[members[5]], resp[members[6]], \
+        resp[members[7]]
+    weighted = sample_weight.shape[0] > 0
+    p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 0.0
+    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = 0.0
+    for i in range(n_rows):
+        t = x[i] - c
+        u = (sample_weight[start + i] if weighted else 1.0) * t
+        v = u * t
+        p0 += r0[i] * u
+        p1 += r1[i] * u
+        p2 += r2[i] * u
+        p3 += r3[i] * u
+        q0 += r0[i] * v
+        q1 += r1[i] * v
+        q2 += r2[i] * v
+        q3 += r3[i] * v
+        if wide:
+            p4 += r4[i] * u
+            p5 += r5[i] * u
+            p6 += r6[i] * u
+            p7 += r7[i] * u
+            q4 += r4[i] * v
+            q5 += r5[i] * v
+            q6 += r6[i] * v
+            q7 += r7[i] * v
+    return (p0, p1, p2, p3, p4, p5, p6, p7), (q0, q1, q2, q3, q4, q5, q6, q7)
 
 
 @njit(**JIT)
@@ -718,26 +740,6 @@ def _moved(p, q, total, m):
     q / total - p² / total² (multiplied out by total²)."""
     kept = (1.0 + EXPANDED_LIMIT) * p * p <= EXPANDED_LIMIT * q * total
     return p - total * m, q - 2.0 * m * p + total * m * m, kept
-
-
-@njit(**JIT)
-def _add_group_feature(a, start, n_rows, members, n_members, resp, sample_weight,
-                       means, s1, s2, work, first, second, kept):
-    """Add the moved sums (first, second) of the group's first n_members
-    components in feature a where kept, else their sums around the mean in
-    feature a alone (``add_diag_moments`` on r = resp[k] * weight in work row
-    3D)."""
-    d = means.shape[1]
-    r = work[3 * d]
-    for j in range(n_members):
-        k = members[j]
-        if kept[j]:
-            s1[k, a] += first[j]
-            s2[k, 0, a] += second[j]
-        else:
-            component_weights(resp, k, sample_weight, start, n_rows, r)
-            add_diag_moments(work, a, r, int(1), n_rows, means[k, a:a + 1],
-                             s1[k, a:a + 1], s2[k, 0, a:a + 1])
 
 
 @njit(**JIT)
