@@ -540,9 +540,9 @@ def _add_expanded_group(n_features, start, n_rows, members, n_members, resp,
     ``members`` (the others repeat one of them): per feature, one sweep adds
     p = sum r y and q = sum r y², y = x - c, of all eight, or of the first four
     where n_members is at most GROUP (``_group_sums``), and ``_moved`` takes
-    them to their means. A component whose sums would cancel
-    there has its sums in that feature taken again around its mean
-    (``add_diag_moments`` on r = resp[k] * weight in work row 3D)."""
+    them to their means. Where a component's moved sums would cancel, its sums
+    in that feature are taken again around its mean (``add_diag_moments`` on
+    r = resp[k] * weight in work row 3D)."""
     d = n_features
     totals = work[3 * d + 2]
     center = work[3 * d + 3]
