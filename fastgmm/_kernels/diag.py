@@ -575,8 +575,8 @@ def _group_sums(n_rows, x, c, start, sample_weight, resp, members, wide):
     the loop once for each case of ``wide`` and of the weights. Eight
     components take sixteen multiply-adds per nine loads, where four take
     eight per five: one thread, 1M x 16 x 16 diag, the statistics of a pass
-    35 -> 23-28 ms; at K = 3 or 4, the four took 9 ms where a padded eight
-    took 14."""
+    35-37 -> 26.5-29 ms (``asv_bench/stage_profile.py``); at K = 3 or 4, the
+    four took 9 ms where a padded eight took 14."""
     r0, r1, r2, r3 = resp[members[0]], resp[members[1]], resp[members[2]], \
         resp[members[3]]
     r4, r5, r6, r7 = resp[members[4]], resp[members[5]], resp[members[6]], \
