@@ -268,3 +268,68 @@ def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path):
     sources[0].write_text("x = 2\n")  # another file than em.py changed
     assert drop_stale_cache(sources, [cache]) == 1
     assert not (cache / "em.accumulate-10.py311.nbi").exists()
+
+
+_COMPILED_ONLY = r"""
+import math
+from numba import njit
+from fastgmm._config import python_callable
+from fastgmm._kernels.common import log_positive
+
+@njit
+def through(x):
+    return log_positive(x)
+
+def called_from_python():
+    try:
+        log_positive(3.0)
+    except TypeError as error:
+        return "compiled callers only" in str(error)
+    return "no error"
+
+print(called_from_python())
+value = through(3.0)
+print(value == python_callable(log_positive)(3.0)
+      and abs(value - math.log(3.0)) < 1e-15)
+print(called_from_python())
+"""
+
+
+def test_kernels_without_wrappers_refuse_calls_from_python(tmp_path):
+    """A ``CompiledOnly`` kernel has no wrapper that Python could call: a call
+    from Python raises TypeError, before and after a compiled caller compiled
+    it, in the process that compiled it and in one that loads it from the
+    on-disk cache; ``python_callable``'s copy computes what compiled callers
+    get. In subprocesses: a call that reached the missing wrapper would crash
+    the interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    for process in ("compiles", "loads from the cache"):
+        run = subprocess.run([sys.executable, "-c", _COMPILED_ONLY], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, (process, run.returncode, run.stderr)
+        assert run.stdout.split() == ["True", "True", "True"], (process, run.stdout)
+
+
+def test_the_passes_kernels_are_compiled_for_compiled_callers_only():
+    """Every compiled function of ``common``, ``diag``, ``full`` and ``tied``
+    is either inlined into its callers or a ``CompiledOnly`` kernel: none
+    builds wrappers for Python (which Python layer never calls them through)."""
+    from numba.core.registry import CPUDispatcher
+
+    from fastgmm._config import CompiledOnly
+    from fastgmm._kernels import common, diag, full, tied
+
+    kernels = {f"{module.__name__}.{name}": value
+               for module in (common, diag, full, tied)
+               for name, value in vars(module).items()
+               if isinstance(value, CPUDispatcher)
+               and value.py_func.__module__ == module.__name__}
+    assert len(kernels) > 50
+    wrapped = sorted(name for name, kernel in kernels.items()
+                     if not isinstance(kernel, CompiledOnly)
+                     and kernel.targetoptions.get("inline") != "always")
+    assert wrapped == []

@@ -54,7 +54,7 @@ def drop_stale_cache(sources, folders):
 
 def _check_cache():
     """The kernels' sources are this folder's modules and ``_config.py`` (which
-    holds ``chunk_layout``); their caches, the two ``__pycache__`` folders."""
+    holds the compilation options); their caches, the two ``__pycache__`` folders."""
     here = Path(__file__).resolve().parent
     drop_stale_cache([*here.glob("*.py"), here.parent / "_config.py"],
                      [here / "__pycache__", here.parent / "__pycache__"])

@@ -13,7 +13,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-from .._config import INLINE_JIT, JIT, ORDERED_JIT
+from .._config import INLINE_JIT, JIT, ORDERED_JIT, compiled_only
 from .kinds import (  # noqa: F401  (re-exported for the drivers)
     DIAG,
     FULL,
@@ -34,14 +34,14 @@ _LN2_HI = 0.6931471803691238
 _LN2_LO = 1.9082149292705877e-10
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def work_rows(n_features):
     """Rows of the per-chunk work array: the transposed block, two transposed
     scratch blocks, and six vectors."""
     return 3 * n_features + 6
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def transpose_block(X, start, n_rows, work):
     """work[a, i] = X[start + i, a] for the block's rows (in float64).
 
@@ -59,7 +59,7 @@ def transpose_block(X, start, n_rows, work):
             row[i] = values[i * n_features + a]
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def filled_value(X, fill, row, a):
     """X[row, a], or fill[a] where it is NaN (see ``fill_block``). ``fill`` is
     None for data without NaN: Numba then drops the test while compiling, so
@@ -71,7 +71,7 @@ def filled_value(X, fill, row, a):
     return x
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def fill_block(work, n_rows, fill):
     """work[a, i] = fill[a] where work[a, i] is NaN, for the block's rows in
     work[:D], D = len(fill): rows with missing values seen mean-filled, as the
@@ -106,7 +106,7 @@ _EXPONENT_MAGIC = 6755399441055744.0 + 1023.0
 _SHIFT_52 = np.int64(52)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def exp_nonpositive(t):
     """exp(t) for NEGLIGIBLE_LOG <= t <= 0, without a libm call so that loops
     over it vectorise: t = n ln2 + r with |r| <= ln2 / 2, exp(r) by its Taylor
@@ -154,7 +154,7 @@ _HALF_BITS = np.int64(1 << 52)
 _MAGIC_BITS = np.int64(0x4338000000000000)  # 1.5 * 2**52, low bits clear
 
 
-@njit(**ORDERED_JIT)
+@compiled_only(**ORDERED_JIT)
 def log_positive(x):
     """log(x) for a positive, normal, finite x, to a couple of ulp, without a
     libm call so that loops over it vectorise (as ``exp_nonpositive``): the
@@ -178,7 +178,7 @@ def log_positive(x):
     return k * _LN2_HI - ((half_f2 - (s * (half_f2 + r) + k * _LN2_LO)) - f)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _shifted_exp(value, top):
     """``(exp(t), max(t, NEGLIGIBLE_LOG))`` for t = value - top, with exp(t) = 0
     when t is at most NEGLIGIBLE_LOG (or -inf). ``top`` is the point's largest
@@ -189,7 +189,7 @@ def _shifted_exp(value, top):
     return (exp_nonpositive(clipped) if t > NEGLIGIBLE_LOG else 0.0), clipped
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def normalise_rows(logp, n_rows, lse, total, per_point_log, entropy=False):
     """Turn weighted log-densities into responsibilities, in place.
 
@@ -220,7 +220,7 @@ def normalise_rows(logp, n_rows, lse, total, per_point_log, entropy=False):
                       else -np.inf)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def exponentiate_rows(logp, n_rows, lse, total, entropy=False):
     """Replace weighted log-densities by their exponentials relative to each
     point's largest term, in place: the responsibilities before division by
@@ -269,7 +269,7 @@ def exponentiate_rows(logp, n_rows, lse, total, entropy=False):
         lse[i] = lse[i] if lse[i] < np.inf else -np.inf
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def block_log_likelihood(lse, total, n_rows, sample_weight, start):
     """sum_i w_i log p(x_i) from ``exponentiate_rows``: log p(x_i) = m_i + log
     total[0, i]."""
@@ -283,7 +283,7 @@ def block_log_likelihood(lse, total, n_rows, sample_weight, start):
     return _sum_and_logs(lse, total[0], n_rows, 1.0)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def block_entropy(lse, total, log_likelihood, n_rows, sample_weight, start):
     """sum_i w_i sum_k r_ik log r_ik from ``normalise_rows(..., entropy=True)``,
     given the block's ``log_likelihood`` (``block_log_likelihood``).
@@ -310,7 +310,7 @@ def block_entropy(lse, total, log_likelihood, n_rows, sample_weight, start):
     return result - log_likelihood
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _sum_and_logs(values, sums, n_rows, sign):
     """sum_i values[i] + sign * log sums[i] over i < n_rows, where a point's
     sum is in [1, K], or 0 where no component explains it (no log: it adds
@@ -357,7 +357,7 @@ def _one_if_zero(s):
     return s if s > 0.0 else 1.0
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def write_predictions(mode, logp, lse, n_rows, start, values):
     """A prediction pass's output for rows start..start + n_rows, after
     ``normalise_rows(..., per_point_log=True)``: SCORE values[:, 0] = log p(x)
@@ -387,7 +387,7 @@ def argmax_rows(logp, n_rows, labels, start, top):
                 labels[start + i] = k
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def triangular_row(work, src, dst, n_rows, factor, k, j):
     """work[dst, i] = sum_{a <= j} work[src + a, i] * factor[k, j, a] for i < n_rows.
 
@@ -410,7 +410,7 @@ def triangular_row(work, src, dst, n_rows, factor, k, j):
             work[dst, i] += work[src + a, i] * fa
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def row_weight(sample_weight, row):
     """The weight of ``row``: 1 when no weights were given (an empty array)."""
     if sample_weight.shape[0] == 0:
@@ -434,7 +434,7 @@ def _zero_like_of_dtype(values):
     return zero_like_impl
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def component_weights(resp, k, sample_weight, start, n_rows, r):
     """r[i] = resp[k, i] times the weight of row start + i; returns how many are
     nonzero."""
@@ -450,7 +450,7 @@ def component_weights(resp, k, sample_weight, start, n_rows, r):
     return nonzero
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def compact_nonzero(r, n_rows, idx):
     """Move the nonzero r[i] to the front of r, in order, their i to idx; return
     their count. Branch-free: every i is written, only nonzero ones advance."""
@@ -463,7 +463,7 @@ def compact_nonzero(r, n_rows, idx):
     return m
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_component_moments(work, n_features, n_rows, resp, sample_weight, start, k,
                           center, s0, s1):
     """s0[k] += sum r and s1[k] += sum r (x - center) for the block in work[:D],
@@ -486,7 +486,7 @@ def add_component_moments(work, n_features, n_rows, resp, sample_weight, start, 
         s1[k, a] += acc
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def gather_nonzero(work, n_features, n_rows, r, center, idx):
     """Lay out the block's points that a component is responsible for, r (its
     responsibility times the sample weight) in work[3D]: the points with r > 0
@@ -505,7 +505,7 @@ def gather_nonzero(work, n_features, n_rows, r, center, idx):
     return m
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_component_stats(work, n_features, n_rows, resp, sample_weight, start, k,
                         center, idx, s0, s1, s2):
     """Add component k's statistics of the block in work[:D] around
@@ -534,7 +534,7 @@ def add_component_stats(work, n_features, n_rows, resp, sample_weight, start, k,
     add_lower_products(work, 2 * d, d, d, m, s2)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_centred_products(work, n_features, n_rows, r, center, s1, s2):
     """s1[a] += sum_i r_i t_ia and s2[a, b] += sum_i r_i t_ia t_ib for
     b <= a, with t_i = x_i - center for the block's rows x in work[:D] and r
@@ -579,7 +579,7 @@ def narrow_weights(resp, k, sample_weight, start, n_rows, work, row):
     return work, row
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
                                start, k, center, s0, s1, s2):
     """``add_component_stats`` for fewer than TILE features (1 to 3), over every
@@ -627,7 +627,7 @@ def add_component_stats_narrow(work, n_features, n_rows, resp, sample_weight,
         s2[2, 2] += q22
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_centred_diagonal_tile(work, r, a0, n_rows, center, s1, s2, centred):
     """``add_centred_products`` on the tile at (a0, a0): its lower triangle
     and the four first moments; leaves the four centred rows in ``centred``."""
@@ -674,7 +674,7 @@ def _add_centred_diagonal_tile(work, r, a0, n_rows, center, s1, s2, centred):
     s2[a0 + 3, a0 + 3] += q33
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_centred_half_tile(work, r, a0, b0, n_rows, center, s2, centred):
     """``add_centred_products`` for rows a0, a0 + 1 by columns b0..b0 + 3
     (b0 + 3 < a0), the columns' centred rows in ``centred``."""
@@ -705,7 +705,7 @@ def _add_centred_half_tile(work, r, a0, b0, n_rows, center, s2, centred):
     s2[a0 + 1, b0 + 3] += q13
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_first_moments(work, d, m, k, s0, s1):
     """s0[k] += sum of the m gathered r; s1[k, a] += sum of the m gathered r d_a."""
     total = 0.0
@@ -730,7 +730,7 @@ def add_first_moments(work, d, m, k, s0, s1):
 TILE = 4
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_lower_products(work, left, right, n_features, n_rows, out):
     """out[a, b] += sum_{i < n_rows} work[left + a, i] * work[right + b, i]
     for every b <= a < n_features (the lower triangle only), each sum taken in
@@ -749,7 +749,7 @@ def add_lower_products(work, left, right, n_features, n_rows, out):
             out[a, b] += acc
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_half_tile_products(work, left, right, a0, b0, n_rows, out):
     """Rows a0, a0 + 1 by columns b0..b0 + 3 of ``add_lower_products`` (b0 + 3
     < a0), in one sweep."""
@@ -778,7 +778,7 @@ def _add_half_tile_products(work, left, right, a0, b0, n_rows, out):
     out[a0 + 1, b0 + 3] += c13
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_diagonal_tile_products(work, left, right, a0, n_rows, out):
     """The lower triangle of the tile of ``add_lower_products`` at (a0, a0)."""
     x0, x1 = work[left + a0], work[left + a0 + 1]
@@ -811,7 +811,7 @@ def _add_diagonal_tile_products(work, left, right, a0, n_rows, out):
     out[a0 + 3, a0 + 3] += c33
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, center,
                          offset, norms):
     """norms[i] += sum_j (sum_{a <= j} factor[k, j, a] t_a - offset[j])² with
@@ -843,7 +843,7 @@ def add_triangular_norms(work, src, acc, n_features, n_rows, factor, k, center,
             norms[i] += y[i] * y[i]
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center, offset):
     """Sources a0..a0+3 (a0 < j0) of outputs j0..j0+3 into the rows at ``acc``."""
     f00, f01 = factor[k, j0, a0], factor[k, j0, a0 + 1]
@@ -882,7 +882,7 @@ def _triangular_tile(work, src, acc, n_rows, factor, k, j0, a0, center, offset):
             y3[i] += v3
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _triangular_diagonal_tile(work, src, acc, n_rows, factor, k, j0, center,
                               offset, norms):
     """Sources j0..j0+3 of outputs j0..j0+3 (a lower triangle), added to the

@@ -17,7 +17,7 @@ four components at a time, whose sums stay in registers.
 
 from numba import njit
 
-from .._config import INLINE_JIT, JIT
+from .._config import INLINE_JIT, JIT, compiled_only
 from .common import (
     TILE,
     compact_nonzero,
@@ -39,7 +39,7 @@ SCALED_LIMIT = 256.0
 SPHERICAL_LIMIT = 64.0
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def log_prob_diag(n_features, n_rows, means, factor, log_norm, aux, out, work):
     """out[k, i] = log_norm[k] - 1/2 sum_a factor[k, 0, a] (x_ia - means[k, a])²
     for the block in work[:D] (spherical models have kernels of their own,
@@ -80,7 +80,7 @@ def log_prob_diag_narrow(n_features, n_rows, means, factor, log_norm, out, work)
                               work)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _log_prob_diag_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     """out[k] of ``log_prob_diag`` for fewer than TILE features (1 to 3), in one
     sweep over the points, exact form with the precisions factor[k, 0] (the
@@ -105,7 +105,7 @@ def _log_prob_diag_narrow(k, d, n_rows, means, factor, log_norm, out, work):
         out[k, i] = base - 0.5 * (f0 * t0 * t0 + f1 * t1 * t1)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _within_limit(offsets):
     """Whether every |offsets[a]| is at most SCALED_LIMIT."""
     largest = 0.0
@@ -114,7 +114,7 @@ def _within_limit(offsets):
     return largest <= SCALED_LIMIT
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_scaled_sq_distances(n_features, n_rows, k, factor, aux, work, row):
     """row[i] += sum_a u_ia², u_ia = factor[k, 1, a] work[a, i] - aux[k, a]
     (see ``log_prob_diag``), four features per sweep."""
@@ -140,7 +140,7 @@ def _add_scaled_sq_distances(n_features, n_rows, k, factor, aux, work, row):
             row[i] += u * u
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_weighted_sq_distances(n_features, n_rows, center, weight, work, row):
     """row[i] += sum_a weight[a] (work[a, i] - center[a])²."""
     whole = n_features - n_features % TILE
@@ -163,7 +163,7 @@ def _add_weighted_sq_distances(n_features, n_rows, center, weight, work, row):
             row[i] += f * t * t
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_sq_distances(n_features, n_rows, center, work, row):
     """row[i] += sum_a (work[a, i] - center[a])²."""
     whole = n_features - n_features % TILE
@@ -184,7 +184,7 @@ def _add_sq_distances(n_features, n_rows, center, work, row):
             row[i] += t * t
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def mean_of_means(means, out):
     """out[a] = the mean over components of means[:, a] (summed in order)."""
     n_components = means.shape[0]
@@ -195,7 +195,7 @@ def mean_of_means(means, out):
         out[a] = total / n_components
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def centre_on_means(n_features, n_rows, means, work):
     """Prepare the block in work[:D] for the spherical kernels: work row 3D+3 =
     c, the mean of the means; rows 2D..3D-1 = y = x - c; row 3D+4 = ||y||²."""
@@ -215,7 +215,7 @@ def centre_on_means(n_features, n_rows, means, work):
             norms[i] += v * v
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work):
     """``log_prob_diag`` for a spherical ``factor`` (K, 1, 1), on a block that
     ``centre_on_means`` prepared: ||x - mu_k||² = ||y||² - 2 m_k.y + ||m_k||²
@@ -265,7 +265,7 @@ def log_prob_spherical(n_features, n_rows, means, factor, log_norm, out, work):
         _spherical_log_density(d, n_rows, k, means, factor, log_norm, out, work)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _spherical_log_density(n_features, n_rows, k, means, factor, log_norm, out,
                            work):
     """out[k, i] = log_norm[k] - lambda/2 (||y_i||² - 2 out[k, i] + ||m_k||²)
@@ -285,7 +285,7 @@ def _spherical_log_density(n_features, n_rows, k, means, factor, log_norm, out,
         row[i] = base + precision * row[i] - half * norms[i]
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _mean_product(n_features, n_rows, k, means, center, row, work):
     """row[i] = sum_a m_a y_ia, m = means[k] - center, y in work rows 2D..3D-1
     (``_mean_products`` for one component)."""
@@ -299,7 +299,7 @@ def _mean_product(n_features, n_rows, k, means, center, row, work):
             row[i] += m * y[i]
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _mean_products(n_features, n_rows, members, means, center, out, work):
     """out[k, i] = sum_a m_ka y_ia for the four distinct components k in
     ``members``, m_k = means[k] - center, y in work rows 2D..3D-1:
@@ -362,7 +362,7 @@ WIDE_GROUP = 8
 EXPANDED_LIMIT = 1024.0
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1,
                    s2, work, idx):
     """Add the block's per-feature statistics: s0[k] += r, s1[k] += r d,
@@ -387,7 +387,7 @@ def add_stats_diag(n_features, start, n_rows, resp, sample_weight, means, s0, s1
                        means, s0, s1, s2, work, idx)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
                           s0, s1, s2, work):
     """``add_stats_diag`` for fewer than TILE features (1 to 3), also a
@@ -437,7 +437,7 @@ def add_stats_diag_narrow(n_features, start, n_rows, resp, sample_weight, means,
             s2[k, 0, 1] += q1
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_stats_spherical(n_features, start, n_rows, resp, sample_weight, means, s0,
                         s1, s2, work, idx):
     """``add_stats_diag`` for a spherical model, TILE features or more (below,
@@ -512,7 +512,7 @@ def _add_group(spherical, n_features, start, n_rows, members, n_members, resp,
                             sample_weight, means, s0, s1, s2, work)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _component_masses(n_rows, start, resp, sample_weight, counts, totals):
     """counts[k] = how many of the block's r = resp[k] * weight are nonzero,
     totals[k] = their sum."""
@@ -533,7 +533,7 @@ def _component_masses(n_rows, start, resp, sample_weight, counts, totals):
         totals[k] = total
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_expanded_group(n_features, start, n_rows, members, n_members, resp,
                         sample_weight, means, s0, s1, s2, work):
     """The statistics of the first n_members of the WIDE_GROUP components
@@ -566,7 +566,7 @@ def _add_expanded_group(n_features, start, n_rows, members, n_members, resp,
                                  s1[k, a:a + 1], s2[k, 0, a:a + 1])
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _group_sums(n_rows, x, c, start, sample_weight, resp, members, wide):
     """(p, q) of the eight components ``members`` over the block's values x of
     one feature: p[j] = sum_i r_ji w_i y_i, q[j] = sum_i r_ji w_i y_i²,
@@ -608,7 +608,7 @@ def _group_sums(n_rows, x, c, start, sample_weight, resp, members, wide):
     return (p0, p1, p2, p3, p4, p5, p6, p7), (q0, q1, q2, q3, q4, q5, q6, q7)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
                          sample_weight, means, s0, s1, s2, work):
     """``_add_expanded_group`` for a spherical model: per feature one sweep adds
@@ -649,7 +649,7 @@ def _add_spherical_group(n_features, start, n_rows, members, n_members, resp,
             add_diag_moments(work, int(0), r, d, n_rows, means[k], s1[k], s2[k, 0])
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_group_firsts(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weight,
                       work, firsts):
     """firsts[j, b] = sum_i r_j[i] w_i y_bi (w_i = 1 unweighted) for the four
@@ -687,7 +687,7 @@ def _add_group_firsts(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weigh
     f3[a], f3[a + 1], f3[a + 2], f3[a + 3] = p30, p31, p32, p33
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _add_group_first(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weight,
                      work, firsts):
     """``_add_group_firsts`` for the one feature a (the features past the last
@@ -708,7 +708,7 @@ def _add_group_first(n_features, a, start, n_rows, r0, r1, r2, r3, sample_weight
     firsts[3, a] = p3
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _moved_spherical(k, first, q, total, means, center, s1, s2):
     """Add component k's block sums, p = first[:D] = sum r y and q = sum r ||y||²
     (total = sum r > 0, y = x - center), moved to its mean: s1[k] += p - total m,
@@ -732,7 +732,7 @@ def _moved_spherical(k, first, q, total, means, center, s1, s2):
     return True
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _moved(p, q, total, m):
     """(sum r (y - m), sum r (y - m)², kept) from p = sum r y, q = sum r y² and
     total = sum r > 0; kept is False when the second would cancel: when the
@@ -742,7 +742,7 @@ def _moved(p, q, total, m):
     return p - total * m, q - 2.0 * m * p + total * m * m, kept
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
                              means, s0, s1, s2, work, idx):
     """Component k's part of ``add_stats_diag`` (work row 3D holds its r)."""
@@ -766,7 +766,7 @@ def add_component_stats_diag(k, n_features, start, n_rows, resp, sample_weight,
     add_diag_moments(work, src, r, d, m, means[k], s1[k], s2[k, 0])
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_labelled_stats_diag(n_features, X, fill, start, n_rows, labels,
                             sample_weight, means, s0, s1, s2):
     """``add_stats_diag`` (and ``add_stats_spherical``, which may take the same
@@ -800,7 +800,7 @@ def _add_labelled_row(n_features, X, fill, row, k, sample_weight, means, s0, s1,
         second[a] += u * t
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_diag_moments(work, src, r, n_features, m, center, s1, s2):
     """s1[a] += sum_j r_j t_ja and s2[a] += sum_j r_j t_ja² with
     t_ja = work[src + a, j] - center[a], for j < m."""

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
-from .._config import BLOCK_ROWS, INLINE_JIT, JIT, chunk_layout
+from .._config import BLOCK_ROWS, INLINE_JIT, JIT, chunk_layout, compiled_only
 from .common import (
     FULL,
     LABELS,
@@ -331,7 +331,7 @@ def _add_labelled_stats(kind, variant, n_features, X, fill, start, n, labels,
                                     sample_weight, means, s0, s1, s2)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _assigned_block(n, start, seeds, resp, means, block_resp, work, idx, nearest,
                     by_label):
     """block_resp (K, BLOCK_ROWS) for rows start..start+n of an ASSIGNED pass

@@ -17,7 +17,7 @@ into its own module).
 import numpy as np
 from numba import njit
 
-from .._config import INLINE_JIT, JIT
+from .._config import INLINE_JIT, JIT, compiled_only
 from .common import (
     TILE,
     add_centred_products,
@@ -57,7 +57,7 @@ def log_prob_full_narrow(n_features, n_rows, means, factor, log_norm, out, work)
                               work)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work):
     """out[k] for fewer than TILE features (1 to 3), in one sweep over the
     points: all of x - mu and (x - mu) U_k in registers (the tile path's plain
@@ -89,7 +89,7 @@ def _log_prob_full_narrow(k, d, n_rows, means, factor, log_norm, out, work):
         out[k, i] = base - 0.5 * (y0 * y0 + y1 * y1)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def log_prob_full_single(n_features, n_rows, means, factor, log_norm, out, work):
     """``log_prob_full_double`` for float32 data, its products in float32: twice
     the points per vector instruction, and the scratch (D + 5 rows) fits in L1.
@@ -125,7 +125,7 @@ def log_prob_full_single(n_features, n_rows, means, factor, log_norm, out, work)
                             work, single, 2 * d, hi, offset, zero)
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _log_prob_component(k, d, n_rows, means, factor, log_norm, out, work, rows,
                         scratch, center, offset, zero):
     """out[k] for ``log_prob_full_*``: the block's rows in rows[:D] (float64
@@ -173,7 +173,7 @@ def add_stats_full_narrow(n_features, start, n_rows, resp, sample_weight, means,
                                    start, k, means[k], s0, s1, s2[k])
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_stats_full_single(n_features, start, n_rows, resp, sample_weight,
                           means, s0, s1, s2, work, idx):
     """``add_stats_full_double`` for float32 data, in float32 lanes: the block (exact

@@ -10,12 +10,12 @@ None when X has none (compiled apart, without the test).
 import numpy as np
 from numba import njit
 
-from .._config import JIT, chunk_layout
+from .._config import JIT, chunk_layout, compiled_only
 from .common import filled_value, row_weight
 from .threads import run_chunks
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def _sq_dist(X, fill, row, centers, k):
     total = 0.0
     for a in range(X.shape[1]):

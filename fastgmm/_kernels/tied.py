@@ -9,9 +9,8 @@ Below TILE features the passes take full's one-sweep log-densities with the
 one factor (``full.log_prob_full_narrow``) and ``add_stats_tied_narrow``.
 """
 
-from numba import njit
 
-from .._config import JIT
+from .._config import JIT, compiled_only
 from .common import (
     add_component_moments,
     add_lower_products,
@@ -21,7 +20,7 @@ from .common import (
 )
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def log_prob_tied(n_features, n_rows, transformed_means, factor, log_norm, shift,
                   out, work):
     """out[k, i] = log_norm[k] - 1/2 ||(x_i - shift) U - m_k||² for the block in
@@ -48,7 +47,7 @@ def log_prob_tied(n_features, n_rows, transformed_means, factor, log_norm, shift
             out[k, i] = base - 0.5 * maha[i]
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_stats_tied(n_features, start, n_rows, resp, sample_weight,
                    means, shift, s0, s1, s2, work, idx):
     """Add the block's statistics for a tied model: s0[k] += r, s1[k] += r (x - mu_k)
@@ -68,7 +67,7 @@ def add_stats_tied(n_features, start, n_rows, resp, sample_weight,
     add_lower_products(work, 2 * d, d, d, n_rows, s2[0])
 
 
-@njit(**JIT)
+@compiled_only(**JIT)
 def add_stats_tied_narrow(n_features, start, n_rows, resp, sample_weight, means,
                           shift, s0, s1, s2, work):
     """``add_stats_tied`` for fewer than TILE features (1 to 3): per component
