@@ -245,6 +245,71 @@ def test_a_fit_compiles_only_its_covariance_types_kernels(
     assert int(misses) == 0, f"the second process compiled {misses} function(s)"
 
 
+_COMPILED_MISSING = """
+import sys
+import warnings
+import numpy as np
+from numba.core.registry import CPUDispatcher
+import fastgmm
+from fastgmm._kernels import common, diag, em, full, kmeans, missing, random, tied
+warnings.simplefilter("ignore")
+X = np.random.RandomState(0).randn(600, 6)
+X[::5, 1] = np.nan
+X[::7, 4] = np.nan
+fastgmm.GaussianMixture(2, covariance_type=sys.argv[1], max_iter=3,
+                        missing_values="nan").fit(X)
+dispatchers = {name: d
+               for m in (common, diag, em, full, kmeans, missing, random, tied)
+               for name, d in vars(m).items() if isinstance(d, CPUDispatcher)}
+print(sorted(missing.MISSING_KERNELS))
+print(sorted(name for name, d in dispatchers.items() if d.stats.cache_misses))
+print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers.values()))
+"""
+
+# compiled apart by the missing-value passes of one kind only
+_OWN_MISSING = {
+    "full": {"_complete_full", "add_component_stats", "_add_conditional_covariances"},
+    "tied": {"_complete_tied", "_add_tied_corrections", "add_stats_tied"},
+    "diag": {"_log_prob_observed_diag", "_add_stats_observed_diag", "add_stats_diag"},
+    "spherical": {"_log_prob_observed_diag", "_add_stats_observed_diag",
+                  "add_stats_spherical"},
+}
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_a_fit_with_missing_values_compiles_only_its_types_kernels(
+        covariance_type, tmp_path):
+    """The missing-value pass is specialised per kernel kind too
+    (``missing.missing_kernel``): a fit of X holding NaN compiles its own
+    type's kernels, for the missing values and for the complete blocks, not
+    the other types' nor the Gibbs draws (``sample_block``), and a second
+    process loads everything from the on-disk cache."""
+    import os
+    import subprocess
+    import sys
+
+    from fastgmm._kernels import em, kinds
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", _COMPILED_MISSING, covariance_type],
+                           capture_output=True, text=True, timeout=900, env=env)
+            for _ in ("first process", "second process")]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    built, compiled, _ = runs[0].stdout.strip().splitlines()[-3:]
+    kind = getattr(kinds, covariance_type.upper())
+    assert built == str([(kind, False, em.TILED)])
+    compiled = set(ast.literal_eval(compiled))
+    own = _OWN_MISSING[covariance_type]
+    assert own <= compiled, own - compiled
+    for other, functions in _OWN_MISSING.items():
+        if other != covariance_type:
+            assert not (functions - own) & compiled, (other, functions & compiled)
+    assert "sample_block" not in compiled
+    misses = runs[1].stdout.strip().splitlines()[-1]
+    assert int(misses) == 0, f"the second process compiled {misses} function(s)"
+
+
 def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path):
     """Numba checks only the defining file's timestamp; fastgmm stamps a digest
     of all kernel sources beside the cache and drops the cache files when it

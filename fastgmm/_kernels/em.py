@@ -233,10 +233,17 @@ def accumulate_kernel(kind, sampling, X):
     and variational Bayes never compile the draws. Each compiles one variant
     of its kind's kernels, chosen by X's shape and dtype (``kernel_variant``).
     ``threads.run_chunks`` runs it on the threads."""
+    return built_pass(ACCUMULATE_KERNELS, _accumulate_kernel, kind, sampling, X)
+
+
+def built_pass(built, build, kind, sampling, X):
+    """``build(kind, sampling, variant)``, kept in ``built`` under those three
+    (the variant of X's shape and dtype, ``kernel_variant``), so that each
+    pass is built, and compiled, once per process."""
     key = (int(kind), bool(sampling), kernel_variant(kind, X.shape[1], X.itemsize))
-    if key not in ACCUMULATE_KERNELS:
-        ACCUMULATE_KERNELS[key] = _accumulate_kernel(*key)
-    return ACCUMULATE_KERNELS[key]
+    if key not in built:
+        built[key] = build(*key)
+    return built[key]
 
 
 def _accumulate_kernel(kind, sampling, variant):

@@ -55,10 +55,12 @@ them. Chunks and slots are those of ``em.accumulate``, so results do not depend
 on the number of threads.
 """
 
+from functools import cache
+
 import numpy as np
 from numba import njit
 
-from .._config import BLOCK_ROWS, JIT, chunk_layout
+from .._config import BLOCK_ROWS, INLINE_JIT, JIT, chunk_layout
 from .common import (
     FULL,
     LABELS,
@@ -80,7 +82,7 @@ from .common import (
     write_predictions,
 )
 from .diag import add_diag_moments, add_stats_diag, add_stats_diag_narrow
-from .em import _add_stats_block, _log_prob_block, kernel_variant
+from .em import _add_stats_block, _log_prob_block, built_pass, kernel_variant
 from .full import (
     _log_prob_component,
     add_stats_full_double,
@@ -628,7 +630,7 @@ def _mask_missing(n_features, n_rows, work):
     return total
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _scan_block(kind, lists, X, start, n_rows, work, count, features, offset):
     """Transpose the block into work[:D] and return its number of missing
     entries. Full and tied list them (``find_missing``); diag and spherical
@@ -813,7 +815,7 @@ def _add_masked_moments(n_features, n_rows, r, center, work, s1, s2, observed):
         observed[a] = v
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _observed_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm,
                        aux, shift, precision, precision_t, log_minors, columns,
                        center, count, features, offset, fills, position,
@@ -846,7 +848,7 @@ def _observed_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_nor
                                 vectors, out, work)
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _conditional_entropy(kind, start, n_rows, count, features, correction,
                          log_minors, resp, sample_weight):
     """sum_i w_i sum_k r_ik H_ik over the block's incomplete rows, after
@@ -883,7 +885,7 @@ def _conditional_entropy(kind, start, n_rows, count, features, correction,
     return result
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _observed_add_stats(kind, X, start, n_rows, n_missing, resp, sample_weight,
                         means, factor, precision, shift, count, features, offset,
                         fills, position, conditional, sums, vectors, chol, inverse,
@@ -948,7 +950,7 @@ def _add_conditional_covariances(n_rows, resp, sample_weight, start, count,
 # ---------------------------------------------------------------- Gibbs sweeps
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _draw_missing(kind, z, i, m, features, at, fills, means, factor, precision,
                   key, row, copy, chol, y):
     """y[:m] = one draw of row i's missing values (features[i, :m]) from their
@@ -985,7 +987,7 @@ def _draw_missing(kind, z, i, m, features, at, fills, means, factor, precision,
         y[a] += fills[z, at + a] if kind == FULL else fills[at + a, z]
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _add_copy_stats(kind, z, weight, X, row, i, m, features, y, means, shift,
                     vectors, s0, s1, s2):
     """Add one copy of row ``row`` of X (weight ``weight``, its missing values
@@ -1025,7 +1027,7 @@ def _add_copy_stats(kind, z, weight, X, row, i, m, features, y, means, shift,
             s2[z, 0, a] += weight * (t[a] - means[z, a]) ** 2
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _sampled_block(kind, X, start, n_rows, mass, sample_weight, key, first_row,
                    means, factor, precision, shift, count, features, offset, fills,
                    vectors, chol, row_sums, label, counts, s0, s1, s2, work, idx):
@@ -1099,7 +1101,7 @@ def _sampled_block(kind, X, start, n_rows, mass, sample_weight, key, first_row,
                        work, idx)
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _fills_scratch(kind, n_components):
     """A chunk's first ``(fills, position)`` (grown by ``_block_scratch``):
     full's completions per component, (K, entries), so that each is written
@@ -1112,7 +1114,7 @@ def _fills_scratch(kind, n_components):
     return np.empty((rows, n_components)), np.empty(0, dtype=np.int64)
 
 
-@njit(**JIT)
+@njit(**INLINE_JIT)
 def _block_scratch(kind, count, n_rows, n_missing, fills, position, conditional,
                    chol):
     """``(fills, position, conditional, chol)``, grown when the block has more
@@ -1137,20 +1139,19 @@ def _block_scratch(kind, count, n_rows, n_missing, fills, position, conditional,
     return fills, position, conditional, chol
 
 
-@njit(**JIT)
-def _block_log_prob(kind, X, start, n_rows, n_missing, means, factor, log_norm, aux,
-                    shift, precision, precision_t, log_minors, columns, center,
-                    count, features, offset, fills, position, conditional,
-                    correction, vectors, g, chol, square, logp, work):
+@njit(**INLINE_JIT)
+def _block_log_prob(kind, variant, X, start, n_rows, n_missing, means, factor,
+                    log_norm, aux, shift, precision, precision_t, log_minors,
+                    columns, center, count, features, offset, fills, position,
+                    conditional, correction, vectors, g, chol, square, logp, work):
     """The block's log-densities into logp: the ordinary kernel when the block
     has no missing entry (``n_missing`` = 0), else those of the observed
     coordinates; returns the scratch ``(fills, position, conditional, chol)``,
     grown if needed (conditional with no rows stays so: nothing is kept
     there)."""
     if n_missing == 0:
-        d = means.shape[1]
-        _log_prob_block(kind, kernel_variant(kind, d, X.itemsize), d, n_rows,
-                        means, factor, log_norm, aux, shift, logp, work)
+        _log_prob_block(kind, variant, means.shape[1], n_rows, means, factor,
+                        log_norm, aux, shift, logp, work)
         return fills, position, conditional, chol
     if kind == FULL or kind == TIED:  # diag and spherical keep nothing per entry
         fills, position, conditional, chol = _block_scratch(
@@ -1187,102 +1188,133 @@ def accumulate_missing(kind, mode, X, sample_weight, means, factor, log_norm, au
     coordinates and then its missing values under that component, and the
     statistics are those of the completed rows (``_sampled_block``).
     """
-    run_chunks(_accumulate_missing, s0.shape[0], kind, mode, X, sample_weight,
-               means, factor, log_norm, aux, shift, precision, precision_t,
-               log_minors, columns, center, chunk_rows, s0, s1, s2, loglik, entropy,
-               key, first_row)
+    run_chunks(missing_kernel(kind, mode == SAMPLED, X), s0.shape[0], mode, X,
+               sample_weight, means, factor, log_norm, aux, shift, precision,
+               precision_t, log_minors, columns, center, chunk_rows, s0, s1, s2,
+               loglik, entropy, key, first_row)
 
 
-@njit(**JIT)
-def _accumulate_missing(first, stop, kind, mode, X, sample_weight, means, factor,
-                        log_norm, aux, shift, precision, precision_t, log_minors,
-                        columns, center, chunk_rows, s0, s1, s2, loglik, entropy,
-                        key, first_row):
+MISSING_KERNELS = {}
+"""The passes of ``accumulate_missing`` built so far, by (kernel kind,
+sampling, variant), as ``em.ACCUMULATE_KERNELS``."""
+
+
+def missing_kernel(kind, sampling, X):
+    """The compiled pass of ``accumulate_missing`` for one kernel kind, over the
+    chunks ``first`` to ``stop - 1``: ``(first, stop, mode, <its arguments after
+    kind and mode>)``. As ``em.accumulate_kernel``: the kind and the variant of
+    its kernels (``em.kernel_variant``, from X) are constants of the compiled
+    closure, so that a fit compiles only its own kind's kernels for the
+    missing values and for the blocks without; only ``sampling`` passes (Gibbs
+    sweeps) compile the draws of the missing values."""
+    return built_pass(MISSING_KERNELS, _missing_kernel, kind, sampling, X)
+
+
+def _missing_kernel(kind, sampling, variant):
+    # integers only in the closure (see em._accumulate_kernel)
+
+    @njit(**JIT)
+    def accumulate_missing_pass(first, stop, mode, X, sample_weight, means, factor,
+                                log_norm, aux, shift, precision, precision_t,
+                                log_minors, columns, center, chunk_rows, s0, s1, s2,
+                                loglik, entropy, key, first_row):
+        for c in range(first, stop):
+            _missing_chunk(kind, sampling, variant, c, mode, X, sample_weight,
+                           means, factor, log_norm, aux, shift, precision,
+                           precision_t, log_minors, columns, center, chunk_rows,
+                           s0, s1, s2, loglik, entropy, key, first_row)
+
+    return accumulate_missing_pass
+
+
+@njit(**INLINE_JIT)
+def _missing_chunk(kind, sampling, variant, c, mode, X, sample_weight, means,
+                   factor, log_norm, aux, shift, precision, precision_t, log_minors,
+                   columns, center, chunk_rows, s0, s1, s2, loglik, entropy, key,
+                   first_row):
+    """Chunk c of a pass of ``missing_kernel``, inlined where ``kind``,
+    ``sampling`` and ``variant`` are constants (as ``em.accumulate_chunk``)."""
     n_rows, n_features = X.shape
-    variant = kernel_variant(kind, n_features, X.itemsize)
     n_components = means.shape[0]
     with_entropy = mode == RESPONSIBILITIES_ENTROPY
     sampled = mode == SAMPLED
-    for c in range(first, stop):
-        s0[c] = 0.0
-        s1[c] = 0.0
-        s2[c] = 0.0
-        logp = np.empty((n_components, BLOCK_ROWS))
-        lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty((3, BLOCK_ROWS))
-        work = np.empty((work_rows(n_features), BLOCK_ROWS))
-        idx = np.empty(BLOCK_ROWS, dtype=np.int64)
-        count = np.empty(BLOCK_ROWS, dtype=np.int64)
-        features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
-        offset = np.empty(BLOCK_ROWS, dtype=np.int64)
-        fills, position = _fills_scratch(kind, n_components)
-        # the conditional covariances are kept, and summed, for full's
-        # expected statistics only
-        full = kind == FULL and not sampled
-        conditional = np.empty((BLOCK_ROWS if full else 0, n_components))
-        sums = np.empty((n_features if full else 0, n_features, n_components))
-        correction = np.empty((n_components, BLOCK_ROWS))
-        vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
-        g = np.empty((n_features, n_components))
-        chol = np.empty((4, 4, n_components))
-        square = np.empty((n_features, n_features))
-        inverse = np.empty((n_features, n_features))
-        counts = np.empty(n_components)
-        total = 0.0
-        chunk_entropy = 0.0
-        end = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, end, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, end - start)
-            n_missing = _scan_block(kind, sampled or with_entropy, X, start, n,
-                                    work, count, features, offset)
-            fills, position, conditional, chol = _block_log_prob(
-                kind, X, start, n, n_missing, means, factor, log_norm, aux, shift,
-                precision, precision_t, log_minors, columns, center, count,
-                features, offset, fills, position, conditional, correction,
-                vectors, g, chol, square, logp, work)
-            if sampled:
-                # the draw needs no division by each row's total (with_entropy
-                # is False here, passed so that one compilation serves both)
-                exponentiate_rows(logp, n, lse, row_sums, with_entropy)
-                total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
-                if n_missing > 0:
-                    _sampled_block(kind, X, start, n, logp, sample_weight, key,
-                                   first_row, means, factor, precision, shift,
-                                   count, features, offset, fills, vectors, square,
-                                   row_sums, lse, counts, s0[c], s1[c], s2[c],
-                                   work, idx)
-                    continue
-                sample_block(logp, n, key, first_row, sample_weight, start,
-                             row_sums, lse, counts)
-                _add_stats_block(kind, variant, n_features, start, n, logp,
-                                 sample_weight, means, factor, shift, s0[c], s1[c],
-                                 s2[c], work, idx)
+    s0[c] = 0.0
+    s1[c] = 0.0
+    s2[c] = 0.0
+    logp = np.empty((n_components, BLOCK_ROWS))
+    lse = np.empty(BLOCK_ROWS)
+    row_sums = np.empty((3, BLOCK_ROWS))
+    work = np.empty((work_rows(n_features), BLOCK_ROWS))
+    idx = np.empty(BLOCK_ROWS, dtype=np.int64)
+    count = np.empty(BLOCK_ROWS, dtype=np.int64)
+    features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
+    offset = np.empty(BLOCK_ROWS, dtype=np.int64)
+    fills, position = _fills_scratch(kind, n_components)
+    # the conditional covariances are kept, and summed, for full's
+    # expected statistics only
+    full = kind == FULL and not sampled
+    conditional = np.empty((BLOCK_ROWS if full else 0, n_components))
+    sums = np.empty((n_features if full else 0, n_features, n_components))
+    correction = np.empty((n_components, BLOCK_ROWS))
+    vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
+    g = np.empty((n_features, n_components))
+    chol = np.empty((4, 4, n_components))
+    square = np.empty((n_features, n_features))
+    inverse = np.empty((n_features, n_features))
+    counts = np.empty(n_components)
+    total = 0.0
+    chunk_entropy = 0.0
+    end = min(n_rows, (c + 1) * chunk_rows)
+    for start in range(c * chunk_rows, end, BLOCK_ROWS):
+        n = min(BLOCK_ROWS, end - start)
+        n_missing = _scan_block(kind, sampled or with_entropy, X, start, n, work,
+                                count, features, offset)
+        fills, position, conditional, chol = _block_log_prob(
+            kind, variant, X, start, n, n_missing, means, factor, log_norm, aux,
+            shift, precision, precision_t, log_minors, columns, center, count,
+            features, offset, fills, position, conditional, correction, vectors,
+            g, chol, square, logp, work)
+        if sampling and mode == SAMPLED:
+            # the draw needs no division by each row's total (with_entropy
+            # is False here, passed so that one compilation serves both)
+            exponentiate_rows(logp, n, lse, row_sums, with_entropy)
+            total += block_log_likelihood(lse, row_sums, n, sample_weight, start)
+            if n_missing > 0:
+                _sampled_block(kind, X, start, n, logp, sample_weight, key,
+                               first_row, means, factor, precision, shift, count,
+                               features, offset, fills, vectors, square, row_sums,
+                               lse, counts, s0[c], s1[c], s2[c], work, idx)
                 continue
-            normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
-            block_loglik = block_log_likelihood(lse, row_sums, n, sample_weight,
-                                                start)
-            total += block_loglik
-            if with_entropy:
-                chunk_entropy += block_entropy(lse, row_sums, block_loglik, n,
-                                               sample_weight, start)
-                if n_missing > 0:
-                    # variational Bayes: the missing values' posterior entropy
-                    chunk_entropy -= _conditional_entropy(
-                        kind, start, n, count, features, correction, log_minors,
-                        logp, sample_weight)
-            if n_missing == 0:
-                _add_stats_block(kind, variant, n_features, start, n, logp,
-                                 sample_weight, means, factor, shift, s0[c], s1[c],
-                                 s2[c], work, idx)
-            else:
-                _observed_add_stats(kind, X, start, n, n_missing, logp,
-                                    sample_weight, means, factor, precision, shift,
-                                    count, features, offset, fills, position,
-                                    conditional, sums, vectors, square, inverse,
-                                    s0[c], s1[c], s2[c], work, idx)
-        loglik[c] = total
+            sample_block(logp, n, key, first_row, sample_weight, start, row_sums,
+                         lse, counts)
+            _add_stats_block(kind, variant, n_features, start, n, logp,
+                             sample_weight, means, factor, shift, s0[c], s1[c],
+                             s2[c], work, idx)
+            continue
+        normalise_rows(logp, n, lse, row_sums, bool(False), with_entropy)
+        block_loglik = block_log_likelihood(lse, row_sums, n, sample_weight, start)
+        total += block_loglik
         if with_entropy:
-            entropy[c] = chunk_entropy
+            chunk_entropy += block_entropy(lse, row_sums, block_loglik, n,
+                                           sample_weight, start)
+            if n_missing > 0:
+                # variational Bayes: the missing values' posterior entropy
+                chunk_entropy -= _conditional_entropy(
+                    kind, start, n, count, features, correction, log_minors, logp,
+                    sample_weight)
+        if n_missing == 0:
+            _add_stats_block(kind, variant, n_features, start, n, logp,
+                             sample_weight, means, factor, shift, s0[c], s1[c],
+                             s2[c], work, idx)
+        else:
+            _observed_add_stats(kind, X, start, n, n_missing, logp, sample_weight,
+                                means, factor, precision, shift, count, features,
+                                offset, fills, position, conditional, sums,
+                                vectors, square, inverse, s0[c], s1[c], s2[c],
+                                work, idx)
+    loglik[c] = total
+    if with_entropy:
+        entropy[c] = chunk_entropy
 
 
 def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precision,
@@ -1293,70 +1325,90 @@ def predict_missing(kind, mode, X, means, factor, log_norm, aux, shift, precisio
     observed coordinates; the missing-value arguments as in
     ``accumulate_missing``."""
     n_chunks, chunk_rows = chunk_layout(X.shape[0])
-    run_chunks(_predict_missing, n_chunks, chunk_rows, kind, mode, X, means, factor,
-               log_norm, aux, shift, precision, precision_t, log_minors, columns,
-               center, values, labels)
+    kernel = _predict_missing_kernel(
+        int(kind), kernel_variant(kind, X.shape[1], X.itemsize))
+    run_chunks(kernel, n_chunks, chunk_rows, mode, X, means, factor, log_norm, aux,
+               shift, precision, precision_t, log_minors, columns, center, values,
+               labels)
 
 
-@njit(**JIT)
-def _predict_missing(first, stop, chunk_rows, kind, mode, X, means, factor,
-                     log_norm, aux, shift, precision, precision_t, log_minors,
-                     columns, center, values, labels):
+@cache
+def _predict_missing_kernel(kind, variant):
+    # one compilation per kind and variant, as em._predict_kernel
+
+    @njit(**JIT)
+    def predict_missing_pass(first, stop, chunk_rows, mode, X, means, factor,
+                             log_norm, aux, shift, precision, precision_t,
+                             log_minors, columns, center, values, labels):
+        for c in range(first, stop):
+            _predict_missing_chunk(kind, variant, c, chunk_rows, mode, X, means,
+                                   factor, log_norm, aux, shift, precision,
+                                   precision_t, log_minors, columns, center,
+                                   values, labels)
+
+    return predict_missing_pass
+
+
+@njit(**INLINE_JIT)
+def _predict_missing_chunk(kind, variant, c, chunk_rows, mode, X, means, factor,
+                           log_norm, aux, shift, precision, precision_t,
+                           log_minors, columns, center, values, labels):
+    """Chunk c of a pass of ``_predict_missing_kernel``, inlined where ``kind``
+    and ``variant`` are constants."""
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     diagonal = kind != FULL and kind != TIED
-    for c in range(first, stop):
-        logp = np.empty((n_components, BLOCK_ROWS))
-        lse = np.empty(BLOCK_ROWS)
-        row_sums = np.empty((2, BLOCK_ROWS))
-        work = np.empty((work_rows(n_features), BLOCK_ROWS))
-        count = np.empty(BLOCK_ROWS, dtype=np.int64)
-        features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
-        offset = np.empty(BLOCK_ROWS, dtype=np.int64)
-        fills, position = _fills_scratch(kind, n_components)
-        no_conditional = np.empty((0, n_components))  # predictions keep none
-        correction = np.empty((n_components, BLOCK_ROWS))
-        vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
-        g = np.empty((n_features, n_components))
-        chol = np.empty((4, 4, n_components))
-        square = np.empty((n_features, n_features))
-        end = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, end, BLOCK_ROWS):
-            n = min(BLOCK_ROWS, end - start)
-            n_missing = _scan_block(kind, mode == IMPUTE, X, start, n, work, count,
-                                    features, offset)
-            if mode == IMPUTE:
-                for i in range(n):
-                    for a in range(n_features):
-                        values[start + i, a] = X[start + i, a]
-                if n_missing == 0:
-                    continue
-            fills, position, _, chol = _block_log_prob(
-                kind, X, start, n, n_missing, means, factor, log_norm, aux, shift,
-                precision, precision_t, log_minors, columns, center, count,
-                features, offset, fills, position, no_conditional, correction,
-                vectors, g, chol, square, logp, work)
-            if mode == LABELS:
-                argmax_rows(logp, n, labels, start, lse)
+    logp = np.empty((n_components, BLOCK_ROWS))
+    lse = np.empty(BLOCK_ROWS)
+    row_sums = np.empty((2, BLOCK_ROWS))
+    work = np.empty((work_rows(n_features), BLOCK_ROWS))
+    count = np.empty(BLOCK_ROWS, dtype=np.int64)
+    features = np.empty((BLOCK_ROWS, n_features), dtype=np.int64)
+    offset = np.empty(BLOCK_ROWS, dtype=np.int64)
+    fills, position = _fills_scratch(kind, n_components)
+    no_conditional = np.empty((0, n_components))  # predictions keep none
+    correction = np.empty((n_components, BLOCK_ROWS))
+    vectors = np.zeros((N_VECTORS, max(n_features, n_components)))
+    g = np.empty((n_features, n_components))
+    chol = np.empty((4, 4, n_components))
+    square = np.empty((n_features, n_features))
+    end = min(n_rows, (c + 1) * chunk_rows)
+    for start in range(c * chunk_rows, end, BLOCK_ROWS):
+        n = min(BLOCK_ROWS, end - start)
+        n_missing = _scan_block(kind, mode == IMPUTE, X, start, n, work, count,
+                                features, offset)
+        if mode == IMPUTE:
+            for i in range(n):
+                for a in range(n_features):
+                    values[start + i, a] = X[start + i, a]
+            if n_missing == 0:
                 continue
-            normalise_rows(logp, n, lse, row_sums, bool(True), bool(False))
-            if mode != IMPUTE:
-                write_predictions(mode, logp, lse, n, start, values)
-            else:
-                # diag and spherical complete with the means
-                for i in range(n):
-                    at = offset[i]
-                    for a in range(count[i]):
-                        f = features[i, a]
-                        acc = 0.0
-                        for k in range(n_components):
-                            if diagonal:
-                                acc += logp[k, i] * means[k, f]
-                            elif kind == FULL:
-                                acc += logp[k, i] * fills[k, at + a]
-                            else:
-                                acc += logp[k, i] * fills[at + a, k]
-                        values[start + i, f] = acc
+        fills, position, _, chol = _block_log_prob(
+            kind, variant, X, start, n, n_missing, means, factor, log_norm, aux,
+            shift, precision, precision_t, log_minors, columns, center, count,
+            features, offset, fills, position, no_conditional, correction,
+            vectors, g, chol, square, logp, work)
+        if mode == LABELS:
+            argmax_rows(logp, n, labels, start, lse)
+            continue
+        normalise_rows(logp, n, lse, row_sums, bool(True), bool(False))
+        if mode != IMPUTE:
+            write_predictions(mode, logp, lse, n, start, values)
+        else:
+            # diag and spherical complete with the means
+            for i in range(n):
+                at = offset[i]
+                for a in range(count[i]):
+                    f = features[i, a]
+                    acc = 0.0
+                    for k in range(n_components):
+                        if diagonal:
+                            acc += logp[k, i] * means[k, f]
+                        elif kind == FULL:
+                            acc += logp[k, i] * fills[k, at + a]
+                        else:
+                            acc += logp[k, i] * fills[at + a, k]
+                    values[start + i, f] = acc
 
 
 # ------------------------------------------------------------------ the scan
