@@ -171,17 +171,56 @@ import warnings
 import numpy as np
 from numba.core.registry import CPUDispatcher
 import fastgmm
-from fastgmm._kernels import common, diag, em, full, kmeans, random, tied
+from fastgmm._kernels import common, diag, em, full, kmeans, missing, random, tied
 warnings.simplefilter("ignore")
-X = np.random.RandomState(0).randn(600, int(sys.argv[2])).astype(sys.argv[3])
-fastgmm.GaussianMixture(2, covariance_type=sys.argv[1], max_iter=3).fit(X)
-dispatchers = {name: d for m in (common, diag, em, full, kmeans, random, tied)
+covariance_type, n_features, dtype, nan = sys.argv[1:]
+X = np.random.RandomState(0).randn(600, int(n_features)).astype(dtype)
+options = {}
+if nan == "nan":  # rows with missing values: the passes of ``missing``
+    X[::5, 1] = np.nan
+    X[::7, -2] = np.nan
+    options["missing_values"] = "nan"
+fastgmm.GaussianMixture(2, covariance_type=covariance_type, max_iter=3,
+                        **options).fit(X)
+built = missing.MISSING_KERNELS if options else em.ACCUMULATE_KERNELS
+dispatchers = {name: d
+               for m in (common, diag, em, full, kmeans, missing, random, tied)
                for name, d in vars(m).items() if isinstance(d, CPUDispatcher)}
 dispatchers.update({str(key): d for key, d in em.ACCUMULATE_KERNELS.items()})
-print(sorted(em.ACCUMULATE_KERNELS))
+dispatchers.update({str(key): d for key, d in missing.MISSING_KERNELS.items()})
+print(sorted(built))
 print(sorted(name for name, d in dispatchers.items() if d.stats.cache_misses))
 print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers.values()))
 """
+
+
+def _check_compiled(tmp_path, argv, built, own_functions, own):
+    """Run ``_COMPILED_KINDS`` with ``argv`` in two processes sharing a fresh
+    cache: the first must build the passes ``built`` and compile the
+    functions ``own_functions[own]`` and none of the others' (nor the Gibbs
+    draws, ``sample_block``); the second must compile nothing."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", _COMPILED_KINDS, *argv],
+                           capture_output=True, text=True, timeout=900, env=env)
+            for _ in ("first process", "second process")]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    first_built, compiled, _ = runs[0].stdout.strip().splitlines()[-3:]
+    assert first_built == str(built)
+    compiled = set(ast.literal_eval(compiled))
+    functions = own_functions[own]
+    assert functions <= compiled, functions - compiled
+    for other, theirs in own_functions.items():
+        if other != own:
+            assert not (theirs - functions) & compiled, (other, theirs & compiled)
+    assert "sample_block" not in compiled
+    misses = runs[1].stdout.strip().splitlines()[-1]
+    assert int(misses) == 0, f"the second process compiled {misses} function(s)"
+
 
 # compiled apart (not inlined) by the passes of one kind and variant only
 # (``em.kernel_variant``): every kind below TILE features (spherical's the same
@@ -217,54 +256,12 @@ def test_a_fit_compiles_only_its_covariance_types_kernels(
     fit compiles its own kind's kernels for its data's shape and dtype, and
     not the other kinds' nor its kind's other variants (nor the Gibbs draws),
     and a second process loads everything from the on-disk cache."""
-    import os
-    import subprocess
-    import sys
+    from fastgmm._kernels import em, kinds
 
-    from fastgmm._kernels import kinds
+    _check_compiled(tmp_path, [covariance_type, str(n_features), dtype, "-"],
+                    [(getattr(kinds, kind), False, getattr(em, variant))],
+                    _OWN_FUNCTIONS, (kind, variant))
 
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    from fastgmm._kernels import em
-
-    runs = [subprocess.run([sys.executable, "-c", _COMPILED_KINDS, covariance_type,
-                            str(n_features), dtype],
-                           capture_output=True, text=True, timeout=900, env=env)
-            for _ in ("first process", "second process")]
-    for run in runs:
-        assert run.returncode == 0, run.stderr
-    built, compiled, _ = runs[0].stdout.strip().splitlines()[-3:]
-    assert built == str([(getattr(kinds, kind), False, getattr(em, variant))])
-    compiled = set(ast.literal_eval(compiled))
-    own = _OWN_FUNCTIONS[kind, variant]
-    assert own <= compiled
-    for other, functions in _OWN_FUNCTIONS.items():
-        if other != (kind, variant):
-            assert not (functions - own) & compiled, (other, functions & compiled)
-    assert "sample_block" not in compiled
-    misses = runs[1].stdout.strip().splitlines()[-1]
-    assert int(misses) == 0, f"the second process compiled {misses} function(s)"
-
-
-_COMPILED_MISSING = """
-import sys
-import warnings
-import numpy as np
-from numba.core.registry import CPUDispatcher
-import fastgmm
-from fastgmm._kernels import common, diag, em, full, kmeans, missing, random, tied
-warnings.simplefilter("ignore")
-X = np.random.RandomState(0).randn(600, 6)
-X[::5, 1] = np.nan
-X[::7, 4] = np.nan
-fastgmm.GaussianMixture(2, covariance_type=sys.argv[1], max_iter=3,
-                        missing_values="nan").fit(X)
-dispatchers = {name: d
-               for m in (common, diag, em, full, kmeans, missing, random, tied)
-               for name, d in vars(m).items() if isinstance(d, CPUDispatcher)}
-print(sorted(missing.MISSING_KERNELS))
-print(sorted(name for name, d in dispatchers.items() if d.stats.cache_misses))
-print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers.values()))
-"""
 
 # compiled apart by the missing-value passes of one kind only
 _OWN_MISSING = {
@@ -284,30 +281,11 @@ def test_a_fit_with_missing_values_compiles_only_its_types_kernels(
     type's kernels, for the missing values and for the complete blocks, not
     the other types' nor the Gibbs draws (``sample_block``), and a second
     process loads everything from the on-disk cache."""
-    import os
-    import subprocess
-    import sys
-
     from fastgmm._kernels import em, kinds
 
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", _COMPILED_MISSING, covariance_type],
-                           capture_output=True, text=True, timeout=900, env=env)
-            for _ in ("first process", "second process")]
-    for run in runs:
-        assert run.returncode == 0, run.stderr
-    built, compiled, _ = runs[0].stdout.strip().splitlines()[-3:]
     kind = getattr(kinds, covariance_type.upper())
-    assert built == str([(kind, False, em.TILED)])
-    compiled = set(ast.literal_eval(compiled))
-    own = _OWN_MISSING[covariance_type]
-    assert own <= compiled, own - compiled
-    for other, functions in _OWN_MISSING.items():
-        if other != covariance_type:
-            assert not (functions - own) & compiled, (other, functions & compiled)
-    assert "sample_block" not in compiled
-    misses = runs[1].stdout.strip().splitlines()[-1]
-    assert int(misses) == 0, f"the second process compiled {misses} function(s)"
+    _check_compiled(tmp_path, [covariance_type, "6", "float64", "nan"],
+                    [(kind, False, em.TILED)], _OWN_MISSING, covariance_type)
 
 
 def test_cached_kernels_are_dropped_when_any_kernel_source_changes(tmp_path):
