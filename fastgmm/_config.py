@@ -47,8 +47,8 @@ class CompiledOnly(CPUDispatcher):
     through which Python (or a C caller) would call it. Numba builds both for
     every compiled function, the Python one with the code that unboxes each
     argument; dropping them from the kernels that only the passes call
-    (``common``, ``diag``, ``full``, ``tied``, two helpers of ``em`` and
-    ``kmeans``) took a first fit in a fresh cache at 2,000 x 16 x 16 from
+    (``common``, ``diag``, ``full``, ``tied``, and one helper each of ``em``
+    and ``kmeans``) took a first fit in a fresh cache at 2,000 x 16 x 16 from
     10.0-11.2 s to 8.0-9.6 s, whatever the covariance type (Intel Xeon, two
     runs each; ``asv_bench/first_fit.py``).
 
